@@ -1,0 +1,1 @@
+"""The personalization agent: request -> context -> prompt -> generate -> guard -> score -> draft."""

@@ -1,0 +1,162 @@
+"""The agent's boundary types: what is asked (ContentRequest) and what comes back (Draft).
+
+These are the contract between the pipeline (``genpersona.agent``) and the
+review queue (``genpersona.review``): the queue stores a Draft as produced, and
+the console shows it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from genpersona.context.models import AnonymousContext, Consent
+from genpersona.guard.models import Violation
+
+ContentKind = Literal["subject_line", "hero", "chat_answer"]
+DraftStatus = Literal["pending", "approved", "edited", "rejected", "expired"]
+
+
+class ChatTurn(BaseModel):
+    role: Literal["customer", "assistant"]
+    text: str = Field(max_length=4000)
+
+
+class ContentRequest(BaseModel):
+    brand: str = Field(min_length=1, max_length=64)
+    kind: ContentKind
+    customer_id: str | None = Field(default=None, max_length=64)
+    anonymous: AnonymousContext | None = None
+    brief: str = Field(default="", max_length=2000)
+    campaign: str | None = Field(default=None, max_length=128)
+    n: int = Field(default=3, ge=1, le=10)
+    channel: Literal["email", "web", "chat"] | None = None
+    conversation: list[ChatTurn] = Field(default_factory=list, max_length=50)
+    send_date: datetime | None = None
+    regenerate_note: str | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _check(self) -> ContentRequest:
+        if self.kind == "chat_answer" and not self.conversation:
+            raise ValueError("chat_answer needs a conversation with at least the customer's message")
+        return self
+
+    @property
+    def resolved_channel(self) -> str:
+        return self.channel or {"subject_line": "email", "hero": "web", "chat_answer": "chat"}[self.kind]
+
+    def idempotency_key(self) -> str:
+        """Same brand, customer, kind, brief, campaign and conversation -> same key."""
+        payload = self.model_dump(
+            mode="json", include={"brand", "kind", "customer_id", "brief", "campaign", "conversation"}
+        )
+        return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
+
+
+class FeaturedItem(BaseModel):
+    stock_code: str
+    description: str
+    price: float | None = None
+
+
+class VariantContent(BaseModel):
+    """The copy itself; which fields are set depends on the kind."""
+
+    subject: str | None = None
+    preheader: str | None = None
+    headline: str | None = None
+    subheadline: str | None = None
+    cta: str | None = None
+    featured_items: list[FeaturedItem] = Field(default_factory=list)
+    answer: str | None = None
+
+    def main_text(self) -> str:
+        return self.subject or self.headline or self.answer or ""
+
+    def all_text(self) -> str:
+        parts = [self.subject, self.preheader, self.headline, self.subheadline, self.cta, self.answer]
+        return "\n".join(p for p in parts if p)
+
+
+class Scores(BaseModel):
+    brand_voice: float = 0.0
+    relevance: float = 0.0
+    specificity: float = 0.0
+    length_fit: float = 0.0
+    novelty: float = 0.0
+    total: float = 0.0
+
+
+class Variant(BaseModel):
+    index: int
+    content: VariantContent
+    scores: Scores = Field(default_factory=Scores)
+    violations: list[Violation] = Field(default_factory=list)
+    fixes_applied: list[str] = Field(default_factory=list)
+    attempts: int = 1
+    is_fallback: bool = False
+
+
+class Rationale(BaseModel):
+    """'Why this draft': facts, items, consent, rules, model, prompt version."""
+
+    customer_line: str = ""  # e.g. "Because you often buy vintage tea sets"
+    facts_used: list[str] = Field(default_factory=list)
+    items_used: list[str] = Field(default_factory=list)
+    consent: Consent = Field(default_factory=Consent)
+    personalized: bool = False
+    rules_checked: list[str] = Field(default_factory=list)
+    model: str = ""
+    backend: str = ""
+    prompt_template: str = ""
+    prompt_version: str = ""
+    exemplar_ids: list[int] = Field(default_factory=list)
+
+
+class StageTiming(BaseModel):
+    stage: str
+    ms: float
+
+
+class Trace(BaseModel):
+    stages: list[StageTiming] = Field(default_factory=list)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    model_ms: float = 0.0
+    total_ms: float = 0.0
+    first_try_passed: int = 0
+    repaired: int = 0
+    reasked: int = 0
+    fallbacks: int = 0
+
+
+class Draft(BaseModel):
+    id: int | None = None
+    brand: str
+    kind: ContentKind
+    customer_id: str | None
+    campaign: str | None = None
+    brief: str = ""
+    status: DraftStatus = "pending"
+    variants: list[Variant]
+    rationale: Rationale
+    trace: Trace = Field(default_factory=Trace)
+    idempotency_key: str
+    version: int = 1  # optimistic-concurrency counter, bumped by every decision
+    created_at: datetime | None = None
+
+    @property
+    def top(self) -> Variant:
+        return max(self.variants, key=lambda v: v.scores.total)
+
+    @property
+    def has_violations(self) -> bool:
+        return any(v.violations for v in self.variants)
+
+    @property
+    def is_fallback(self) -> bool:
+        return all(v.is_fallback for v in self.variants)

@@ -1,0 +1,27 @@
+"""The ``genpersona`` command: one Typer app, one sub-module per concept."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="genpersona",
+    help="Personalized, on-brand marketing copy from an LLM, reviewed by marketers.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+# Each concept registers its commands here (keep one line per module).
+from genpersona.cli import doctor as _doctor  # noqa: E402
+from genpersona.cli import llm_cmd as _llm_cmd  # noqa: E402
+
+_doctor.register(app)
+_llm_cmd.register(app)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

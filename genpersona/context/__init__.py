@@ -1,0 +1,1 @@
+"""Context retrieval: profile, consent, relevant memories and items for one brief."""

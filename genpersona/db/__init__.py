@@ -1,0 +1,1 @@
+"""Relational store: SQLite by default (WAL), PostgreSQL by URL, schema by migrations."""

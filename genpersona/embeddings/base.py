@@ -1,0 +1,30 @@
+"""The one small interface for text embedders.
+
+Vectors are float32 and L2-normalized, so cosine similarity is a dot product
+and callers can rank with a single matrix multiply in numpy.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+
+class Embedder(ABC):
+    name: str = "abstract"
+    dim: int = 384
+
+    @abstractmethod
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Return an array of shape (len(texts), dim), float32, unit-norm rows."""
+
+    def embed_one(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+
+def normalize(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return matrix / norms

@@ -1,0 +1,39 @@
+"""Pick the embedder from settings; cached so the model loads once per process."""
+
+from __future__ import annotations
+
+import threading
+
+from genpersona.embeddings.base import Embedder
+from genpersona.errors import RealModelForbidden
+from genpersona.llm.factory import real_models_forbidden
+from genpersona.settings import Settings, get_settings
+
+_CACHE: dict[str, Embedder] = {}
+_LOCK = threading.Lock()
+
+
+def get_embedder(name: str | None = None, settings: Settings | None = None) -> Embedder:
+    settings = settings or get_settings()
+    name = name or settings.embedder
+    with _LOCK:
+        if name not in _CACHE:
+            if name == "fake":
+                from genpersona.embeddings.fake import FakeEmbedder
+
+                _CACHE[name] = FakeEmbedder()
+            elif real_models_forbidden():
+                raise RealModelForbidden(
+                    "a test tried to load the real MiniLM embedder",
+                    fix="use FakeEmbedder, or mark the test with @pytest.mark.real_model",
+                )
+            else:
+                from genpersona.embeddings.minilm import MiniLMEmbedder
+
+                _CACHE[name] = MiniLMEmbedder(batch_size=settings.embed_batch_size)
+        return _CACHE[name]
+
+
+def clear_embedder_cache() -> None:
+    with _LOCK:
+        _CACHE.clear()

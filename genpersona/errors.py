@@ -1,0 +1,180 @@
+"""Every error genpersona raises, in one module.
+
+Each error carries structured data (``.data``) and a ``fix``: the message tells
+a user what went wrong *and* what to do about it, which is what the CLI prints
+on stderr and what the HTTP API returns as ``{"error", "fix", "data"}``.
+Sections follow the package's folders; add new errors to the right section.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GenpersonaError(Exception):
+    """Base class: message + how to fix it + machine-readable data."""
+
+    exit_code: int = 1
+    http_status: int = 500
+
+    def __init__(self, message: str, *, fix: str = "", **data: Any) -> None:
+        self.message = message
+        self.fix = fix
+        self.data = data
+        super().__init__(f"{message}. Fix: {fix}" if fix else message)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "error": type(self).__name__,
+            "message": self.message,
+            "fix": self.fix,
+            "data": {k: _jsonable(v) for k, v in self.data.items()},
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    return str(value)
+
+
+# --- configuration -------------------------------------------------------------
+class ConfigError(GenpersonaError):
+    exit_code = 2
+    http_status = 500
+
+
+class InputError(GenpersonaError):
+    """Bad input from a user or a caller (CLI argument, API body, file)."""
+
+    exit_code = 2
+    http_status = 422
+
+
+# --- LLM backends ----------------------------------------------------------------
+class LLMError(GenpersonaError):
+    exit_code = 3
+    http_status = 502
+
+
+class ModelPackageMissing(LLMError):
+    pass
+
+
+class ModelFileCorrupt(LLMError):
+    pass
+
+
+class BackendUnreachable(LLMError):
+    http_status = 503
+
+
+class BackendAuthError(LLMError):
+    pass
+
+
+class BackendTimeout(LLMError):
+    http_status = 504
+
+
+class OutputSchemaError(LLMError):
+    """Model output did not parse into the requested schema."""
+
+
+class RealModelForbidden(LLMError):
+    """Raised in unit tests when code tries to load a real model without opting in."""
+
+
+# --- embeddings ------------------------------------------------------------------
+class EmbedderError(GenpersonaError):
+    exit_code = 3
+
+
+# --- stores ------------------------------------------------------------------------
+class StoreError(GenpersonaError):
+    exit_code = 4
+    http_status = 503
+
+
+class DatabaseError(StoreError):
+    pass
+
+
+class MigrationError(StoreError):
+    pass
+
+
+class VectorStoreError(StoreError):
+    pass
+
+
+# --- data: ingest, customers ---------------------------------------------------------
+class IngestError(InputError):
+    """A malformed input file; ``data`` names the file, the row and the column."""
+
+
+class NotFound(GenpersonaError):
+    exit_code = 5
+    http_status = 404
+
+
+class CustomerNotFound(NotFound):
+    pass
+
+
+class BrandNotFound(NotFound):
+    pass
+
+
+class DraftNotFound(NotFound):
+    pass
+
+
+class ConsentError(GenpersonaError):
+    """An action needs consent the customer has not given."""
+
+    exit_code = 6
+    http_status = 403
+
+
+# --- brand guides and guardrails --------------------------------------------------
+class BrandGuideError(InputError):
+    """A brand guide failed validation; ``data`` holds file, field and problem."""
+
+
+class GuardrailError(GenpersonaError):
+    exit_code = 7
+    http_status = 422
+
+
+class RetriesExhausted(GuardrailError):
+    """No candidate passed the guardrails within the re-ask budget.
+
+    ``data['attempts']`` lists every attempt with its violations.
+    """
+
+
+# --- review queue -------------------------------------------------------------------
+class ReviewError(GenpersonaError):
+    exit_code = 8
+    http_status = 409
+
+
+class DraftConflict(ReviewError):
+    """Another reviewer decided this draft first (optimistic concurrency)."""
+
+
+class InvalidTransition(ReviewError):
+    pass
+
+
+# --- service ---------------------------------------------------------------------------
+class RateLimited(GenpersonaError):
+    exit_code = 9
+    http_status = 429

@@ -1,0 +1,1 @@
+"""Guardrails: deterministic validators returning typed violations, repair and re-ask."""

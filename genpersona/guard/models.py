@@ -1,0 +1,53 @@
+"""Typed results of the guardrails: violations, reports and repair attempts."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Severity = Literal["block", "warn"]
+
+
+class Span(BaseModel):
+    start: int
+    end: int
+    text: str
+
+
+class Violation(BaseModel):
+    rule_id: str  # e.g. "banned_term", "claim.unregistered", "creepy.health"
+    severity: Severity
+    message: str
+    span: Span | None = None
+    suggestion: str | None = None
+    auto_fixable: bool = False
+
+
+class GuardReport(BaseModel):
+    text: str
+    violations: list[Violation] = Field(default_factory=list)
+    rules_checked: list[str] = Field(default_factory=list)
+    elapsed_ms: float = 0.0
+
+    @property
+    def blocking(self) -> list[Violation]:
+        return [v for v in self.violations if v.severity == "block"]
+
+    @property
+    def passed(self) -> bool:
+        return not self.blocking
+
+
+class Attempt(BaseModel):
+    """One try at a candidate: raw model text, what was fixed, what still broke."""
+
+    number: int
+    raw_text: str
+    repaired_text: str
+    fixes_applied: list[str] = Field(default_factory=list)
+    violations: list[Violation] = Field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not any(v.severity == "block" for v in self.violations)

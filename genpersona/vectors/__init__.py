@@ -1,0 +1,1 @@
+"""Vector stores: Chroma (embedded or server by URL) and an in-memory one for tests."""
