@@ -160,6 +160,18 @@ class RetriesExhausted(GuardrailError):
     """
 
 
+# --- agent: prompts, generation ---------------------------------------------------
+class PromptTemplateError(ConfigError):
+    """A prompt template is missing, does not parse, or needs a variable nobody passed."""
+
+
+class GenerationError(GenpersonaError):
+    """The pipeline could not produce a draft (e.g. no catalog item to feature)."""
+
+    exit_code = 3
+    http_status = 502
+
+
 # --- review queue -------------------------------------------------------------------
 class ReviewError(GenpersonaError):
     exit_code = 8
