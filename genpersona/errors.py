@@ -87,6 +87,13 @@ class OutputSchemaError(LLMError):
     """Model output did not parse into the requested schema."""
 
 
+class LLMRequestRejected(LLMError):
+    """The backend refused the request itself (HTTP 400/404: bad parameter, unknown model,
+    prompt longer than the context window); retrying the same request cannot help."""
+
+    http_status = 502
+
+
 class RealModelForbidden(LLMError):
     """Raised in unit tests when code tries to load a real model without opting in."""
 
@@ -94,6 +101,10 @@ class RealModelForbidden(LLMError):
 # --- embeddings ------------------------------------------------------------------
 class EmbedderError(GenpersonaError):
     exit_code = 3
+
+
+class EmbedderModelMissing(EmbedderError):
+    """The package that ships the embedding model is missing or incomplete."""
 
 
 # --- stores ------------------------------------------------------------------------
@@ -134,6 +145,15 @@ class BrandNotFound(NotFound):
 
 class DraftNotFound(NotFound):
     pass
+
+
+# --- recommendations -------------------------------------------------------------------
+class RecsInputError(InputError):
+    """Purchases, items or item vectors handed to the recommender are malformed."""
+
+
+class RecsModelFileError(StoreError):
+    """A saved recommender file is missing, unreadable or from an incompatible version."""
 
 
 class ConsentError(GenpersonaError):
@@ -190,3 +210,32 @@ class InvalidTransition(ReviewError):
 class RateLimited(GenpersonaError):
     exit_code = 9
     http_status = 429
+
+
+class PayloadTooLarge(InputError):
+    """The request body exceeds ``settings.api_max_body_bytes``."""
+
+    http_status = 413
+
+
+class Unauthorized(GenpersonaError):
+    """The API key is set and the request did not present it."""
+
+    exit_code = 10
+    http_status = 401
+
+
+# --- campaigns ---------------------------------------------------------------------------
+class CampaignError(GenpersonaError):
+    exit_code = 11
+    http_status = 500
+
+
+class SegmentError(InputError):
+    """A segment's criteria are invalid (negative thresholds, unknown brand...)."""
+
+
+class TaskEngineUnavailable(CampaignError):
+    """The Celery broker is not configured, unreachable, or no worker answered in time."""
+
+    http_status = 503

@@ -1,0 +1,83 @@
+"""Typed boundary of the recommender: its knobs (``RecParams``) and its answer (``Rec``).
+
+``RecReason`` must stay identical to ``RecommendedItem.reason`` in
+``genpersona/context/models.py``: ``context_for`` copies a ``Rec`` into a
+``RecommendedItem`` field by field, and a test checks the two literals agree.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+RecReason = Literal[
+    "content", "co_purchase", "blend", "popular_country", "popular_season", "popular"
+]
+
+#: Columns the recommender reads from the purchases frame (``basket_id`` is optional).
+PURCHASE_COLUMNS = ("customer_id", "stock_code", "ts", "quantity", "country")
+#: Columns the recommender reads from the items frame (``theme`` may be all None).
+ITEM_COLUMNS = ("stock_code", "description", "price", "theme")
+
+
+class Rec(BaseModel):
+    """One recommended item and why: ``evidence_stock_codes`` are the customer's own items
+    that led to it, so copy can say "because you bought X" truthfully (empty for popular)."""
+
+    stock_code: str
+    score: float
+    reason: RecReason
+    evidence_stock_codes: list[str] = Field(default_factory=list)
+
+
+class RecParams(BaseModel):
+    """Blend weights and model shape. Defaults are the values tuned on the validation split
+    (train < 2011-07-01, validate 2011-07-01..09-01) by ``python -m evals.recs.run``."""
+
+    # --- personal blend (each component is scaled to [0, 1] per customer before weighting)
+    w_co_purchase: float = Field(default=1.0, ge=0)
+    w_content: float = Field(default=0.3, ge=0)
+    w_popular: float = Field(default=0.2, ge=0)
+    #: Half-life (days) of a customer's past purchase in their profile: recent tastes weigh more.
+    history_half_life_days: float = Field(default=90.0, gt=0)
+
+    # --- item-to-item co-purchase
+    #: "customer": items bought by the same people; "basket": items bought in the same order.
+    co_purchase_level: Literal["customer", "basket"] = "customer"
+    #: Neighbours kept per item (the sparse top-N table that makes scoring fast).
+    neighbours: int = Field(default=100, ge=1)
+    #: Asymmetric cosine exponent: sim(i->j) = c_ij / (n_i^a * n_j^(1-a)); 0.5 is plain cosine,
+    #: lower values let popular partners through.
+    cosine_alpha: float = Field(default=0.5, ge=0, le=1)
+    #: Pairs seen together by fewer buyers than this are noise, not a signal.
+    min_co_count: int = Field(default=2, ge=1)
+
+    # --- popularity and cold start
+    #: Half-life (days) of a sale in the popularity tables: what sells now, not last year.
+    popularity_half_life_days: float = Field(default=60.0, gt=0)
+    #: Items with no sale in this many days before ``now`` are treated as discontinued.
+    active_days: int = Field(default=120, ge=1)
+    #: Shrinkage (in pseudo-buyers) of a country's / season's shares toward the global ones.
+    shrink_buyers: float = Field(default=20.0, ge=0)
+    #: Cold-start mix for new or anonymous visitors (country known, season from the date).
+    w_cold_country: float = Field(default=0.5, ge=0)
+    w_cold_season: float = Field(default=0.3, ge=0)
+    w_cold_global: float = Field(default=0.2, ge=0)
+
+    # --- explanations
+    max_evidence: int = Field(default=3, ge=0)
+
+
+#: Parameters baked into the fitted tables; changing them needs a refit, not ``with_params``.
+FIT_TIME_PARAMS = frozenset(
+    {
+        "co_purchase_level",
+        "neighbours",
+        "cosine_alpha",
+        "min_co_count",
+        "popularity_half_life_days",
+        "active_days",
+        "shrink_buyers",
+    }
+)

@@ -1,0 +1,289 @@
+"""The blend: co-purchase + content + popularity for known customers, popularity for the rest.
+
+``fit`` does all the heavy work once (neighbour table, popularity tables, item
+vectors, per-customer item lists as flat arrays); ``recommend`` is then a few
+vector operations over ~4k items, well under a millisecond, so ``context_for``
+can call it on every request. ``save``/``load`` persist the fitted arrays as one
+``.npz`` so a serving process never refits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from genpersona.context.models import Evidence, RecommendedItem
+from genpersona.errors import RecsInputError
+from genpersona.recs.co_purchase import NeighbourTable, co_purchase_table
+from genpersona.recs.content import ContentModel, check_item_vectors
+from genpersona.recs.interactions import (
+    History,
+    build_history,
+    buyer_item_matrix,
+    day_of,
+    validate_items,
+    validate_purchases,
+)
+from genpersona.recs.models import FIT_TIME_PARAMS, Rec, RecParams, RecReason
+from genpersona.recs.popularity import PopularityTables, build_popularity
+from genpersona.recs.ranking import COLD_LABELS, cold_scores, personal_reasons, top_k
+
+__all__ = ["Rec", "RecParams", "RecReason", "Recommender"]
+
+
+@dataclass
+class Recommender:
+    item_codes: np.ndarray  # (n_items,) str, the catalog order every array follows
+    item_descriptions: np.ndarray
+    item_prices: np.ndarray  # float, NaN when unknown
+    item_themes: np.ndarray  # str, "" when unknown
+    history: History
+    neighbours: NeighbourTable
+    content: ContentModel | None
+    popularity: PopularityTables
+    params: RecParams
+    now: datetime
+    _code_index: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._codes: list[str] = self.item_codes.tolist()
+        self._code_index = {c: i for i, c in enumerate(self._codes)}
+        self._now_day = day_of(self.now)
+
+    # --- building -------------------------------------------------------------------
+    @classmethod
+    def fit(
+        cls,
+        purchases: pd.DataFrame,
+        items: pd.DataFrame,
+        item_vectors: np.ndarray | None = None,
+        *,
+        now: datetime | None = None,
+        params: RecParams | None = None,
+    ) -> Recommender:
+        """Fit on purchases up to ``now`` (default: the last purchase); later rows are ignored
+        so a model fitted "as of" a date never sees the future."""
+        params = params or RecParams()
+        catalog = validate_items(items)
+        clean = validate_purchases(purchases, catalog["stock_code"])
+        if now is None:
+            if clean.empty:
+                raise RecsInputError(
+                    "no purchases of catalog items to learn from",
+                    fix="pass purchases whose stock codes appear in the items frame, or pass now=",
+                    rows=len(purchases),
+                )
+            now = clean["ts"].max().to_pydatetime()
+        now_day = day_of(now)
+        clean = clean[clean["day"] <= now_day + 1e-9]
+        n_items = len(catalog)
+        buyers = buyer_item_matrix(clean, n_items, params.co_purchase_level)
+        return cls(
+            item_codes=catalog["stock_code"].to_numpy(dtype=str),
+            item_descriptions=catalog["description"].fillna("").astype(str).to_numpy(dtype=str),
+            item_prices=pd.to_numeric(catalog["price"], errors="coerce").to_numpy(np.float64),
+            item_themes=catalog["theme"].fillna("").astype(str).to_numpy(dtype=str),
+            history=build_history(clean),
+            neighbours=co_purchase_table(
+                buyers,
+                neighbours=params.neighbours,
+                alpha=params.cosine_alpha,
+                min_count=params.min_co_count,
+            ),
+            content=None
+            if item_vectors is None
+            else ContentModel(check_item_vectors(item_vectors, n_items)),
+            popularity=build_popularity(
+                clean,
+                n_items,
+                now_day=now_day,
+                half_life_days=params.popularity_half_life_days,
+                active_days=params.active_days,
+                shrink=params.shrink_buyers,
+            ),
+            params=params,
+            now=pd.Timestamp(now).to_pydatetime(),
+        )
+
+    def with_params(self, **changes: object) -> Recommender:
+        """Same fitted tables, different request-time knobs (blend weights, half-life...)."""
+        baked = FIT_TIME_PARAMS.intersection(changes)
+        if baked:
+            raise RecsInputError(
+                f"parameter(s) {', '.join(sorted(baked))} are baked in at fit time",
+                fix="call Recommender.fit again with RecParams carrying the new values",
+                params=sorted(baked),
+            )
+        params = RecParams.model_validate({**self.params.model_dump(), **changes})
+        return Recommender(
+            self.item_codes, self.item_descriptions, self.item_prices, self.item_themes,
+            self.history, self.neighbours, self.content, self.popularity, params, self.now,
+        )  # fmt: skip
+
+    # --- serving ----------------------------------------------------------------------
+    def knows(self, customer_id: str | None) -> bool:
+        return self.history.row_of(customer_id) is not None
+
+    def recommend(
+        self,
+        customer_id: str | None,
+        k: int = 10,
+        *,
+        country: str | None = None,
+        when: datetime | None = None,
+        exclude_recent_days: int = 30,
+        exclude: set[str] | frozenset[str] = frozenset(),
+    ) -> list[Rec]:
+        """Top-k items for a customer (or cold start for unknown / anonymous visitors).
+
+        Items bought within ``exclude_recent_days`` before ``when``, items in
+        ``exclude`` and items nobody bought lately (discontinued) are never returned.
+        """
+        if not isinstance(k, int) or k < 1:
+            raise RecsInputError(
+                f"k must be a positive integer, got {k!r}", fix="ask for k >= 1 items", k=k
+            )
+        if exclude_recent_days < 0:
+            raise RecsInputError(
+                f"exclude_recent_days must be >= 0, got {exclude_recent_days}",
+                fix="pass 0 to allow re-buying anything, or a number of days",
+            )
+        stamp = pd.Timestamp(when) if when is not None else pd.Timestamp(self.now)
+        when_day = day_of(stamp)
+        p = self.params
+        blocked = ~self.popularity.active
+        if exclude:
+            blocked = blocked.copy()
+            for code in exclude:
+                idx = self._code_index.get(str(code).strip().upper())
+                if idx is not None:
+                    blocked[idx] = True
+        row = self.history.row_of(customer_id)
+        cold, cold_reason = cold_scores(self.popularity, p, country, stamp.month)
+        if row is None:
+            return [
+                Rec(
+                    stock_code=self._codes[i],
+                    score=float(cold[i]),
+                    reason=COLD_LABELS[cold_reason[i]],
+                )
+                for i in top_k(cold, blocked, k)
+            ]
+
+        owned, n_days, last_day = self.history.slice(row)
+        weights = np.log1p(n_days) * 0.5 ** (
+            np.maximum(when_day - last_day, 0.0) / p.history_half_life_days
+        )
+        recent = (
+            owned[last_day >= when_day - exclude_recent_days] if exclude_recent_days else owned[:0]
+        )
+        if len(recent):
+            blocked = blocked.copy()
+            blocked[recent] = True
+        src, partner, sim = self.neighbours.gather(owned)
+        cp = np.bincount(partner, weights=sim * weights[src], minlength=len(self.item_codes))
+        cp_top = float(cp.max()) if len(cp) else 0.0
+        if cp_top > 0:
+            cp = cp / cp_top
+        ct = self.content.score(owned, weights) if self.content is not None else None
+        own_country = country or str(self.history.countries[row]) or None
+        pop = self.popularity.for_country(own_country)
+        parts = {"co_purchase": p.w_co_purchase * cp, "popular": p.w_popular * pop}
+        if ct is not None:
+            parts["content"] = p.w_content * ct
+        score = sum(parts.values())
+        order = top_k(score, blocked, k, fallback=cold)
+        pop_reason: RecReason = (
+            "popular_country" if self.popularity.country_row(own_country) is not None else "popular"
+        )
+        reasons = personal_reasons(parts, order, pop_reason)
+        evidence = self._evidence(order, reasons, owned, weights, src, partner, sim)
+        return [
+            Rec(
+                stock_code=self._codes[i],
+                score=float(score[i]),
+                reason=reason,
+                evidence_stock_codes=ev,
+            )
+            for i, reason, ev in zip(order, reasons, evidence, strict=True)
+        ]
+
+    def _evidence(
+        self,
+        order: np.ndarray,
+        reasons: list[RecReason],
+        owned: np.ndarray,
+        weights: np.ndarray,
+        src: np.ndarray,
+        partner: np.ndarray,
+        sim: np.ndarray,
+    ) -> list[list[str]]:
+        """For each pick, the owned items that pushed it up most (none for popular picks)."""
+        n_ev = self.params.max_evidence
+        if n_ev == 0 or len(order) == 0:
+            return [[] for _ in order]
+        cp_contrib = np.zeros((len(owned), len(order)))
+        hit = np.isin(partner, order)
+        if hit.any():
+            col = np.searchsorted(np.sort(order), partner[hit])
+            back = np.argsort(order)[col]
+            np.add.at(cp_contrib, (src[hit], back), sim[hit] * weights[src[hit]])
+        if self.content is not None:
+            ct_contrib = np.clip(self.content.pair_sims(owned, order), 0, None) * weights[:, None]
+        else:
+            ct_contrib = np.zeros_like(cp_contrib)
+        out: list[list[str]] = []
+        for j, reason in enumerate(reasons):
+            if reason.startswith("popular"):
+                out.append([])
+                continue
+            cpc, ctc = cp_contrib[:, j], ct_contrib[:, j]
+            if reason == "co_purchase":
+                contrib = cpc
+            elif reason == "content":
+                contrib = ctc
+            else:
+                contrib = cpc / (cpc.max() or 1.0) + ctc / (ctc.max() or 1.0)
+            best = np.lexsort((owned, -contrib))[:n_ev]
+            out.append([self._codes[owned[b]] for b in best if contrib[b] > 0])
+        return out
+
+    def recommended_items(
+        self, customer_id: str | None, k: int = 10, **kwargs: object
+    ) -> list[RecommendedItem]:
+        """``recommend`` mapped onto the context contract, with catalog text and evidence."""
+        items: list[RecommendedItem] = []
+        for rec in self.recommend(customer_id, k, **kwargs):  # type: ignore[arg-type]
+            i = self._code_index[rec.stock_code]
+            price = float(self.item_prices[i])
+            items.append(
+                RecommendedItem(
+                    stock_code=rec.stock_code,
+                    description=str(self.item_descriptions[i]),
+                    price=None if np.isnan(price) else price,
+                    theme=str(self.item_themes[i]) or None,
+                    score=rec.score,
+                    reason=rec.reason,
+                    evidence=Evidence(
+                        source="purchase_history" if rec.evidence_stock_codes else rec.reason,
+                        stock_codes=rec.evidence_stock_codes,
+                    ),
+                )
+            )
+        return items
+
+    # --- persistence ------------------------------------------------------------------
+    def save(self, path: Path) -> None:
+        from genpersona.recs.persist import save_recommender
+
+        save_recommender(self, Path(path))
+
+    @classmethod
+    def load(cls, path: Path) -> Recommender:
+        from genpersona.recs.persist import load_recommender
+
+        return load_recommender(Path(path))
