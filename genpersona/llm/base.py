@@ -57,7 +57,9 @@ class LLM(ABC):
         """Continue ``prompt``."""
 
     @abstractmethod
-    def chat(self, messages: list[ChatMessage], params: GenerationParams | None = None) -> LLMResult:
+    def chat(
+        self, messages: list[ChatMessage], params: GenerationParams | None = None
+    ) -> LLMResult:
         """Answer the last user turn of ``messages``."""
 
     def health(self) -> dict[str, Any]:

@@ -63,7 +63,9 @@ class FakeLLM(LLM):
             finish_reason="stop",
         )
 
-    def chat(self, messages: list[ChatMessage], params: GenerationParams | None = None) -> LLMResult:
+    def chat(
+        self, messages: list[ChatMessage], params: GenerationParams | None = None
+    ) -> LLMResult:
         prompt = "\n".join(f"{m.role}: {m.content}" for m in messages)
         result = self.complete(prompt, params)
         self.calls[-1]["kind"] = "chat"

@@ -1,0 +1,250 @@
+"""OpenAI, or any OpenAI-compatible server (vLLM, llama.cpp server, Ollama), by base URL.
+
+This is how generation scales beyond one machine: point ``GENPERSONA_OPENAI_BASE_URL``
+at a serving engine. The official client does the bounded retries (exponential
+backoff on connection errors, 408/409/429/5xx) and per-request timeouts; this module
+maps its exceptions onto ours so every caller sees one error vocabulary.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import openai
+
+from genpersona.errors import (
+    BackendAuthError,
+    BackendTimeout,
+    BackendUnreachable,
+    LLMError,
+    LLMRequestRejected,
+)
+from genpersona.llm.base import LLM, ChatMessage, GenerationParams, LLMResult, PromptStyle
+from genpersona.llm.structured import compact_json_schema
+from genpersona.settings import Settings
+
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+#: OpenAI accepts at most four stop sequences; compatible servers follow suit.
+MAX_STOP = 4
+
+T = TypeVar("T")
+
+
+class OpenAILLM(LLM):
+    backend = "openai"
+
+    def __init__(
+        self,
+        *,
+        model: str | None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout_s: float = 60.0,
+        max_retries: int = 2,
+        prompt_style: PromptStyle = "chat",
+        default_seed: int | None = None,
+    ) -> None:
+        if not api_key and base_url is None:
+            raise BackendAuthError(
+                "the openai backend needs an API key to reach OpenAI",
+                fix="set GENPERSONA_OPENAI_API_KEY (or OPENAI_API_KEY), or set "
+                "GENPERSONA_OPENAI_BASE_URL to an OpenAI-compatible server",
+            )
+        self.base_url = base_url
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.prompt_style = prompt_style
+        self._default_seed = default_seed
+        # Local servers usually ignore the key, but the client insists on one.
+        self._client = openai.OpenAI(
+            base_url=base_url,
+            api_key=api_key or "not-needed",
+            timeout=timeout_s,
+            max_retries=max_retries,
+        )
+        self._model = model
+        self._model_lock = threading.Lock()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, model: str | None = None) -> OpenAILLM:
+        style = settings.llm_prompt_style
+        return cls(
+            model=model or settings.llm_model,
+            base_url=settings.openai_base_url,
+            api_key=settings.openai_api_key or os.environ.get("OPENAI_API_KEY"),
+            timeout_s=settings.llm_timeout_s,
+            max_retries=settings.llm_max_retries,
+            prompt_style="completion" if style == "completion" else "chat",
+            default_seed=settings.seed,
+        )
+
+    # --- model name -------------------------------------------------------------------
+    @property
+    def model(self) -> str:
+        """The configured model; for a custom server without one, the server's first model."""
+        if self._model is None:
+            with self._model_lock:
+                if self._model is None:
+                    if self.base_url is None:
+                        self._model = DEFAULT_OPENAI_MODEL
+                    else:
+                        models = self._call(lambda: self._client.models.list().data)
+                        if not models:
+                            raise LLMRequestRejected(
+                                f"the server at {self.base_url} serves no models",
+                                fix="load a model on the server or name one as "
+                                "GENPERSONA_LLM=openai:<model>",
+                            )
+                        self._model = str(models[0].id)
+        return self._model
+
+    # --- error mapping ------------------------------------------------------------------
+    def _where(self) -> str:
+        return self.base_url or "api.openai.com"
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        where = self._where()
+        tries = self.max_retries + 1
+        try:
+            return fn()
+        except openai.APITimeoutError as exc:
+            raise BackendTimeout(
+                f"the LLM server at {where} did not answer within {self.timeout_s:g} s "
+                f"({tries} attempt(s))",
+                fix="check the server's load, or raise GENPERSONA_LLM_TIMEOUT_S / "
+                "GENPERSONA_LLM_MAX_RETRIES",
+                base_url=where,
+                timeout_s=self.timeout_s,
+            ) from exc
+        except openai.APIConnectionError as exc:
+            raise BackendUnreachable(
+                f"cannot connect to the LLM server at {where} ({exc.__cause__ or exc}) "
+                f"after {tries} attempt(s)",
+                fix="start the server or correct GENPERSONA_OPENAI_BASE_URL "
+                "(it usually ends in /v1)",
+                base_url=where,
+            ) from exc
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+            raise BackendAuthError(
+                f"the LLM server at {where} refused the API key (HTTP {exc.status_code})",
+                fix="set a valid key in GENPERSONA_OPENAI_API_KEY (or OPENAI_API_KEY)",
+                base_url=where,
+                status=exc.status_code,
+            ) from exc
+        except openai.NotFoundError as exc:
+            raise LLMRequestRejected(
+                f"the LLM server at {where} has no such model or endpoint: {exc.message}",
+                fix="check the model name in GENPERSONA_LLM=openai:<model> and that the base "
+                "URL ends in /v1",
+                base_url=where,
+                model=self._model,
+            ) from exc
+        except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+            raise LLMRequestRejected(
+                f"the LLM server at {where} rejected the request: {exc.message}",
+                fix="check the generation parameters (max_tokens, stop, json_schema) and "
+                "the prompt length against the model's context window",
+                base_url=where,
+                status=exc.status_code,
+            ) from exc
+        except openai.APIStatusError as exc:  # 429 / 5xx after the client's retries
+            raise LLMError(
+                f"the LLM server at {where} failed with HTTP {exc.status_code} after "
+                f"{tries} attempt(s): {exc.message}",
+                fix="retry later, or raise GENPERSONA_LLM_MAX_RETRIES if the server is overloaded",
+                base_url=where,
+                status=exc.status_code,
+            ) from exc
+
+    # --- generation ------------------------------------------------------------------------
+    def _common(self, params: GenerationParams) -> dict[str, Any]:
+        if len(params.stop) > MAX_STOP:
+            raise LLMRequestRejected(
+                f"{len(params.stop)} stop sequences given; OpenAI-compatible servers accept "
+                f"at most {MAX_STOP}",
+                fix=f"pass at most {MAX_STOP} stop sequences",
+            )
+        kwargs: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": params.max_tokens,
+            "temperature": params.temperature,
+            "top_p": params.top_p,
+        }
+        seed = params.seed if params.seed is not None else self._default_seed
+        if seed is not None:
+            kwargs["seed"] = seed
+        if params.stop:
+            kwargs["stop"] = list(params.stop)
+        return kwargs
+
+    def _result(self, text: str, usage: Any, finish: str | None, started: float) -> LLMResult:
+        return LLMResult(
+            text=text,
+            model=self.model,
+            backend=self.backend,
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            latency_s=time.perf_counter() - started,
+            finish_reason=finish,
+        )
+
+    def complete(self, prompt: str, params: GenerationParams | None = None) -> LLMResult:
+        params = params or GenerationParams()
+        kwargs = self._common(params)
+        if params.json_schema is not None:
+            # The legacy completions endpoint has no standard schema field; llama.cpp
+            # reads ``json_schema`` from the body. Callers validate the output anyway.
+            kwargs["extra_body"] = {"json_schema": compact_json_schema(params.json_schema)}
+        started = time.perf_counter()
+        resp = self._call(lambda: self._client.completions.create(prompt=prompt, **kwargs))
+        choice = resp.choices[0]
+        return self._result(choice.text or "", resp.usage, choice.finish_reason, started)
+
+    def chat(
+        self, messages: list[ChatMessage], params: GenerationParams | None = None
+    ) -> LLMResult:
+        params = params or GenerationParams()
+        kwargs = self._common(params)
+        if params.json_schema is not None:
+            # A self-hosted server (llama.cpp, vLLM) gets the compact-JSON hint too;
+            # OpenAI itself gets the plain schema.
+            schema = params.json_schema
+            if self.base_url is not None:
+                schema = compact_json_schema(schema)
+            kwargs["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "output", "schema": schema},
+            }
+        started = time.perf_counter()
+        resp = self._call(
+            lambda: self._client.chat.completions.create(
+                messages=[m.model_dump() for m in messages],  # type: ignore[misc]
+                **kwargs,
+            )
+        )
+        choice = resp.choices[0]
+        text = (choice.message.content or "").strip()
+        return self._result(text, resp.usage, choice.finish_reason, started)
+
+    def health(self) -> dict[str, Any]:
+        tiny = GenerationParams(max_tokens=4, temperature=0)
+        result = (
+            self.complete("The capital of France is", tiny)
+            if self.prompt_style == "completion"
+            else self.chat([ChatMessage(role="user", content="Say OK.")], tiny)
+        )
+        return {
+            "backend": self.backend,
+            "model": self.model,
+            "base_url": self._where(),
+            "generate_s": round(result.latency_s, 3),
+            "sample": result.text,
+            "ok": True,
+        }
+
+    def close(self) -> None:
+        self._client.close()
