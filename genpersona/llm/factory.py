@@ -28,6 +28,13 @@ def get_llm(spec: str | None = None, settings: Settings | None = None) -> LLM:
     settings = settings or get_settings()
     spec = spec or settings.llm
     provider, _, model = spec.partition(":")
+    if provider not in {"local", "openai", "fake"}:  # a bad spec is a config error, even in tests
+        from genpersona.errors import ConfigError
+
+        raise ConfigError(
+            f"unknown LLM provider {provider!r}",
+            fix="use 'local', 'openai:<model>' or 'fake'",
+        )
     key = f"{spec}|{settings.openai_base_url}|{settings.local_model_path}"
     with _LOCK:
         if key in _CACHE:
@@ -46,17 +53,10 @@ def get_llm(spec: str | None = None, settings: Settings | None = None) -> LLM:
             from genpersona.llm.local import LocalLLM
 
             llm = LocalLLM.from_settings(settings)
-        elif provider == "openai":
+        else:
             from genpersona.llm.openai_backend import OpenAILLM
 
             llm = OpenAILLM.from_settings(settings, model=model or None)
-        else:  # Settings validates this; kept for specs passed directly
-            from genpersona.errors import ConfigError
-
-            raise ConfigError(
-                f"unknown LLM provider {provider!r}",
-                fix="use 'local', 'openai:<model>' or 'fake'",
-            )
         _CACHE[key] = llm
         return llm
 

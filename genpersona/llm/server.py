@@ -78,7 +78,7 @@ class LlamaServer:
         params.sampling.seed = seed
         params.hostnames = ["127.0.0.1"]  # loopback only; never exposed
         params.port = 0  # a free port, so parallel processes never collide
-        params.warmup = False  # first request warms up; saves ~0.3 s per load
+        params.warmup = True  # pay the first-graph cost at load, not on the first request
         params.verbosity = 0
         params.use_jinja = True
         params.chat_template = TRANSCRIPT_TEMPLATE
