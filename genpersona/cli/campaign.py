@@ -1,0 +1,164 @@
+"""``genpersona campaign run|list``: scheduled, unattended draft generation for a segment."""
+
+from __future__ import annotations
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
+from genpersona.settings import get_settings
+
+campaign_app = typer.Typer(help="Generate drafts for a whole segment into the review queue.")
+
+
+@campaign_app.command("run")
+@handle_errors
+def run(
+    name: str = typer.Option(..., "--name", help="Campaign name, e.g. xmas-2026 (idempotency)."),
+    brief: str = typer.Option(..., "--brief", help="What the campaign is about."),
+    brand: str | None = typer.Option(None, "--brand", help="Brand slug; default from settings."),
+    kind: str = typer.Option("subject_line", "--kind", help="subject_line or hero."),
+    country: str | None = typer.Option(None, "--segment-country", help="e.g. 'United Kingdom'."),
+    theme: str | None = typer.Option(None, "--theme", help="A favourite theme, e.g. christmas."),
+    max_recency: int | None = typer.Option(
+        None, "--max-recency-days", help="Bought within N days."
+    ),
+    min_frequency: int | None = typer.Option(None, "--min-frequency", help="At least N orders."),
+    min_monetary: float | None = typer.Option(None, "--min-monetary", help="Spent at least this."),
+    email_consent: bool = typer.Option(
+        False, "--require-email-consent", help="Only customers who agreed to email."
+    ),
+    limit: int | None = typer.Option(None, "--limit", help="At most N customers."),
+    n: int = typer.Option(3, "--n", help="Variants per customer (1-10)."),
+    distributed: bool = typer.Option(
+        False, "--distributed", help="Fan out over Celery (GENPERSONA_CELERY_BROKER_URL)."
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Generate one draft per customer of the segment; re-running skips pending drafts."""
+    from pydantic import ValidationError
+
+    from genpersona.campaigns.runner import run_campaign
+    from genpersona.campaigns.segments import Segment
+    from genpersona.errors import SegmentError
+
+    if kind not in {"subject_line", "hero"}:
+        raise SegmentError(
+            f"--kind {kind!r} is not a campaign kind", fix="use subject_line or hero"
+        )
+    try:
+        segment = Segment(
+            country=country,
+            theme=theme,
+            max_recency_days=max_recency,
+            min_frequency=min_frequency,
+            min_monetary=min_monetary,
+            require_email_consent=email_consent,
+            limit=limit,
+        )
+    except ValidationError as exc:
+        raise SegmentError(
+            f"invalid segment: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}",
+            fix="use non-negative thresholds and a --limit of at least 1",
+        ) from None
+    brand = brand or get_settings().default_brand
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=as_json,
+    )
+    with progress:
+        task = progress.add_task(f"{name}", total=None, failed=0)
+        failed = 0
+
+        def on_result(result) -> None:  # type: ignore[no-untyped-def]
+            nonlocal failed
+            failed += result.status == "failed"
+            progress.update(task, advance=1, failed=failed)
+
+        report = run_campaign(
+            brand,
+            kind,  # type: ignore[arg-type]
+            segment,
+            brief,
+            name,
+            n,
+            distributed=distributed,
+            on_start=lambda total: progress.update(task, total=total),
+            on_result=on_result,
+        )
+    if as_json:
+        emit_json(report)
+        return
+    console.print(
+        f"run {report.run_id} [{report.status}] {report.brand}/{report.name}: "
+        f"{report.targeted} customers, {report.generated} generated, "
+        f"{report.skipped} skipped (already pending), {report.failed} failed",
+        highlight=False,
+    )
+    failures = [r for r in report.results if r.status == "failed"]
+    if failures:
+        table = Table("customer", "error", "message", title="failed customers")
+        for r in failures[:20]:
+            table.add_row(r.customer_id, r.error or "", r.message or "")
+        console.print(table)
+        if len(failures) > 20:
+            console.print(f"... and {len(failures) - 20} more (see --json)")
+    if report.status == "failed":
+        raise typer.Exit(1)
+
+
+@campaign_app.command("list")
+@handle_errors
+def list_(
+    brand: str | None = typer.Option(None, "--brand", help="Only this brand's runs."),
+    limit: int = typer.Option(20, "--limit", help="Most recent N runs."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Recent campaign runs with their counts."""
+    from genpersona.campaigns.segments import Segment
+    from genpersona.campaigns.store import list_runs
+
+    runs = list_runs(brand, limit)
+    if as_json:
+        emit_json([r.model_dump(mode="json") for r in runs])
+        return
+    table = Table(
+        "run",
+        "brand",
+        "name",
+        "kind",
+        "segment",
+        "status",
+        "targeted",
+        "generated",
+        "skipped",
+        "failed",
+        "started",
+        "mode",
+    )
+    for r in runs:
+        table.add_row(
+            str(r.id),
+            r.brand,
+            r.name,
+            r.kind,
+            Segment.model_validate(r.segment).describe(),
+            r.status,
+            str(r.targeted),
+            str(r.generated),
+            str(r.skipped),
+            str(r.failed),
+            r.started_at.strftime("%Y-%m-%d %H:%M"),
+            "distributed" if r.distributed else "local",
+        )
+    console.print(table if runs else "no campaign runs yet")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(campaign_app, name="campaign")
