@@ -42,17 +42,23 @@ class ContentRequest(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> ContentRequest:
         if self.kind == "chat_answer" and not self.conversation:
-            raise ValueError("chat_answer needs a conversation with at least the customer's message")
+            raise ValueError(
+                "chat_answer needs a conversation with at least the customer's message"
+            )
         return self
 
     @property
     def resolved_channel(self) -> str:
-        return self.channel or {"subject_line": "email", "hero": "web", "chat_answer": "chat"}[self.kind]
+        return (
+            self.channel
+            or {"subject_line": "email", "hero": "web", "chat_answer": "chat"}[self.kind]
+        )
 
     def idempotency_key(self) -> str:
         """Same brand, customer, kind, brief, campaign and conversation -> same key."""
         payload = self.model_dump(
-            mode="json", include={"brand", "kind", "customer_id", "brief", "campaign", "conversation"}
+            mode="json",
+            include={"brand", "kind", "customer_id", "brief", "campaign", "conversation"},
         )
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -78,7 +84,14 @@ class VariantContent(BaseModel):
         return self.subject or self.headline or self.answer or ""
 
     def all_text(self) -> str:
-        parts = [self.subject, self.preheader, self.headline, self.subheadline, self.cta, self.answer]
+        parts = [
+            self.subject,
+            self.preheader,
+            self.headline,
+            self.subheadline,
+            self.cta,
+            self.answer,
+        ]
         return "\n".join(p for p in parts if p)
 
 
@@ -115,6 +128,12 @@ class Rationale(BaseModel):
     prompt_template: str = ""
     prompt_version: str = ""
     exemplar_ids: list[int] = Field(default_factory=list)
+    # the request's inputs that are not columns of a draft, kept so a reviewer's
+    # "regenerate" can replay the same request with a note (optional, additive)
+    conversation: list[ChatTurn] = Field(default_factory=list)
+    anonymous: AnonymousContext | None = None
+    channel: str | None = None
+    knowledge_used: list[str] = Field(default_factory=list)
 
 
 class StageTiming(BaseModel):

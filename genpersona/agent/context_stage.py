@@ -1,0 +1,171 @@
+"""Stage 1: the request becomes everything the prompt may use, and nothing more.
+
+The consent decision is made here, once: without personalization consent the
+context carries no profile, no memories and no personal recommendations, so no
+later stage can leak what it never received. Anonymous visitors get only the
+request's own context (country, time of day, season, referrer).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from genpersona.agent import knowledge
+from genpersona.agent.deps import AgentDeps
+from genpersona.agent.models import ContentRequest, FeaturedItem
+from genpersona.agent.prompting import canary_for
+from genpersona.brands.guide import BrandGuide, KnowledgeEntry
+from genpersona.context.models import AnonymousContext, Consent, ContextBundle
+from genpersona.errors import GenerationError
+
+_POPULAR = {"popular", "popular_country", "popular_season"}
+
+
+class ExemplarRef(BaseModel):
+    id: int
+    text: str
+
+
+class AgentContext(BaseModel):
+    """The output of the context stage: the one input of prompting, generation and scoring."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    request: ContentRequest
+    guide: BrandGuide
+    bundle: ContextBundle
+    exemplars: list[ExemplarRef] = Field(default_factory=list)
+    knowledge: list[KnowledgeEntry] = Field(default_factory=list)
+    featured: list[FeaturedItem] = Field(default_factory=list)
+    canary: str
+
+    @property
+    def personalized(self) -> bool:
+        return self.bundle.personalized
+
+    @property
+    def last_message(self) -> str:
+        turns = [t for t in self.request.conversation if t.role == "customer"]
+        return turns[-1].text if turns else ""
+
+
+def time_of_day(moment: datetime) -> str:
+    hour = moment.hour
+    if 5 <= hour < 12:
+        return "morning"
+    if 12 <= hour < 17:
+        return "afternoon"
+    if 17 <= hour < 22:
+        return "evening"
+    return "night"
+
+
+def season_of(moment: datetime) -> str:
+    """Northern-hemisphere season: the demo brand is a UK shop."""
+    return {12: "winter", 1: "winter", 2: "winter", 3: "spring", 4: "spring", 5: "spring",
+            6: "summer", 7: "summer", 8: "summer"}.get(moment.month, "autumn")  # fmt: skip
+
+
+def anonymous_line(anon: AnonymousContext | None) -> str:
+    """The visitor's context as one short line for the prompt (no identity, ever)."""
+    if anon is None:
+        return ""
+    parts: list[str] = []
+    if anon.country:
+        parts.append(f"visiting from {anon.country}")
+    if anon.local_time:
+        parts.append(f"in the {time_of_day(anon.local_time)}")
+    season = anon.season or (season_of(anon.local_time) if anon.local_time else None)
+    if season:
+        parts.append(f"in {season}")
+    if anon.referrer:
+        parts.append(f"arrived from {anon.referrer}")
+    return ", ".join(parts)
+
+
+def _empty_bundle(request: ContentRequest) -> ContextBundle:
+    return ContextBundle(
+        brand=request.brand,
+        customer_id=request.customer_id,
+        brief=request.brief,
+        personalized=False,
+        consent=Consent(),
+        anonymous=request.anonymous,
+    )
+
+
+def _strip_personal(bundle: ContextBundle) -> ContextBundle:
+    """Belt and braces: whatever context_for returned, opt-out keeps only popular items."""
+    if bundle.personalized:
+        return bundle
+    return bundle.model_copy(
+        update={
+            "profile": None,
+            "memories": [],
+            "recommendations": [r for r in bundle.recommendations if r.reason in _POPULAR],
+        }
+    )
+
+
+def choose_featured(
+    request: ContentRequest, bundle: ContextBundle, deps: AgentDeps, k: int = 2
+) -> list[FeaturedItem]:
+    """Hero items come only from the recommendations, and only if the catalog has them."""
+    codes = [r.stock_code for r in bundle.recommendations]
+    found = deps.catalog_items(request.brand, codes, deps.settings)
+    featured = [found[c] for c in codes if c in found][:k]
+    if not featured:
+        raise GenerationError(
+            f"no catalog item to feature in a hero for brand {request.brand!r}"
+            + (f" and customer {request.customer_id}" if request.customer_id else ""),
+            fix="ingest the brand's catalog (`genpersona ingest ...`) so recommendations exist",
+            brand=request.brand,
+            recommended=codes,
+        )
+    return featured
+
+
+def build_context(request: ContentRequest, deps: AgentDeps) -> AgentContext:
+    guide = deps.load_guide(request.brand)
+    if request.customer_id is None and request.anonymous is None:
+        bundle = _empty_bundle(request)
+        if request.kind == "hero":  # still needs popular items to feature
+            bundle = deps.context_for(
+                request.brand,
+                None,
+                request.brief,
+                anonymous=AnonymousContext(),
+                settings=deps.settings,
+            )
+    else:
+        bundle = deps.context_for(
+            request.brand,
+            request.customer_id,
+            request.brief,
+            anonymous=request.anonymous,
+            settings=deps.settings,
+        )
+    bundle = _strip_personal(bundle)
+
+    query = request.brief or request.kind.replace("_", " ")
+    if request.kind == "chat_answer":
+        query = " ".join(t.text for t in request.conversation[-3:] if t.role == "customer")
+    exemplars = [
+        ExemplarRef(id=e.id, text=e.text)
+        for e in deps.similar_exemplars(request.brand, request.kind, query, 3)
+    ]
+    kb: list[KnowledgeEntry] = []
+    if request.kind == "chat_answer":
+        kb = knowledge.retrieve(guide, query, deps.embedder, deps.store)
+    featured = choose_featured(request, bundle, deps) if request.kind == "hero" else []
+    return AgentContext(
+        request=request,
+        guide=guide,
+        bundle=bundle,
+        exemplars=exemplars,
+        knowledge=kb,
+        featured=featured,
+        canary=canary_for(request.brand),
+    )

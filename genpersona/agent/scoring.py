@@ -1,0 +1,233 @@
+"""Stage 5: score and rank candidates with one embedding call and a few dot products.
+
+- brand voice: closer to the guide's do-examples and approved exemplars than to
+  its don't-examples;
+- relevance: similarity to this customer's interests (themes, shared and
+  inferred facts, recommended items), or to the visitor context and brief;
+- specificity: does the draft fit *this* customer better than a sample of the
+  brand's other customers? (share of others it is further from);
+- length fit: inside the guide's limit, neither truncated-looking nor bloated;
+- novelty: unlike what this customer already received.
+
+Every score is in [0, 1] and carries a scorer version (``SCORER_VERSIONS``) so
+that eval figures name the scorer that produced them. Brand-level vectors
+(examples, other customers) are cached; per draft we embed only new text.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from genpersona.agent.context_stage import AgentContext, anonymous_line
+from genpersona.agent.deps import AgentDeps
+from genpersona.agent.models import Scores, Variant
+from genpersona.agent.variables import limit_chars
+from genpersona.embeddings.base import Embedder
+
+SCORER_VERSIONS = {
+    "brand_voice": "voice-2026.11.1",
+    "relevance": "relevance-2026.11.1",
+    "specificity": "specificity-rank-2026.11.1",
+    "length_fit": "length-2026.11.1",
+    "novelty": "novelty-2026.11.1",
+    "total": "weights-2026.11.1",
+}
+WEIGHTS = {
+    "brand_voice": 0.25,
+    "relevance": 0.25,
+    "specificity": 0.2,
+    "length_fit": 0.15,
+    "novelty": 0.15,
+}
+FALLBACK_PENALTY = 0.25
+BLOCKING_PENALTY = 0.5
+OTHERS_TTL_S = 600.0
+
+
+class _VectorCache:
+    """Text -> vector, bounded LRU: exemplars and past drafts recur across requests."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._data: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def embed(self, embedder: Embedder, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, embedder.dim), np.float32)
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if (embedder.name, t) not in self._data]
+        if missing:
+            vecs = embedder.embed(missing)
+            with self._lock:
+                for t, v in zip(missing, vecs, strict=True):
+                    self._data[(embedder.name, t)] = v
+                while len(self._data) > self._size:
+                    self._data.popitem(last=False)
+        with self._lock:
+            return np.stack([self._data[(embedder.name, t)] for t in texts])
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+_VECTORS = _VectorCache()
+_OTHERS: dict[tuple[str, str], tuple[float, list[str], np.ndarray]] = {}
+_OTHERS_LOCK = threading.Lock()
+
+
+class ScoringContext(BaseModel):
+    """The reference vectors one draft is scored against."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    good: np.ndarray  # do-examples + approved exemplars
+    bad: np.ndarray  # don't-examples
+    interest: np.ndarray | None  # this customer's (or visitor's) interests
+    own_themes: np.ndarray | None  # same basis as the other customers' vectors
+    others: np.ndarray  # other customers' theme vectors
+    past: np.ndarray  # what this customer already received
+    max_chars: int
+
+
+def interest_text(actx: AgentContext) -> str:
+    """Everything we may personalise on, as one text; visitor context when anonymous."""
+    b = actx.bundle
+    if actx.personalized:
+        parts = list(b.profile.favourite_themes) if b.profile else []
+        parts += [m.text for m in b.memories]
+        parts += [r.description for r in b.recommendations[:4]]
+        return ". ".join(parts)
+    return ". ".join(p for p in (anonymous_line(actx.request.anonymous), actx.request.brief) if p)
+
+
+def theme_text(themes: list[str]) -> str:
+    return ", ".join(themes)
+
+
+def other_customers(brand: str, deps: AgentDeps) -> tuple[list[str], np.ndarray]:
+    """(ids, theme vectors) of a sample of the brand's customers, cached for OTHERS_TTL_S."""
+    key = (brand, deps.embedder.name)
+    now = time.monotonic()
+    with _OTHERS_LOCK:
+        cached = _OTHERS.get(key)
+        if cached and now - cached[0] < OTHERS_TTL_S:
+            return cached[1], cached[2]
+    pairs = deps.other_interests(brand, deps.settings)
+    ids = [p[0] for p in pairs]
+    vecs = (
+        _VECTORS.embed(deps.embedder, [p[1] for p in pairs])
+        if pairs
+        else np.zeros((0, deps.embedder.dim), np.float32)
+    )
+    with _OTHERS_LOCK:
+        _OTHERS[key] = (now, ids, vecs)
+    return ids, vecs
+
+
+def build_scoring_context(actx: AgentContext, deps: AgentDeps) -> ScoringContext:
+    emb, guide, kind = deps.embedder, actx.guide, actx.request.kind
+    examples = guide.examples.get(kind)
+    good_texts = (list(examples.do) if examples else []) + [e.text for e in actx.exemplars]
+    bad_texts = list(examples.dont) if examples else []
+    interest = interest_text(actx)
+    own_themes = (
+        actx.bundle.profile.favourite_themes if actx.personalized and actx.bundle.profile else []
+    )
+    others = np.zeros((0, emb.dim), np.float32)
+    if own_themes:
+        ids, vecs = other_customers(actx.request.brand, deps)
+        keep = [i for i, cid in enumerate(ids) if cid != actx.request.customer_id]
+        others = vecs[keep] if len(keep) else others
+    past: list[str] = []
+    if actx.personalized and actx.request.customer_id:
+        past = deps.past_texts(actx.request.brand, actx.request.customer_id, kind, deps.settings)
+    return ScoringContext(
+        good=_VECTORS.embed(emb, good_texts),
+        bad=_VECTORS.embed(emb, bad_texts),
+        interest=_VECTORS.embed(emb, [interest])[0] if interest else None,
+        own_themes=_VECTORS.embed(emb, [theme_text(own_themes)])[0] if own_themes else None,
+        others=others,
+        past=_VECTORS.embed(emb, past),
+        max_chars=limit_chars(actx),
+    )
+
+
+def _top_mean(sims: np.ndarray, k: int = 3) -> float:
+    if sims.size == 0:
+        return 0.0
+    return float(np.mean(np.sort(sims)[-k:]))
+
+
+def brand_voice(vec: np.ndarray, sctx: ScoringContext) -> float:
+    if sctx.good.size == 0 and sctx.bad.size == 0:
+        return 0.5
+    margin = _top_mean(sctx.good @ vec) - _top_mean(sctx.bad @ vec)
+    return float(np.clip(0.5 + margin, 0.0, 1.0))
+
+
+def relevance(vec: np.ndarray, sctx: ScoringContext) -> float:
+    return 0.0 if sctx.interest is None else float(np.clip(sctx.interest @ vec, 0.0, 1.0))
+
+
+def specificity(vec: np.ndarray, sctx: ScoringContext) -> float:
+    """Share of other customers this draft fits worse than it fits this one."""
+    if sctx.own_themes is None or sctx.others.shape[0] == 0:
+        return 0.0
+    own = float(sctx.own_themes @ vec)
+    others = sctx.others @ vec
+    return float(np.mean(others < own))
+
+
+def length_fit(text: str, max_chars: int) -> float:
+    n = len(text)
+    if n == 0:
+        return 0.0
+    if n > max_chars:
+        return float(max(0.0, 1.0 - (n - max_chars) / max_chars))
+    low = 0.4 * max_chars
+    return 1.0 if n >= low else float(n / low)
+
+
+def novelty(vec: np.ndarray, sctx: ScoringContext) -> float:
+    if sctx.past.shape[0] == 0:
+        return 1.0
+    return float(np.clip(1.0 - float(np.max(sctx.past @ vec)), 0.0, 1.0))
+
+
+def score_variants(
+    variants: list[Variant], sctx: ScoringContext, embedder: Embedder
+) -> list[Variant]:
+    """Scores on every variant, best first."""
+    if not variants:
+        return []
+    vecs = embedder.embed([v.content.all_text() or " " for v in variants])
+    scored: list[Variant] = []
+    for v, vec in zip(variants, vecs, strict=True):
+        parts = {
+            "brand_voice": brand_voice(vec, sctx),
+            "relevance": relevance(vec, sctx),
+            "specificity": specificity(vec, sctx),
+            "length_fit": length_fit(v.content.main_text(), sctx.max_chars),
+            "novelty": novelty(vec, sctx),
+        }
+        total = sum(WEIGHTS[k] * parts[k] for k in WEIGHTS)
+        if v.is_fallback:
+            total -= FALLBACK_PENALTY
+        if any(x.severity == "block" for x in v.violations):
+            total -= BLOCKING_PENALTY
+        rounded = {k: round(val, 4) for k, val in parts.items()}
+        scored.append(v.model_copy(update={"scores": Scores(**rounded, total=round(total, 4))}))
+    return sorted(scored, key=lambda v: v.scores.total, reverse=True)
+
+
+def clear_caches() -> None:
+    _VECTORS.clear()
+    with _OTHERS_LOCK:
+        _OTHERS.clear()
