@@ -206,6 +206,16 @@ class InvalidTransition(ReviewError):
     pass
 
 
+class AuditLogImmutable(ReviewError):
+    """Code tried to update or delete an audit-log row outside customer erasure."""
+
+    http_status = 500
+
+
+class SuggestionNotFound(NotFound):
+    pass
+
+
 # --- service ---------------------------------------------------------------------------
 class RateLimited(GenpersonaError):
     exit_code = 9
