@@ -45,6 +45,9 @@ class ChatResponse(BaseModel):
     rationale: str = ""
     personalized: bool = False
     is_fallback: bool = False
+    remembered: list[str] = Field(
+        default_factory=list, description="What the customer stated that was stored as memory."
+    )
 
 
 class EventIn(BaseModel):

@@ -1,0 +1,230 @@
+"""Run a campaign: one draft per customer of a segment, into the review queue.
+
+Properties an unattended job needs, and how they are met:
+- idempotent: the request for (brand, kind, customer, brief, campaign) has a
+  stable idempotency key; a customer who already has a *pending* draft for it
+  is skipped, so re-running after a crash or by mistake adds nothing twice;
+- robust: one customer's failure is captured (error type + message) and the
+  run goes on; the report and the stored run record say who failed and why;
+- observable: a progress callback per customer (the CLI draws a bar) and a row
+  in ``campaign_runs`` with one item per customer;
+- scalable: ``distributed=True`` fans out one Celery task per customer
+  (``genpersona.campaigns.tasks``) over Redis or RabbitMQ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from genpersona.agent.models import ContentKind, ContentRequest, Draft
+from genpersona.campaigns import store
+from genpersona.campaigns.segments import Segment, select_customers
+from genpersona.db.base import utcnow
+from genpersona.errors import GenpersonaError, SegmentError
+from genpersona.llm.base import LLM
+from genpersona.settings import Settings, get_settings
+
+ItemStatus = Literal["generated", "skipped", "failed"]
+GenerateFn = Callable[[ContentRequest], Draft]
+
+
+class CustomerResult(BaseModel):
+    customer_id: str
+    status: ItemStatus
+    draft_id: int | None = None
+    error: str | None = None
+    message: str | None = None
+    fix: str | None = None
+
+
+class CampaignReport(BaseModel):
+    run_id: int
+    brand: str
+    name: str
+    kind: ContentKind
+    segment: dict[str, Any]
+    distributed: bool
+    status: Literal["completed", "partial", "failed", "empty"]
+    targeted: int
+    generated: int
+    skipped: int
+    failed: int
+    draft_ids: list[int] = Field(default_factory=list)
+    results: list[CustomerResult] = Field(default_factory=list)
+    started_at: datetime
+    finished_at: datetime
+
+
+def build_request(
+    brand: str, kind: ContentKind, customer_id: str, brief: str, campaign: str, n: int
+) -> ContentRequest:
+    """The one place a campaign request is built, so in-process and worker keys match."""
+    if kind == "chat_answer":
+        raise SegmentError(
+            "campaigns cannot generate chat answers (they answer a live conversation)",
+            fix="use --kind subject_line or --kind hero",
+        )
+    return ContentRequest(
+        brand=brand, kind=kind, customer_id=customer_id, brief=brief, campaign=campaign, n=n
+    )
+
+
+def generate_for_customer(
+    request: ContentRequest,
+    *,
+    settings: Settings,
+    llm: LLM | None = None,
+    generate: GenerateFn | None = None,
+) -> CustomerResult:
+    """Generate one customer's draft unless a pending one exists; never raises.
+
+    Shared by the in-process loop and the Celery task so both behave the same.
+    """
+    customer_id = request.customer_id or ""
+    try:
+        existing = store.pending_draft_id(request.idempotency_key(), settings)
+        if existing is not None:
+            return CustomerResult(customer_id=customer_id, status="skipped", draft_id=existing)
+        if generate is None:
+            from genpersona.agent.pipeline import generate as pipeline_generate
+
+            draft = pipeline_generate(request, llm=llm, settings=settings, submit=True)
+        else:
+            draft = generate(request)
+        return CustomerResult(customer_id=customer_id, status="generated", draft_id=draft.id)
+    except GenpersonaError as exc:
+        return CustomerResult(
+            customer_id=customer_id,
+            status="failed",
+            error=type(exc).__name__,
+            message=exc.message,
+            fix=exc.fix or None,
+        )
+    except Exception as exc:  # one customer's bug must not stop a whole unattended run
+        return CustomerResult(
+            customer_id=customer_id,
+            status="failed",
+            error=type(exc).__name__,
+            message=str(exc) or repr(exc),
+            fix="see the server log; re-run the campaign to retry only the failed customers",
+        )
+
+
+def run_campaign(
+    brand: str,
+    kind: ContentKind,
+    segment: Segment,
+    brief: str,
+    campaign_name: str,
+    n: int = 3,
+    *,
+    distributed: bool = False,
+    settings: Settings | None = None,
+    llm: LLM | None = None,
+    generate: GenerateFn | None = None,
+    on_start: Callable[[int], None] | None = None,
+    on_result: Callable[[CustomerResult], None] | None = None,
+) -> CampaignReport:
+    """Generate drafts for every customer in ``segment``; see the module docstring.
+
+    ``on_start(total)`` and ``on_result(result)`` drive a progress bar.
+    ``generate`` replaces the pipeline call (in-process only; tests, dry runs).
+    """
+    settings = settings or get_settings()
+    if not campaign_name.strip():
+        raise SegmentError("the campaign has no name", fix="pass --name, e.g. xmas-2026")
+    if not 1 <= n <= 10:
+        raise SegmentError(f"n={n} is out of range", fix="ask for 1 to 10 variants per customer")
+    build_request(brand, kind, "probe", brief, campaign_name, n)  # validate before selecting
+    customers = select_customers(brand, segment, settings)
+    started = utcnow()
+    run_id = store.start_run(
+        brand=brand,
+        name=campaign_name,
+        kind=kind,
+        brief=brief,
+        n=n,
+        segment=segment.model_dump(mode="json", exclude_none=True),
+        distributed=distributed,
+        targeted=len(customers),
+        settings=settings,
+    )
+    if on_start:
+        on_start(len(customers))
+    requests = [build_request(brand, kind, c, brief, campaign_name, n) for c in customers]
+
+    def record(result: CustomerResult) -> None:
+        store.record_item(
+            run_id,
+            brand=brand,
+            customer_id=result.customer_id,
+            status=result.status,
+            draft_id=result.draft_id,
+            error=result.error,
+            message=result.message,
+            settings=settings,
+        )
+        if on_result:
+            on_result(result)
+
+    results: list[CustomerResult] = []
+    try:
+        if distributed:
+            from genpersona.campaigns.tasks import run_distributed
+
+            results = run_distributed(requests, settings=settings, on_result=record)
+        else:
+            for request in requests:
+                result = generate_for_customer(
+                    request, settings=settings, llm=llm, generate=generate
+                )
+                record(result)
+                results.append(result)
+    except BaseException:
+        store.finish_run(run_id, "failed", settings)
+        raise
+    return _report(
+        run_id, brand, campaign_name, kind, segment, distributed, results, started, settings
+    )
+
+
+def _report(
+    run_id: int,
+    brand: str,
+    name: str,
+    kind: ContentKind,
+    segment: Segment,
+    distributed: bool,
+    results: list[CustomerResult],
+    started: datetime,
+    settings: Settings,
+) -> CampaignReport:
+    counts = {s: sum(r.status == s for r in results) for s in ("generated", "skipped", "failed")}
+    if not results:
+        status = "empty"
+    elif counts["failed"] == len(results):
+        status = "failed"
+    elif counts["failed"]:
+        status = "partial"
+    else:
+        status = "completed"
+    store.finish_run(run_id, status, settings)
+    return CampaignReport(
+        run_id=run_id,
+        brand=brand,
+        name=name,
+        kind=kind,
+        segment=segment.model_dump(mode="json", exclude_none=True),
+        distributed=distributed,
+        status=status,
+        targeted=len(results),
+        draft_ids=[r.draft_id for r in results if r.draft_id is not None],
+        results=results,
+        started_at=started,
+        finished_at=utcnow(),
+        **counts,
+    )

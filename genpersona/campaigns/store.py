@@ -1,0 +1,162 @@
+"""The record of campaign runs: one row per run, one item per targeted customer.
+
+Why keep it: an unattended job must leave an answer to "what did last night's
+run do, and whom did it fail for" that outlives its log output; and the items
+let a re-run or an operator find exactly the failed customers.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from genpersona.campaigns.tables import CampaignRunItemRow, CampaignRunRow, OutcomeRow
+from genpersona.db.base import utcnow
+from genpersona.db.engine import session_scope
+from genpersona.review.tables import DraftRow
+from genpersona.settings import Settings
+
+
+class CampaignRunSummary(BaseModel):
+    id: int
+    brand: str
+    name: str
+    kind: str
+    segment: dict[str, Any]
+    distributed: bool
+    status: str
+    targeted: int
+    generated: int
+    skipped: int
+    failed: int
+    started_at: datetime
+    finished_at: datetime | None
+
+
+def start_run(
+    *,
+    brand: str,
+    name: str,
+    kind: str,
+    brief: str,
+    n: int,
+    segment: dict[str, Any],
+    distributed: bool,
+    targeted: int,
+    settings: Settings | None = None,
+) -> int:
+    with session_scope(settings) as session:
+        row = CampaignRunRow(
+            brand=brand,
+            name=name,
+            kind=kind,
+            brief=brief,
+            n=n,
+            segment=segment,
+            distributed=distributed,
+            status="running",
+            targeted=targeted,
+            generated=0,
+            skipped=0,
+            failed=0,
+            started_at=utcnow(),
+        )
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def record_item(
+    run_id: int,
+    *,
+    brand: str,
+    customer_id: str,
+    status: str,
+    draft_id: int | None,
+    error: str | None,
+    message: str | None,
+    settings: Settings | None = None,
+) -> None:
+    """Store one customer's result and bump the run's counters in the same transaction."""
+    with session_scope(settings) as session:
+        session.add(
+            CampaignRunItemRow(
+                run_id=run_id,
+                brand=brand,
+                customer_id=customer_id,
+                status=status,
+                draft_id=draft_id,
+                error=error,
+                message=(message or "")[:2000] or None,
+            )
+        )
+        run = session.get(CampaignRunRow, run_id)
+        if run is not None:
+            setattr(run, status, getattr(run, status) + 1)
+
+
+def finish_run(run_id: int, status: str, settings: Settings | None = None) -> None:
+    with session_scope(settings) as session:
+        run = session.get(CampaignRunRow, run_id)
+        if run is not None:
+            run.status = status
+            run.finished_at = utcnow()
+
+
+def list_runs(
+    brand: str | None = None, limit: int = 20, settings: Settings | None = None
+) -> list[CampaignRunSummary]:
+    with session_scope(settings) as session:
+        stmt = select(CampaignRunRow).order_by(CampaignRunRow.id.desc()).limit(limit)
+        if brand:
+            stmt = stmt.where(CampaignRunRow.brand == brand)
+        return [
+            CampaignRunSummary.model_validate(row, from_attributes=True)
+            for row in session.scalars(stmt)
+        ]
+
+
+def run_items(run_id: int, settings: Settings | None = None) -> list[dict[str, Any]]:
+    with session_scope(settings) as session:
+        rows = session.scalars(
+            select(CampaignRunItemRow)
+            .where(CampaignRunItemRow.run_id == run_id)
+            .order_by(CampaignRunItemRow.id)
+        )
+        return [
+            {
+                "customer_id": r.customer_id,
+                "status": r.status,
+                "draft_id": r.draft_id,
+                "error": r.error,
+                "message": r.message,
+            }
+            for r in rows
+        ]
+
+
+def pending_draft_id(idempotency_key: str, settings: Settings | None = None) -> int | None:
+    """The pending draft already made for this exact request, if any (re-runs skip it)."""
+    with session_scope(settings) as session:
+        return session.scalar(
+            select(DraftRow.id).where(
+                DraftRow.idempotency_key == idempotency_key, DraftRow.status == "pending"
+            )
+        )
+
+
+def erase_customer_rows(session: Session, brand: str, customer_id: str) -> int:
+    """Delete the customer's campaign items and outcomes; for the erasure transaction."""
+    removed = session.execute(
+        delete(CampaignRunItemRow).where(
+            CampaignRunItemRow.brand == brand, CampaignRunItemRow.customer_id == customer_id
+        )
+    ).rowcount
+    removed += session.execute(
+        delete(OutcomeRow).where(OutcomeRow.brand == brand, OutcomeRow.customer_id == customer_id)
+    ).rowcount
+    return int(removed or 0)

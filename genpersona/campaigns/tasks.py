@@ -1,0 +1,181 @@
+"""Campaign fan-out on Celery: one task per customer, over Redis or RabbitMQ.
+
+The worker is started with ``celery -A genpersona.campaigns.tasks worker`` and
+reads the same GENPERSONA_* settings as the CLI (the same database and the same
+LLM backend, e.g. an OpenAI-compatible server shared by all workers). Each
+task generates one customer's draft and returns a small dict; the client that
+dispatched the run collects the results and writes the run record, so the
+record has a single writer. The queue name comes from settings, so separate
+deployments (or test runs) sharing one broker never take each other's tasks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from celery import Celery, signals
+from celery.result import AsyncResult
+
+from genpersona.agent.models import ContentRequest
+from genpersona.errors import TaskEngineUnavailable
+from genpersona.settings import Settings, get_settings
+
+TASK_NAME = "genpersona.campaigns.generate_for_customer"
+
+_APPS: dict[tuple[str | None, str | None, str], Celery] = {}
+_LOCK = threading.Lock()
+
+
+def result_backend_for(settings: Settings) -> str | None:
+    """Explicit setting, else the Redis broker itself, else RPC replies over AMQP."""
+    if settings.celery_result_backend:
+        return settings.celery_result_backend
+    broker = settings.celery_broker_url
+    if broker is None:
+        return None
+    return broker if broker.startswith(("redis://", "rediss://")) else "rpc://"
+
+
+def make_celery_app(settings: Settings) -> Celery:
+    """A configured Celery app for these settings (cached per broker/backend/queue)."""
+    key = (settings.celery_broker_url, result_backend_for(settings), settings.celery_queue)
+    with _LOCK:
+        if key not in _APPS:
+            app = Celery("genpersona", broker=key[0], backend=key[1], set_as_current=False)
+            app.conf.update(
+                task_default_queue=settings.celery_queue,
+                task_serializer="json",
+                result_serializer="json",
+                accept_content=["json"],
+                # a generation is seconds long: take one at a time, ack after it is done
+                worker_prefetch_multiplier=1,
+                task_acks_late=True,
+                task_reject_on_worker_lost=True,
+                result_expires=24 * 3600,
+                broker_connection_retry_on_startup=True,
+                broker_connection_timeout=5,
+                worker_hijack_root_logger=False,
+            )
+            _APPS[key] = app
+        return _APPS[key]
+
+
+def _generate_task(request: dict[str, Any]) -> dict[str, Any]:
+    """Worker side: validate the request again and run the shared per-customer step."""
+    from genpersona.campaigns.runner import generate_for_customer
+
+    settings = get_settings()
+    result = generate_for_customer(ContentRequest.model_validate(request), settings=settings)
+    return result.model_dump(mode="json")
+
+
+#: the app the worker command loads (``-A genpersona.campaigns.tasks``)
+app = make_celery_app(get_settings())
+generate_task = app.task(name=TASK_NAME, bind=False)(_generate_task)
+
+
+@signals.worker_init.connect
+def _require_broker(**_: Any) -> None:
+    if not get_settings().celery_broker_url:
+        raise TaskEngineUnavailable(
+            "the Celery worker has no broker configured",
+            fix="set GENPERSONA_CELERY_BROKER_URL, e.g. redis://127.0.0.1:6379/0",
+        )
+
+
+def _client_app(settings: Settings) -> Celery:
+    if not settings.celery_broker_url:
+        raise TaskEngineUnavailable(
+            "a distributed campaign needs a task broker and none is configured",
+            fix="set GENPERSONA_CELERY_BROKER_URL (redis://... or amqp://...), or run without --distributed",
+        )
+    return make_celery_app(settings)
+
+
+def consumers_of(client: Celery, queue: str, timeout: float = 2.0) -> list[str]:
+    """Names of the live workers that consume ``queue`` (other queues' workers do not count)."""
+    active = client.control.inspect(timeout=timeout).active_queues() or {}
+    return sorted(
+        name for name, queues in active.items() if any(q.get("name") == queue for q in queues)
+    )
+
+
+def _check_workers(client: Celery, settings: Settings) -> None:
+    """Fail fast when nobody would take the tasks, instead of waiting out a timeout."""
+    try:
+        with client.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=2, interval_start=0.2, interval_step=0.5)
+        workers = consumers_of(client, settings.celery_queue)
+    except Exception as exc:
+        raise TaskEngineUnavailable(
+            f"cannot reach the Celery broker at {_safe_url(settings.celery_broker_url)}: {exc}",
+            fix="start Redis/RabbitMQ or correct GENPERSONA_CELERY_BROKER_URL",
+            broker=_safe_url(settings.celery_broker_url),
+        ) from exc
+    if not workers:
+        raise TaskEngineUnavailable(
+            f"no Celery worker consumes the queue {settings.celery_queue!r}; "
+            "the campaign's tasks would wait forever",
+            fix=(
+                "start one with `celery -A genpersona.campaigns.tasks worker "
+                f"-Q {settings.celery_queue}` using the same GENPERSONA_* settings"
+            ),
+            queue=settings.celery_queue,
+        )
+
+
+def run_distributed(
+    requests: Sequence[ContentRequest],
+    *,
+    settings: Settings,
+    on_result: Callable[[Any], None] | None = None,
+) -> list[Any]:
+    """Dispatch one task per request and collect results in dispatch order.
+
+    A customer whose task does not finish within ``celery_task_timeout_s`` (or
+    whose task itself crashed) is reported as failed; the others still count.
+    """
+    from genpersona.campaigns.runner import CustomerResult
+
+    if not requests:
+        return []
+    client = _client_app(settings)
+    _check_workers(client, settings)
+    pending: list[tuple[ContentRequest, AsyncResult]] = [
+        (
+            req,
+            client.send_task(
+                TASK_NAME, args=[req.model_dump(mode="json")], queue=settings.celery_queue
+            ),
+        )
+        for req in requests
+    ]
+    results: list[CustomerResult] = []
+    for req, async_result in pending:
+        customer_id = req.customer_id or ""
+        try:
+            payload = async_result.get(timeout=settings.celery_task_timeout_s, propagate=True)
+            result = CustomerResult.model_validate(payload)
+        except Exception as exc:  # timeout or a crash inside the task: this customer failed
+            async_result.revoke()
+            result = CustomerResult(
+                customer_id=customer_id,
+                status="failed",
+                error=type(exc).__name__,
+                message=str(exc) or "the task did not finish",
+                fix="check the worker's log; re-run the campaign to retry the failed customers",
+            )
+        if on_result:
+            on_result(result)
+        results.append(result)
+    return results
+
+
+def _safe_url(url: str | None) -> str:
+    """The broker URL without its password, for messages."""
+    if not url or "@" not in url:
+        return url or ""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"

@@ -1,0 +1,110 @@
+"""Helpers shared by the API and campaign tests: hand-built drafts and fake services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from genpersona.agent.chat import ChatReply
+from genpersona.agent.models import ContentRequest, Draft, Rationale, Variant, VariantContent
+from genpersona.api.services import Services
+from genpersona.errors import CustomerNotFound
+from genpersona.review.queue import submit_draft
+from genpersona.settings import Settings
+
+
+def make_draft(request: ContentRequest, text: str = "Cosy Christmas picks for you") -> Draft:
+    variants = [
+        Variant(index=i, content=VariantContent(subject=f"{text} #{i}", answer=f"{text} #{i}"))
+        for i in range(request.n)
+    ]
+    return Draft(
+        brand=request.brand,
+        kind=request.kind,
+        customer_id=request.customer_id,
+        campaign=request.campaign,
+        brief=request.brief,
+        variants=variants,
+        rationale=Rationale(customer_line="Because you often buy Christmas decorations"),
+        idempotency_key=request.idempotency_key(),
+    )
+
+
+class FakeControls:
+    """In-memory stand-in for genpersona.customers.controls, recording every call."""
+
+    def __init__(self, customers: set[tuple[str, str]]) -> None:
+        self.customers = set(customers)
+        self.opted_out: dict[tuple[str, str], bool] = {}
+        self.events: list[tuple[str, str, str, dict[str, Any]]] = []
+
+    def _check(self, brand: str, customer_id: str) -> None:
+        if (brand, customer_id) not in self.customers:
+            raise CustomerNotFound(
+                f"customer {customer_id!r} does not exist for brand {brand!r}",
+                fix="check the id",
+                brand=brand,
+                customer_id=customer_id,
+            )
+
+    def export(self, brand: str, customer_id: str, settings: Settings) -> dict[str, Any]:
+        self._check(brand, customer_id)
+        return {
+            "customer_id": customer_id,
+            "events": [e for e in self.events if e[1] == customer_id],
+        }
+
+    def erase(self, brand: str, customer_id: str, settings: Settings) -> dict[str, Any]:
+        self._check(brand, customer_id)
+        self.customers.discard((brand, customer_id))
+        return {"customer_id": customer_id, "erased": True}
+
+    def set_opt_out(
+        self, brand: str, customer_id: str, opted_out: bool, settings: Settings
+    ) -> None:
+        self._check(brand, customer_id)
+        self.opted_out[(brand, customer_id)] = opted_out
+
+    def reset(self, brand: str, customer_id: str, settings: Settings) -> dict[str, int]:
+        self._check(brand, customer_id)
+        return {"facts_deleted": 2}
+
+    def record_event(
+        self, brand: str, customer_id: str, type_: str, fields: dict[str, Any], settings: Settings
+    ) -> int:
+        self.events.append((brand, customer_id, type_, fields))
+        return len(self.events)
+
+
+def fake_services(controls: FakeControls | None = None) -> Services:
+    """Services whose generation builds a draft by hand and stores it in the real review queue."""
+    controls = controls or FakeControls({("giftloft", "17850")})
+
+    def generate(request: ContentRequest, settings: Settings) -> Draft:
+        return submit_draft(make_draft(request), settings)
+
+    def chat(brand, customer_id, conversation, message, anonymous, settings):  # type: ignore[no-untyped-def]
+        request = ContentRequest(
+            brand=brand,
+            kind="chat_answer",
+            customer_id=customer_id,
+            conversation=[*conversation, {"role": "customer", "text": message}],
+            n=1,
+        )
+        draft = submit_draft(make_draft(request, "Our advent calendars"), settings)
+        return ChatReply(
+            answer=draft.top.content.answer or "",
+            rationale=draft.rationale.customer_line,
+            draft_id=draft.id,
+            draft=draft,
+        )
+
+    return Services(
+        generate=generate,
+        chat_reply=chat,
+        export_customer=controls.export,
+        erase_customer=controls.erase,
+        set_opt_out=controls.set_opt_out,
+        reset_customer=controls.reset,
+        record_event=controls.record_event,
+        ready_checks={"database": Services().ready_checks["database"]},
+    )
