@@ -154,7 +154,7 @@ def build_context(request: ContentRequest, deps: AgentDeps) -> AgentContext:
         query = " ".join(t.text for t in request.conversation[-3:] if t.role == "customer")
     exemplars = [
         ExemplarRef(id=e.id, text=e.text)
-        for e in deps.similar_exemplars(request.brand, request.kind, query, 3)
+        for e in deps.similar_exemplars(request.brand, request.kind, query, 3, deps)
     ]
     kb: list[KnowledgeEntry] = []
     if request.kind == "chat_answer":

@@ -24,7 +24,7 @@ from genpersona.settings import Settings, get_settings
 from genpersona.vectors.base import VectorStore
 
 ContextFn = Callable[..., ContextBundle]
-ExemplarFn = Callable[[str, str, str, int], list[Any]]
+ExemplarFn = Callable[[str, str, str, int, "AgentDeps"], list[Any]]
 
 
 def _context_for(
@@ -40,10 +40,12 @@ def _context_for(
     return context_for(brand, customer_id, brief, anonymous=anonymous, settings=settings)
 
 
-def _similar_exemplars(brand: str, kind: str, text: str, k: int) -> list[Any]:
+def _similar_exemplars(brand: str, kind: str, text: str, k: int, deps: AgentDeps) -> list[Any]:
     from genpersona.review.exemplars import similar_exemplars
 
-    return similar_exemplars(brand, kind, text, k=k)
+    return similar_exemplars(
+        brand, kind, text, k=k, settings=deps.settings, store=deps.store, embedder=deps.embedder
+    )
 
 
 def _submit(draft: Draft, settings: Settings) -> Draft:

@@ -151,6 +151,10 @@ class Trace(BaseModel):
     repaired: int = 0
     reasked: int = 0
     fallbacks: int = 0
+    violations_caught: int = (
+        0  # violations found across all attempts (fixed, re-asked or fell back)
+    )
+    candidates: int = 0
 
 
 class Draft(BaseModel):

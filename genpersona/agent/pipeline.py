@@ -92,6 +92,8 @@ def generate(
     trace.repaired = sum(r.repaired for r in results)
     trace.reasked = sum(r.reasked for r in results)
     trace.fallbacks = sum(r.variant.is_fallback for r in results)
+    trace.violations_caught = sum(len(a.violations) for r in results for a in r.attempts)
+    trace.candidates = len(results)
     draft = Draft(
         brand=request.brand,
         kind=request.kind,

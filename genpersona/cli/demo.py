@@ -1,0 +1,157 @@
+"""``genpersona demo``: the whole path on real data with the local model, in one command.
+
+Ingests the UCI Online Retail data as the brand ``giftloft`` (once), drafts
+subject lines for a sample of real customers plus one hero and one chat answer,
+queues everything for review and prints what happened per draft.
+"""
+
+from __future__ import annotations
+
+import time
+
+import typer
+from rich.table import Table
+
+from genpersona.agent.models import ChatTurn, ContentRequest, Draft
+from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
+from genpersona.errors import InputError
+from genpersona.settings import Settings, get_settings
+
+DEMO_BRIEF = "our new season gift picks"
+DEMO_QUESTION = "Hello! How long does delivery take, and can I return something if it's not right?"
+
+
+def ensure_demo_data(brand: str, settings: Settings, *, quiet: bool = False) -> bool:
+    """Ingest the demo parquet into ``brand`` if it has no customers yet; True if it ran."""
+    from genpersona.agent.sampling import customer_count
+
+    if customer_count(brand, settings) > 0:
+        return False
+    path = settings.data_dir / "online_retail.parquet"
+    if not path.exists():
+        raise InputError(
+            f"the demo data file {path} is absent",
+            fix="put online_retail.parquet (UCI Online Retail) in ../shared/data/ or set "
+            "GENPERSONA_DATA_DIR to the folder that holds it",
+            path=str(path),
+        )
+    from genpersona.data.ingest_online_retail import ingest_online_retail
+
+    if not quiet:
+        err_console.print(f"Ingesting {path.name} as brand {brand} (first run only)…")
+    ingest_online_retail(
+        path, brand, brand_name="GiftLoft", show_progress=not quiet, settings=settings
+    )
+    return True
+
+
+def demo_requests(brand: str, customers: list[str], n: int) -> list[ContentRequest]:
+    requests = [
+        ContentRequest(
+            brand=brand, kind="subject_line", customer_id=c, brief=DEMO_BRIEF, campaign="demo", n=n
+        )  # fmt: skip
+        for c in customers
+    ]
+    if customers:
+        requests.append(
+            ContentRequest(
+                brand=brand,
+                kind="hero",
+                customer_id=customers[0],
+                brief=DEMO_BRIEF,
+                campaign="demo",
+                n=2,
+            )  # fmt: skip
+        )
+        requests.append(
+            ContentRequest(
+                brand=brand,
+                kind="chat_answer",
+                customer_id=customers[-1],
+                campaign="demo",
+                n=1,
+                conversation=[ChatTurn(role="customer", text=DEMO_QUESTION)],
+            )  # fmt: skip
+        )
+    return requests
+
+
+def summary_row(draft: Draft, seconds: float) -> dict:
+    top, t = draft.top, draft.trace
+    return {
+        "draft_id": draft.id,
+        "customer": draft.customer_id,
+        "kind": draft.kind,
+        "top_variant": top.content.main_text(),
+        "because": draft.rationale.customer_line,
+        "scores": top.scores.model_dump(),
+        "candidates": t.candidates,
+        "first_try_passed": t.first_try_passed,
+        "violations_caught": t.violations_caught,
+        "repaired": t.repaired,
+        "reasked": t.reasked,
+        "fallbacks": t.fallbacks,
+        "seconds": round(seconds, 2),
+        "model_ms": t.model_ms,
+        "prompt_version": draft.rationale.prompt_version,
+    }
+
+
+def render(rows: list[dict], model: str) -> None:
+    table = Table(title=f"genpersona demo · {model}")
+    for col in ("customer", "kind", "top variant", "voice", "relev.", "specif.", "total",
+                "caught", "repaired", "fallback", "time"):  # fmt: skip
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        s = r["scores"]
+        table.add_row(
+            str(r["customer"]), r["kind"], r["top_variant"], f"{s['brand_voice']:.2f}",
+            f"{s['relevance']:.2f}", f"{s['specificity']:.2f}", f"{s['total']:.2f}",
+            str(r["violations_caught"]), str(r["repaired"]), f"{r['fallbacks']}/{r['candidates']}",
+            f"{r['seconds']:.1f}s",
+        )  # fmt: skip
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("demo")
+    @handle_errors
+    def demo_cmd(
+        customers: int = typer.Option(
+            5, "--customers", help="How many real customers to draft for."
+        ),
+        n: int = typer.Option(3, "-n", help="Subject-line variants per customer."),
+        json_out: bool = JsonOpt,
+    ) -> None:
+        """Ingest the demo data (once), draft for real customers with the local model, queue."""
+        from genpersona.agent.deps import default_deps
+        from genpersona.agent.pipeline import generate
+        from genpersona.agent.sampling import sample_customers
+
+        settings = get_settings()
+        brand = settings.default_brand
+        ensure_demo_data(brand, settings, quiet=json_out)
+        ids = sample_customers(brand, customers, settings)
+        if not ids:
+            raise InputError(
+                f"brand {brand} has no consenting customers with a purchase history",
+                fix="re-run the ingest (`genpersona ingest ...`) or pick another brand",
+            )
+        deps = default_deps(settings=settings)
+        rows = []
+        requests = demo_requests(brand, ids, n)
+        for i, request in enumerate(requests, 1):
+            if not json_out:
+                err_console.print(
+                    f"[dim]{i}/{len(requests)} {request.kind} for {request.customer_id}…[/dim]"
+                )
+            started = time.perf_counter()
+            draft = generate(request, settings=settings, deps=deps)
+            rows.append(summary_row(draft, time.perf_counter() - started))
+        if json_out:
+            emit_json(
+                {"brand": brand, "model": f"{deps.llm.backend}:{deps.llm.model}", "drafts": rows}
+            )
+            return
+        render(rows, f"{deps.llm.backend}:{deps.llm.model}")
+        console.print(f"{len(rows)} drafts queued. Next: run `genpersona console` to review them.")
