@@ -39,20 +39,33 @@ def check_item_vectors(vectors: np.ndarray, n_items: int) -> np.ndarray:
 class ContentModel:
     vectors: np.ndarray  # (n_items, dim) float32, unit rows
 
-    def customer_vector(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
-        vec = weights.astype(np.float32) @ self.vectors[items]
-        norm = float(np.linalg.norm(vec))
-        return vec / norm if norm > 0 else vec
-
     def score(self, items: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """Cosine of every item to the customer vector, rescaled so the catalog mean is 0
         and the best item is 1: raw cosines of short product titles sit in a narrow band,
-        and without this the content part would add a near-constant to every item."""
-        sims = self.vectors @ self.customer_vector(items, weights)
-        mean, top = float(sims.mean()), float(sims.max())
+        and without this the content part would add a near-constant to every item.
+
+        An owned item is compared with the customer vector *without itself*
+        (leave-one-out): otherwise every owned item would be its own best match and
+        "because you bought X, try X" would crowd out discovery.
+        """
+        w = weights.astype(np.float32)
+        owned = self.vectors[items]
+        raw = w @ owned
+        sims = self.vectors @ raw
+        norm = float(np.linalg.norm(raw))
+        if norm == 0:
+            return np.zeros(len(self.vectors), np.float32)
+        scaled = sims / norm
+        # For owned j: v_j . (raw - w_j v_j) = sims[j] - w_j, since v_j is unit-norm
+        # (each owned item appears once in `items`).
+        without_self = raw[None, :] - w[:, None] * owned
+        loo_norms = np.linalg.norm(without_self, axis=1)
+        loo_sims = np.where(loo_norms > 0, (sims[items] - w) / np.maximum(loo_norms, 1e-12), -1.0)
+        scaled[items] = loo_sims
+        mean, top = float(scaled.mean()), float(scaled.max())
         if top <= mean:
-            return np.zeros_like(sims)
-        return np.clip((sims - mean) / (top - mean), 0.0, 1.0)
+            return np.zeros_like(scaled)
+        return np.clip((scaled - mean) / (top - mean), 0.0, 1.0)
 
     def pair_sims(self, owned: np.ndarray, candidates: np.ndarray) -> np.ndarray:
         """(len(owned), len(candidates)) cosines, for "because you bought X" evidence."""

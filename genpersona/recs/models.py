@@ -43,6 +43,12 @@ class RecParams(BaseModel):
     history_half_life_days: float = Field(default=90.0, gt=0)
 
     # --- item-to-item co-purchase
+    #: "cosine": classic item-to-item cosine over co-buyers. "ease": item-to-item weights
+    #: learned by ridge regression of each item on all others (Steck 2019, closed form);
+    #: it discounts partners that are only popular, and wins on the validation split.
+    co_purchase_model: Literal["cosine", "ease"] = "ease"
+    #: Ridge strength of the "ease" model (larger = smoother, closer to popularity).
+    ease_lambda: float = Field(default=200.0, gt=0)
     #: "customer": items bought by the same people; "basket": items bought in the same order.
     co_purchase_level: Literal["customer", "basket"] = "customer"
     #: Neighbours kept per item (the sparse top-N table that makes scoring fast).
@@ -50,12 +56,16 @@ class RecParams(BaseModel):
     #: Asymmetric cosine exponent: sim(i->j) = c_ij / (n_i^a * n_j^(1-a)); 0.5 is plain cosine,
     #: lower values let popular partners through.
     cosine_alpha: float = Field(default=0.5, ge=0, le=1)
-    #: Pairs seen together by fewer buyers than this are noise, not a signal.
+    #: Pairs seen together by fewer buyers than this are noise, not a signal (cosine only).
     min_co_count: int = Field(default=2, ge=1)
+    #: Count guest checkouts (no customer id) as buyers in co-purchase and popularity.
+    #: Off by default: in the demo data guest orders are large one-off baskets that
+    #: skew both tables (validation HR@10 drops when they are counted).
+    include_guests: bool = False
 
     # --- popularity and cold start
     #: Half-life (days) of a sale in the popularity tables: what sells now, not last year.
-    popularity_half_life_days: float = Field(default=60.0, gt=0)
+    popularity_half_life_days: float = Field(default=90.0, gt=0)
     #: Items with no sale in this many days before ``now`` are treated as discontinued.
     active_days: int = Field(default=120, ge=1)
     #: Shrinkage (in pseudo-buyers) of a country's / season's shares toward the global ones.
@@ -73,6 +83,9 @@ class RecParams(BaseModel):
 FIT_TIME_PARAMS = frozenset(
     {
         "co_purchase_level",
+        "co_purchase_model",
+        "ease_lambda",
+        "include_guests",
         "neighbours",
         "cosine_alpha",
         "min_co_count",

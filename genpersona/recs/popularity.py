@@ -68,8 +68,13 @@ def build_popularity(
     half_life_days: float,
     active_days: int,
     shrink: float,
+    sales: pd.DataFrame | None = None,
 ) -> PopularityTables:
-    """Count each buyer once per item (their latest purchase), decayed by age for recency."""
+    """Count each buyer once per item (their latest purchase), decayed by age for recency.
+
+    ``sales`` (default: ``purchases``) decides which items are still on sale; it may
+    include rows, such as guest checkouts, that should not count as buyers.
+    """
     buyer = purchases["customer_id"].where(
         purchases["customer_id"].notna(), "basket:" + purchases["basket_id"].astype(str)
     )
@@ -127,6 +132,8 @@ def build_popularity(
         season_share[m] = _scale((counts + shrink * all_share) / (buyers + shrink))
 
     active = np.zeros(n_items, bool)
-    recent = frame.loc[frame["day"] >= now_day - active_days, "item"].unique()
+    sold = purchases if sales is None else sales
+    window = (sold["day"] >= now_day - active_days) & (sold["day"] <= now_day + 1e-9)
+    recent = sold.loc[window, "item"].unique()
     active[recent] = True
     return PopularityTables(_scale(global_recent), countries, country_share, season_share, active)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from genpersona.context.models import Evidence, RecommendedItem
 from genpersona.errors import RecsInputError
-from genpersona.recs.co_purchase import NeighbourTable, co_purchase_table
+from genpersona.recs.co_purchase import NeighbourTable, co_purchase_table, ease_table
 from genpersona.recs.content import ContentModel, check_item_vectors
 from genpersona.recs.interactions import (
     History,
@@ -81,29 +81,37 @@ class Recommender:
         now_day = day_of(now)
         clean = clean[clean["day"] <= now_day + 1e-9]
         n_items = len(catalog)
-        buyers = buyer_item_matrix(clean, n_items, params.co_purchase_level)
+        counted = clean
+        if not params.include_guests and clean["customer_id"].notna().any():
+            counted = clean[clean["customer_id"].notna()]
+        buyers = buyer_item_matrix(counted, n_items, params.co_purchase_level)
+        if params.co_purchase_model == "ease":
+            table = ease_table(buyers, neighbours=params.neighbours, lam=params.ease_lambda)
+        else:
+            table = co_purchase_table(
+                buyers,
+                neighbours=params.neighbours,
+                alpha=params.cosine_alpha,
+                min_count=params.min_co_count,
+            )
         return cls(
             item_codes=catalog["stock_code"].to_numpy(dtype=str),
             item_descriptions=catalog["description"].fillna("").astype(str).to_numpy(dtype=str),
             item_prices=pd.to_numeric(catalog["price"], errors="coerce").to_numpy(np.float64),
             item_themes=catalog["theme"].fillna("").astype(str).to_numpy(dtype=str),
             history=build_history(clean),
-            neighbours=co_purchase_table(
-                buyers,
-                neighbours=params.neighbours,
-                alpha=params.cosine_alpha,
-                min_count=params.min_co_count,
-            ),
+            neighbours=table,
             content=None
             if item_vectors is None
             else ContentModel(check_item_vectors(item_vectors, n_items)),
             popularity=build_popularity(
-                clean,
+                counted,
                 n_items,
                 now_day=now_day,
                 half_life_days=params.popularity_half_life_days,
                 active_days=params.active_days,
                 shrink=params.shrink_buyers,
+                sales=clean,
             ),
             params=params,
             now=pd.Timestamp(now).to_pydatetime(),
@@ -234,6 +242,7 @@ class Recommender:
             np.add.at(cp_contrib, (src[hit], back), sim[hit] * weights[src[hit]])
         if self.content is not None:
             ct_contrib = np.clip(self.content.pair_sims(owned, order), 0, None) * weights[:, None]
+            ct_contrib[owned[:, None] == order[None, :]] = 0.0  # an item is not its own evidence
         else:
             ct_contrib = np.zeros_like(cp_contrib)
         out: list[list[str]] = []

@@ -1,0 +1,1 @@
+"""Offline evaluation suite: datasets, scorers, runners and reports."""
