@@ -22,6 +22,9 @@ class Violation(BaseModel):
     span: Span | None = None
     suggestion: str | None = None
     auto_fixable: bool = False
+    # optional extensions (guard engine): which content field, and the exact safe replacement
+    field: str | None = None
+    replacement: str | None = None
 
 
 class GuardReport(BaseModel):

@@ -1,0 +1,252 @@
+"""Run every validator of a guide over a draft; apply the fixes that are safe without a model.
+
+``check`` is pure and fast (compiled matchers cached on the guide): the
+pipeline calls it on every candidate, the console on every edit. Spans in the
+report index into ``report.text``, which is ``VariantContent.all_text()``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import date
+
+from genpersona.agent.models import ContentKind, VariantContent
+from genpersona.brands.guide import BrandGuide
+from genpersona.guard.compiled import compiled
+from genpersona.guard.models import GuardReport, Span, Violation
+from genpersona.guard.text import normalize, tokenize
+from genpersona.guard.validators import FIELD_VALIDATORS, CheckOptions, FieldText
+from genpersona.guard.validators.length import copy_text, limit_for_field
+
+FIELDS = ("subject", "preheader", "headline", "subheadline", "cta", "answer")
+MAIN_FIELD: dict[str, str] = {
+    "subject_line": "subject",
+    "hero": "headline",
+    "chat_answer": "answer",
+}
+DEFAULT_CHANNEL: dict[str, str] = {"subject_line": "email", "hero": "web", "chat_answer": "chat"}
+# where apply_disclaimers puts missing disclaimer text, by kind
+DISCLAIMER_FIELD: dict[str, str] = {
+    "subject_line": "preheader",
+    "hero": "subheadline",
+    "chat_answer": "answer",
+}
+RULE_FAMILIES = [name for name, _ in FIELD_VALIDATORS] + ["disclaimer"]
+
+
+def as_content(content: VariantContent | str, kind: ContentKind) -> VariantContent:
+    if isinstance(content, VariantContent):
+        return content
+    return VariantContent(**{MAIN_FIELD[kind]: content})
+
+
+def _norm_for_search(text: str) -> str:
+    return " ".join(normalize(text).lower().split())
+
+
+def has_disclaimer(all_text: str, disclaimer: str) -> bool:
+    return _norm_for_search(disclaimer).rstrip(".") in _norm_for_search(all_text)
+
+
+def _field_texts(vc: VariantContent, guide: BrandGuide) -> list[FieldText]:
+    cg = compiled(guide)
+    out = []
+    for name in FIELDS:
+        raw = getattr(vc, name)
+        if not raw:
+            continue
+        text = normalize(raw)
+        protected = (
+            [(m.start(), m.end()) for m in cg.disclaimer_regex.finditer(text)]
+            if cg.disclaimer_regex is not None
+            else []
+        )
+        out.append(FieldText(name, text, tokenize(text), protected, guide, cg))
+    return out
+
+
+def _field_violations(f: FieldText, opts: CheckOptions) -> list[Violation]:
+    found: list[Violation] = []
+    for family, validator in FIELD_VALIDATORS:
+        for v in validator(f, opts):
+            if (
+                f.protected
+                and v.span is not None
+                and family not in ("leak",)
+                and any(s <= v.span.start and v.span.end <= e for s, e in f.protected)
+            ):
+                continue  # required disclaimer wording is exempt from content rules
+            found.append(v)
+    return found
+
+
+def _options(
+    vc: VariantContent,
+    kind: ContentKind,
+    channel: str | None,
+    send_date: date | None,
+    canary: str | None,
+    other_customer_markers: list[str],
+    shared_facts: list[str],
+) -> CheckOptions:
+    return CheckOptions(
+        kind=kind,
+        channel=channel or DEFAULT_CHANNEL[kind],
+        send_date=send_date or date.today(),
+        canary=canary,
+        other_customer_markers=list(other_customer_markers),
+        shared_facts=list(shared_facts),
+        catalog_prices=[i.price for i in vc.featured_items if i.price is not None],
+    )
+
+
+def check(
+    content: VariantContent | str,
+    guide: BrandGuide,
+    *,
+    kind: ContentKind,
+    channel: str | None = None,
+    send_date: date | None = None,
+    canary: str | None = None,
+    other_customer_markers: list[str] = [],  # noqa: B006 - never mutated
+    shared_facts: list[str] = [],  # noqa: B006 - never mutated
+) -> GuardReport:
+    """All violations of ``guide`` in ``content`` (a str is the main text of ``kind``)."""
+    t0 = time.perf_counter()
+    vc = as_content(content, kind)
+    opts = _options(vc, kind, channel, send_date, canary, other_customer_markers, shared_facts)
+    violations: list[Violation] = []
+    offset = 0
+    for f in _field_texts(vc, guide):
+        for v in _field_violations(f, opts):
+            if v.span is not None and offset:
+                v.span = Span(
+                    start=v.span.start + offset, end=v.span.end + offset, text=v.span.text
+                )
+            violations.append(v)
+        offset += len(f.text) + 1
+    all_text = vc.all_text()
+    for disclaimer in guide.disclaimers.get(opts.channel, []):  # type: ignore[call-overload]
+        if not has_disclaimer(all_text, disclaimer):
+            violations.append(
+                Violation(
+                    rule_id="disclaimer.missing",
+                    severity="block",
+                    message=f"the {opts.channel} channel requires the disclaimer: '{disclaimer}'",
+                    suggestion=disclaimer,
+                    auto_fixable=True,
+                    field=DISCLAIMER_FIELD[kind],
+                )
+            )
+    return GuardReport(
+        text=all_text,
+        violations=violations,
+        rules_checked=RULE_FAMILIES,
+        elapsed_ms=(time.perf_counter() - t0) * 1000,
+    )
+
+
+def apply_disclaimers(
+    content: VariantContent | str,
+    guide: BrandGuide,
+    channel: str | None = None,
+    *,
+    kind: ContentKind = "subject_line",
+) -> VariantContent:
+    """Append every disclaimer the channel requires and the copy lacks (subject -> preheader,
+    hero -> subheadline, chat -> answer). Idempotent; length limits ignore this text."""
+    vc = as_content(content, kind)
+    channel = channel or DEFAULT_CHANNEL[kind]
+    missing = [
+        d
+        for d in guide.disclaimers.get(channel, [])  # type: ignore[call-overload]
+        if not has_disclaimer(vc.all_text(), d)
+    ]
+    if not missing:
+        return vc
+    target = DISCLAIMER_FIELD[kind]
+    current = getattr(vc, target) or ""
+    joined = " ".join([current.strip(), *missing]).strip()
+    return vc.model_copy(update={target: joined})
+
+
+_CLAUSE_END = re.compile(r"\s+[—–|-]\s+|[:;,]\s+|[.!?]\s+")
+
+
+def _trim(text: str, max_chars: int | None, max_words: int | None) -> str | None:
+    """The longest leading clause that fits, or None when no clean cut exists."""
+    best = None
+    for m in _CLAUSE_END.finditer(text):
+        head = text[: m.start()].rstrip() + (
+            m.group().strip() if m.group().strip() in ".!?" else ""
+        )
+        fits_c = max_chars is None or len(head) <= max_chars
+        fits_w = max_words is None or len(head.split()) <= max_words
+        if fits_c and fits_w and len(head.split()) >= 3:
+            best = head
+    return best
+
+
+def autofix(
+    content: VariantContent | str,
+    guide: BrandGuide,
+    *,
+    kind: ContentKind,
+    channel: str | None = None,
+    send_date: date | None = None,
+) -> tuple[VariantContent, list[str]]:
+    """Apply fixes that need no judgement: preferred terms, locale spelling, casing, shouting,
+    whitespace, trimming at a clause boundary, and (when ``channel`` is given) disclaimers."""
+    vc = as_content(content, kind)
+    fixes: list[str] = []
+    updates: dict[str, str] = {}
+    for name in FIELDS:
+        raw = getattr(vc, name)
+        if raw and raw != " ".join(raw.split()):
+            updates[name] = " ".join(raw.split())
+            fixes.append(f"{name}: tidied whitespace")
+    if updates:
+        vc = vc.model_copy(update=updates)
+    opts = _options(vc, kind, channel, send_date, None, [], [])
+    updates = {}
+    for f in _field_texts(vc, guide):
+        fixable = [
+            v
+            for v in _field_violations(f, opts)
+            if v.replacement is not None and v.span is not None
+        ]
+        text = getattr(vc, f.name)
+        last_start = len(text) + 1
+        for v in sorted(fixable, key=lambda v: v.span.start, reverse=True):  # type: ignore[union-attr]
+            s, e = v.span.start, v.span.end  # type: ignore[union-attr]
+            if e > last_start:
+                continue  # overlaps a fix already applied
+            text = text[:s] + v.replacement + text[e:]  # type: ignore[operator]
+            last_start = s
+            fixes.append(f"{f.name}: {v.rule_id} '{v.span.text}' -> '{v.replacement}'")  # type: ignore[union-attr]
+        text = " ".join(text.split()).replace(" .", ".").replace(" ,", ",")
+        limit = limit_for_field(f)
+        copy_len = len(copy_text(FieldText(f.name, text, [], [], guide, f.cg)))
+        if (
+            limit
+            and not f.protected
+            and (
+                (limit.max_chars and copy_len > limit.max_chars)
+                or (limit.max_words and len(text.split()) > limit.max_words)
+            )
+        ):
+            cut = _trim(text, limit.max_chars, limit.max_words)
+            if cut:
+                fixes.append(f"{f.name}: trimmed to '{cut}'")
+                text = cut
+        if text != getattr(vc, f.name):
+            updates[f.name] = text
+    if updates:
+        vc = vc.model_copy(update=updates)
+    if channel:
+        with_disc = apply_disclaimers(vc, guide, channel, kind=kind)
+        if with_disc != vc:
+            fixes.append(f"added the disclaimers {channel} requires")
+            vc = with_disc
+    return vc, fixes

@@ -1,0 +1,56 @@
+"""What every validator receives: one text field, its tokens, and the check's options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from genpersona.agent.models import ContentKind
+from genpersona.brands.guide import BrandGuide, Severity
+from genpersona.guard.compiled import CompiledGuide
+from genpersona.guard.models import Span, Violation
+from genpersona.guard.text import Token
+
+
+@dataclass
+class CheckOptions:
+    kind: ContentKind
+    channel: str
+    send_date: date
+    canary: str | None = None
+    other_customer_markers: list[str] = field(default_factory=list)
+    shared_facts: list[str] = field(default_factory=list)
+    catalog_prices: list[float] = field(default_factory=list)
+
+
+@dataclass
+class FieldText:
+    name: str  # subject, preheader, headline, subheadline, cta, answer
+    text: str  # normalized (1:1 with the original, so offsets hold)
+    tokens: list[Token]
+    protected: list[tuple[int, int]]  # disclaimer text: exempt from content rules
+    guide: BrandGuide
+    cg: CompiledGuide
+
+    def violation(
+        self,
+        rule_id: str,
+        severity: Severity,
+        message: str,
+        start: int | None = None,
+        end: int | None = None,
+        *,
+        suggestion: str | None = None,
+        replacement: str | None = None,
+    ) -> Violation:
+        span = Span(start=start, end=end, text=self.text[start:end]) if start is not None else None
+        return Violation(
+            rule_id=rule_id,
+            severity=severity,
+            message=message,
+            span=span,
+            suggestion=suggestion if suggestion is not None else replacement,
+            auto_fixable=replacement is not None,
+            field=self.name,
+            replacement=replacement,
+        )
