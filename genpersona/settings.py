@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     )
     local_threads: int = Field(default=0, description="0 = number of CPU cores.")
     local_parallel: int = Field(default=2, description="Parallel decoding slots of the server.")
+    local_cache_prompt: bool = Field(
+        default=False,
+        description="Reuse the KV cache of a repeated prompt prefix: faster few-shot prompts, "
+        "but llama.cpp then gives slightly different (non-reproducible) outputs.",
+    )
     seed: int = 42
 
     # --- embeddings ---------------------------------------------------------

@@ -89,7 +89,9 @@ def test_closed_schema_forbids_extra_keys_everywhere() -> None:
 
 def test_complete_json_sends_the_schema_and_parses_the_reply() -> None:
     llm = FakeLLM(['{"subject": "Candles for cold nights", "emoji": true}'])
-    parsed, result = complete_json_with_result(llm, "Write JSON:", Subject, GenerationParams(seed=3))
+    parsed, result = complete_json_with_result(
+        llm, "Write JSON:", Subject, GenerationParams(seed=3)
+    )
     assert parsed == Subject(subject="Candles for cold nights", emoji=True)
     sent = llm.calls[0]["params"]
     assert sent.json_schema["properties"]["subject"]["maxLength"] == 40

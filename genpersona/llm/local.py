@@ -98,6 +98,7 @@ class LocalLLM(LLM):
         server = self.load()
         started = time.perf_counter()
         body = request_body(params, self._settings.seed)
+        body["cache_prompt"] = server.cache_prompt
         body["prompt"] = prompt
         raw = server.completions(body)
         return self._result(raw, raw["choices"][0].get("text") or "", started)
@@ -109,6 +110,7 @@ class LocalLLM(LLM):
         server = self.load()
         started = time.perf_counter()
         body = request_body(params, self._settings.seed)
+        body["cache_prompt"] = server.cache_prompt
         body["stop"] = list(dict.fromkeys([*params.stop, *TRANSCRIPT_STOP]))
         body["messages"] = [m.model_dump() for m in messages]
         raw = server.chat_completions(body)

@@ -65,6 +65,7 @@ class LlamaServer:
         n_parallel: int = 2,
         threads: int = 0,
         seed: int = 42,
+        cache_prompt: bool = False,
     ) -> None:
         xlc = _import_xllamacpp()
         self.model_path = Path(model_path)
@@ -81,6 +82,9 @@ class LlamaServer:
         params.warmup = True  # pay the first-graph cost at load, not on the first request
         params.verbosity = 0
         params.use_jinja = True
+        # llama.cpp is not batch-invariant: a prefix served from the KV cache is
+        # evaluated in a different batch shape and can change even greedy output.
+        params.cache_prompt = cache_prompt
         params.chat_template = TRANSCRIPT_TEMPLATE
         started = time.perf_counter()
         try:
@@ -96,6 +100,7 @@ class LlamaServer:
             ) from exc
         self.load_s = time.perf_counter() - started
         self.n_ctx = n_ctx
+        self.cache_prompt = cache_prompt
         self.threads = n_threads
         self._closed = False
         self._close_lock = threading.Lock()
@@ -110,6 +115,7 @@ class LlamaServer:
             n_parallel=settings.local_parallel,
             threads=settings.local_threads,
             seed=settings.seed,
+            cache_prompt=settings.local_cache_prompt,
         )
 
     # --- addresses ------------------------------------------------------------
