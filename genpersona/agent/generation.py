@@ -93,7 +93,7 @@ def _trim_sentence(text: str) -> str:
     if not text or text[-1] in ".!?":
         return text
     cut = max(text.rfind(". "), text.rfind("! "), text.rfind("? "))
-    return text[: cut + 1] if cut > 20 else text
+    return text[: cut + 1] if cut >= 10 else text
 
 
 def seed_for(key: str, candidate: int, attempt: int) -> int:
@@ -207,7 +207,7 @@ def run_candidate(runner: CandidateRunner, candidate: int) -> CandidateResult:
         kind=actx.request.kind,
         channel=actx.request.resolved_channel,
         max_attempts=3,
-        send_date=actx.request.send_date,
+        send_date=actx.request.send_date.date() if actx.request.send_date else None,
         canary=actx.canary,
         fallback=True,
         **guard_kwargs(actx),

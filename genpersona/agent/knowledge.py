@@ -9,6 +9,7 @@ other question costs one embedding and one filtered query.
 from __future__ import annotations
 
 import threading
+import weakref
 
 import numpy as np
 
@@ -16,7 +17,8 @@ from genpersona.brands.guide import BrandGuide, KnowledgeEntry
 from genpersona.embeddings.base import Embedder
 from genpersona.vectors.base import KNOWLEDGE, VectorStore
 
-_INDEXED: dict[tuple[int, str], str] = {}  # (store id, brand) -> indexed guide version
+# store -> {brand: indexed guide version}; weak so a discarded store's entry goes with it
+_INDEXED: weakref.WeakKeyDictionary[VectorStore, dict[str, str]] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
@@ -26,9 +28,9 @@ def entry_text(entry: KnowledgeEntry) -> str:
 
 def ensure_indexed(guide: BrandGuide, embedder: Embedder, store: VectorStore) -> int:
     """Index the guide's knowledge if this store does not hold this version yet."""
-    key = (id(store), guide.id)
     with _LOCK:
-        if _INDEXED.get(key) == guide.version:
+        done = _INDEXED.setdefault(store, {})
+        if done.get(guide.id) == guide.version:
             return len(guide.knowledge)
         ids = [f"kb:{guide.id}:{i}" for i in range(len(guide.knowledge))]
         current = store.get(KNOWLEDGE, ids[:1]) if ids else None
@@ -44,7 +46,7 @@ def ensure_indexed(guide: BrandGuide, embedder: Embedder, store: VectorStore) ->
                 vectors = embedder.embed([entry_text(e) for e in guide.knowledge])
                 metas = [{"brand": guide.id, "version": guide.version, "n": len(ids)} for _ in ids]
                 store.upsert(KNOWLEDGE, ids, vectors, metas)
-        _INDEXED[key] = guide.version
+        done[guide.id] = guide.version
         return len(ids)
 
 

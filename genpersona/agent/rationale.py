@@ -36,14 +36,14 @@ def _words(text: str) -> set[str]:
     return {w.rstrip("s") for w in _WORD.findall(text.lower())} - _STOP
 
 
-def _best_overlap(candidates: list[str], text: str) -> str | None:
+def _best_overlap(candidates: list[str], text: str) -> tuple[str | None, int]:
     target = _words(text)
     best, best_n = None, 0
     for c in candidates:
         n = len(_words(c) & target)
         if n > best_n:
             best, best_n = c, n
-    return best
+    return best, best_n
 
 
 def customer_line(actx: AgentContext, top: Variant) -> str:
@@ -56,11 +56,12 @@ def customer_line(actx: AgentContext, top: Variant) -> str:
     bundle = actx.bundle
     text = top.content.all_text()
     shared = [m.text for m in bundle.memories if m.knowingly_shared]
-    fact = _best_overlap(shared, text)
-    if fact:
-        return f"Because you told us: “{fact}”"
+    fact, fact_n = _best_overlap(shared, text)
     themes = list(bundle.profile.favourite_themes) if bundle.profile else []
-    theme = _best_overlap(themes, text) or (themes[0] if themes else None)
+    theme, theme_n = _best_overlap(themes, text)
+    if fact and fact_n >= theme_n:
+        return f"Because you told us: “{fact}”"
+    theme = theme or (themes[0] if themes else None)
     if theme:
         return f"Because you often buy {theme.lower()}"
     if actx.featured:
