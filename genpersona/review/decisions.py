@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from genpersona.agent.models import VariantContent
+from genpersona.agent.models import Draft, VariantContent
 from genpersona.db.base import utcnow
 from genpersona.db.engine import session_scope
 from genpersona.errors import DraftConflict, DraftNotFound, InputError, InvalidTransition
@@ -490,28 +490,58 @@ def regenerate(
     from genpersona.agent.pipeline import regenerate_draft
 
     fresh = regenerate_draft(current, note, settings)
+    queued_by_agent = fresh.id is not None and fresh.id != draft_id
+    try:
+        with session_scope(settings) as session:
+            return _close_regenerated(session, draft_id, version, reviewer, note, fresh)
+    except DraftConflict:
+        if queued_by_agent:
+            _discard(fresh.id, reviewer, draft_id, settings)  # type: ignore[arg-type]
+        raise
+
+
+def _discard(new_id: int, reviewer: str, original_id: int, settings: Settings | None) -> None:
+    """Close a regenerated draft whose original someone else decided during generation."""
     with session_scope(settings) as session:
-        row = _claim(session, draft_id, version, reviewer, "rejected")
-        session.execute(
-            insert(ReviewRow),
-            [_review(row, "regenerated", reviewer, reason_code=REGENERATED_REASON, note=note)],
-        )
-        if fresh.id is not None and fresh.id != draft_id:
-            new_id = fresh.id  # the agent queued it itself; just link it
-            session.execute(
-                update(DraftRow).where(DraftRow.id == new_id).values(regenerated_from=draft_id)
-            )
-        else:
-            clean = fresh.model_copy(update={"id": None, "status": "pending", "version": 1})
-            ids, _ = insert_drafts(session, [clean], actor=reviewer, regenerated_from=draft_id)
-            new_id = ids[0]
+        row = session.get(DraftRow, new_id)
+        if row is None or row.status != "pending":
+            return
+        _claim(session, new_id, row.version, reviewer, "expired")
         record(
             session,
             reviewer,
-            "regenerated",
-            draft_id=draft_id,
+            "expired",
+            draft_id=new_id,
             brand=row.brand,
             customer_id=row.customer_id,
-            payload={"note": note, "new_draft_id": new_id, "version": row.version},
+            payload={"why": f"draft {original_id} was decided by someone else during regeneration"},
         )
-        return _result(row, reviewer, new_draft_id=new_id)
+
+
+def _close_regenerated(
+    session: Session, draft_id: int, version: int, reviewer: str, note: str, fresh: Draft
+) -> DecisionResult:
+    row = _claim(session, draft_id, version, reviewer, "rejected")
+    session.execute(
+        insert(ReviewRow),
+        [_review(row, "regenerated", reviewer, reason_code=REGENERATED_REASON, note=note)],
+    )
+    if fresh.id is not None and fresh.id != draft_id:
+        new_id = fresh.id  # the agent queued it itself; just link it
+        session.execute(
+            update(DraftRow).where(DraftRow.id == new_id).values(regenerated_from=draft_id)
+        )
+    else:
+        clean = fresh.model_copy(update={"id": None, "status": "pending", "version": 1})
+        ids, _ = insert_drafts(session, [clean], actor=reviewer, regenerated_from=draft_id)
+        new_id = ids[0]
+    record(
+        session,
+        reviewer,
+        "regenerated",
+        draft_id=draft_id,
+        brand=row.brand,
+        customer_id=row.customer_id,
+        payload={"note": note, "new_draft_id": new_id, "version": row.version},
+    )
+    return _result(row, reviewer, new_draft_id=new_id)

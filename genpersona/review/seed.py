@@ -198,7 +198,7 @@ def make_draft(
         first_try_passed=0 if fallback else n_variants,
         fallbacks=n_variants if fallback else 0,
     )
-    brief = BRIEFS[campaign]
+    brief = BRIEFS.get(campaign) or f"Campaign {campaign}: new arrivals picked for each customer"
     return Draft(
         brand=brand,
         kind=kind,
