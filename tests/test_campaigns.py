@@ -137,3 +137,41 @@ def test_cli_list_and_bad_segment(seeded: None) -> None:
     bad = runner.invoke(app, ["campaign", "run", "--name", "x", "--brief", "b", "--limit", "0"])
     assert bad.exit_code == 2
     assert "limit" in bad.output
+
+
+@pytest.mark.postgres
+def test_campaign_on_postgres(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Segment SQL (NULLS LAST, JSON themes) and the run record on PostgreSQL."""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    from genpersona.db.engine import dispose_engines
+
+    admin_url = os.environ.get("GENPERSONA_TEST_PG_URL")
+    if not admin_url:
+        pytest.skip("GENPERSONA_TEST_PG_URL is not set; it names a PostgreSQL server for this test")
+    name = f"gp_campaign_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        monkeypatch.setenv("GENPERSONA_DATABASE_URL", admin_url.rsplit("/", 1)[0] + f"/{name}")
+        get_settings.cache_clear()
+        seed_brand()
+        segment = Segment(country="United Kingdom", theme="christmas")
+        assert select_customers("giftloft", segment) == ["c1", "c2", "c5"]
+        first = run_campaign(
+            "giftloft", "hero", segment, "Gifts", "pg", n=1, generate=fake_generate()
+        )
+        second = run_campaign(
+            "giftloft", "hero", segment, "Gifts", "pg", n=1, generate=fake_generate()
+        )
+        assert (first.generated, second.skipped) == (3, 3)
+        assert [r.status for r in list_runs()] == ["completed", "completed"]
+    finally:
+        dispose_engines()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -140,6 +140,11 @@ def run_campaign(
     if not 1 <= n <= 10:
         raise SegmentError(f"n={n} is out of range", fix="ask for 1 to 10 variants per customer")
     build_request(brand, kind, "probe", brief, campaign_name, n)  # validate before selecting
+    if generate is None:
+        # a missing or broken brand guide would fail every customer the same way: say it once
+        from genpersona.brands.loader import load_guide
+
+        load_guide(brand, settings)
     customers = select_customers(brand, segment, settings)
     started = utcnow()
     run_id = store.start_run(
