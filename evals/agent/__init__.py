@@ -1,0 +1,1 @@
+"""Evaluation of the personalization agent on real demo customers."""
