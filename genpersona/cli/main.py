@@ -12,6 +12,7 @@ app = typer.Typer(
 )
 
 # Each concept registers its commands here (keep one line per module).
+from genpersona.cli import brand as _brand  # noqa: E402
 from genpersona.cli import campaign as _campaign  # noqa: E402
 from genpersona.cli import demo as _demo  # noqa: E402
 from genpersona.cli import doctor as _doctor  # noqa: E402
@@ -20,6 +21,7 @@ from genpersona.cli import llm_cmd as _llm_cmd  # noqa: E402
 from genpersona.cli import serve as _serve  # noqa: E402
 
 _doctor.register(app)
+_brand.register(app)
 _llm_cmd.register(app)
 _serve.register(app)
 _campaign.register(app)

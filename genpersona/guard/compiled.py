@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from genpersona.brands.guide import BrandGuide, Claim, PatternRule, TermRule
+from genpersona.brands.guide import BrandGuide, Claim, PatternRule, PreferredTerm, TermRule
 from genpersona.guard.lexicons import GB_TO_US, INNOCENT, SENSITIVE, US_TO_GB
 from genpersona.guard.text import TOKEN_RE, PhraseMatcher, normalize
 
@@ -31,7 +31,7 @@ class CompiledGuide:
     banned: PhraseMatcher = field(default_factory=PhraseMatcher)
     banned_regex: list[tuple[re.Pattern[str], TermRule]] = field(default_factory=list)
     preferred: PhraseMatcher = field(default_factory=PhraseMatcher)
-    preferred_regex: list[tuple[re.Pattern[str], object]] = field(default_factory=list)
+    preferred_regex: list[tuple[re.Pattern[str], PreferredTerm]] = field(default_factory=list)
     casing: PhraseMatcher = field(default_factory=PhraseMatcher)
     casing_exceptions: PhraseMatcher = field(default_factory=PhraseMatcher)
     patterns: list[tuple[re.Pattern[str], PatternRule]] = field(default_factory=list)

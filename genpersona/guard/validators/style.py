@@ -65,6 +65,7 @@ def exclamations(f: FieldText, opts: CheckOptions) -> list[Violation]:
                 f"{len(positions)} exclamation marks (the guide allows {limit})",
                 i,
                 i + 1,
+                suggestion="drop the extra '!'" if in_run else "use a full stop",
                 replacement="" if in_run else ".",
             )
         )
@@ -83,6 +84,7 @@ def emoji(f: FieldText, opts: CheckOptions) -> list[Violation]:
             f"{len(found)} emoji (the guide allows {limit}): '{m.group()}'",
             m.start(),
             m.end(),
+            suggestion="remove the emoji",
             replacement="",
         )
         for m in found[limit:]

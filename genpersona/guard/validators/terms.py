@@ -57,15 +57,22 @@ def preferred(f: FieldText, opts: CheckOptions) -> list[Violation]:
     out: list[Violation] = []
     for m in f.cg.preferred.find(f.text, f.tokens):
         pref, wrong = m.payload
+        if pref.use.lower().startswith(wrong.lower()) and f.text[m.start :].lower().startswith(
+            pref.use.lower()
+        ):
+            continue  # "a Hispanic person" is the preferred form of "a Hispanic"
+        end = m.end
+        if wrong.endswith(".") and f.text[end : end + 1] == ".":
+            end += 1  # "D.C." -> "DC", not "DC."
         repl = _preferred_replacement(pref, wrong, m.variant, m.text)
         out.append(
             f.violation(
                 "preferred_term",
                 pref.severity,
-                f"write '{pref.use}', not '{m.text}'"
+                f"write '{pref.use}', not '{f.text[m.start : end]}'"
                 + (f" ({pref.reason})" if pref.reason else ""),
                 m.start,
-                m.end,
+                end,
                 suggestion=None if repl else f"use '{pref.use}'",
                 replacement=repl,
             )
@@ -75,11 +82,11 @@ def preferred(f: FieldText, opts: CheckOptions) -> list[Violation]:
             out.append(
                 f.violation(
                     "preferred_term",
-                    pref.severity,  # type: ignore[attr-defined]
-                    f"write '{pref.use}', not '{rm.group()}'",  # type: ignore[attr-defined]
+                    pref.severity,
+                    f"write '{pref.use}', not '{rm.group()}'",
                     rm.start(),
                     rm.end(),
-                    replacement=pref.use,  # type: ignore[attr-defined]
+                    replacement=match_case(rm.group(), pref.use),
                 )
             )
     return out

@@ -1,0 +1,134 @@
+"""Repair: fix what is safe, re-ask the model about the rest, fall back to approved lines.
+
+The loop is bounded: ``max_attempts`` model calls at most. Each attempt is
+auto-fixed, checked and recorded, so when nothing passes the error (or the
+fallback result) carries every attempt and exactly what each one broke.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from genpersona.agent.models import ContentKind, VariantContent
+from genpersona.brands.guide import BrandGuide
+from genpersona.errors import RetriesExhausted
+from genpersona.guard.engine import MAIN_FIELD, apply_disclaimers, as_content, autofix, check
+from genpersona.guard.models import Attempt, GuardReport, Violation
+
+Producer = Callable[[int, list[Violation]], VariantContent | str]
+
+
+class GuardedResult(BaseModel):
+    content: VariantContent
+    attempts: list[Attempt] = Field(default_factory=list)
+    is_fallback: bool = False
+    report: GuardReport
+    fixes_applied: list[str] = Field(default_factory=list)
+
+    @property
+    def reasked(self) -> int:
+        """How many extra model calls the re-ask loop made."""
+        return max(0, len(self.attempts) - 1)
+
+
+def format_violations_for_prompt(violations: list[Violation]) -> str:
+    """A bullet list for the re-ask prompt: what broke, where, and how to fix it."""
+    lines = []
+    for v in violations:
+        where = f' in "{v.span.text}"' if v.span and v.span.text else ""
+        fix = f" Fix: {v.suggestion}." if v.suggestion else ""
+        lines.append(f"- [{v.rule_id}] {v.message}{where}.{fix}")
+    return "\n".join(lines)
+
+
+def fallback_content(
+    guide: BrandGuide,
+    kind: ContentKind,
+    *,
+    index: int = 0,
+    channel: str | None = None,
+    send_date: date | None = None,
+) -> VariantContent | None:
+    """The first approved fallback line (from ``index`` on) that passes the guard, with the
+    channel's disclaimers appended; None when the guide has none that pass."""
+    lines = guide.fallbacks.get(kind, [])
+    for i in range(len(lines)):
+        line = lines[(index + i) % len(lines)]
+        vc = VariantContent(**{MAIN_FIELD[kind]: line})
+        if kind == "hero" and guide.fallback_cta:
+            vc = vc.model_copy(update={"cta": guide.fallback_cta})
+        if channel:
+            vc = apply_disclaimers(vc, guide, channel, kind=kind)
+        if check(vc, guide, kind=kind, channel=channel, send_date=send_date).passed:
+            return vc
+    return None
+
+
+def generate_guarded(
+    produce: Producer,
+    guide: BrandGuide,
+    *,
+    kind: ContentKind,
+    channel: str | None = None,
+    max_attempts: int = 3,
+    send_date: date | None = None,
+    canary: str | None = None,
+    fallback: bool = True,
+    **check_kwargs: Any,
+) -> GuardedResult:
+    """Ask ``produce(attempt, previous_violations)`` until a candidate passes.
+
+    Raises RetriesExhausted (carrying every attempt) when nothing passes and no
+    fallback is allowed or available.
+    """
+    if max_attempts < 1:
+        raise ValueError("max_attempts must be at least 1")
+    attempts: list[Attempt] = []
+    previous: list[Violation] = []
+    for number in range(1, max_attempts + 1):
+        raw = as_content(produce(number, previous), kind)
+        fixed, fixes = autofix(raw, guide, kind=kind, channel=channel, send_date=send_date)
+        report = check(
+            fixed,
+            guide,
+            kind=kind,
+            channel=channel,
+            send_date=send_date,
+            canary=canary,
+            **check_kwargs,
+        )
+        attempts.append(
+            Attempt(
+                number=number,
+                raw_text=raw.all_text(),
+                repaired_text=fixed.all_text(),
+                fixes_applied=fixes,
+                violations=report.violations,
+            )
+        )
+        if report.passed:
+            return GuardedResult(
+                content=fixed, attempts=attempts, report=report, fixes_applied=fixes
+            )
+        previous = report.blocking
+    if fallback:
+        fb = fallback_content(guide, kind, channel=channel, send_date=send_date)
+        if fb is not None:
+            report = check(fb, guide, kind=kind, channel=channel, send_date=send_date)
+            return GuardedResult(content=fb, attempts=attempts, is_fallback=True, report=report)
+    last = attempts[-1].violations
+    raise RetriesExhausted(
+        f"no {kind} for brand {guide.id!r} passed the guardrails in {len(attempts)} attempt(s); "
+        f"last attempt broke: {', '.join(sorted({v.rule_id for v in last if v.severity == 'block'}))}",
+        fix=(
+            "loosen the brief, check the brand guide's rules, or add approved fallback lines "
+            f"under 'fallbacks: {kind}:' in the guide"
+        ),
+        brand=guide.id,
+        kind=kind,
+        attempts=[a.model_dump(mode="json") for a in attempts],
+    )
