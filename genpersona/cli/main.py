@@ -14,6 +14,7 @@ app = typer.Typer(
 # Each concept registers its commands here (keep one line per module).
 from genpersona.cli import brand as _brand  # noqa: E402
 from genpersona.cli import campaign as _campaign  # noqa: E402
+from genpersona.cli import console as _console  # noqa: E402
 from genpersona.cli import demo as _demo  # noqa: E402
 from genpersona.cli import doctor as _doctor  # noqa: E402
 from genpersona.cli import generate as _generate  # noqa: E402
@@ -27,6 +28,7 @@ _serve.register(app)
 _campaign.register(app)
 _generate.register(app)
 _demo.register(app)
+_console.register(app)
 
 
 def main() -> None:

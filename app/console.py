@@ -1,0 +1,40 @@
+"""Entry point of the review console: `genpersona console` runs `streamlit run app/console.py`.
+
+It reads and writes only through ``genpersona.review``; the database comes
+from the usual settings (``GENPERSONA_HOME`` / ``GENPERSONA_DATABASE_URL``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # `streamlit run app/console.py` puts only app/ on the path
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+from app import detail_view, insights_view, login_view, queue_view, rules_view  # noqa: E402
+from app.ui import inject_css, show_flash  # noqa: E402
+
+PAGES = {"Queue": queue_view, "Insights": insights_view, "Suggested rules": rules_view}
+
+
+def main() -> None:
+    st.set_page_config(page_title="genpersona · review", page_icon="✍️", layout="wide")
+    inject_css()
+    reviewer = login_view.current_reviewer()
+    if reviewer is None:
+        return
+    st.sidebar.markdown(f"Signed in as **{reviewer}**")
+    st.sidebar.button("Switch reviewer", key="sign_out", on_click=login_view.sign_out)
+    view = st.sidebar.radio("View", list(PAGES), key="view")
+    show_flash()
+    if view == "Queue" and st.session_state.get("open_draft"):
+        detail_view.render(int(st.session_state["open_draft"]))
+    else:
+        PAGES[view].render()
+
+
+main()

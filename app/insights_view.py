@@ -1,0 +1,115 @@
+"""Insights: how reviewing goes, as charts — approval rate, rejections, violations, edit size."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from genpersona.review.insights import insights
+from genpersona.review.models import REJECT_REASONS
+from genpersona.review.queue import filter_options
+
+ANY = "All"
+
+
+def render() -> None:
+    st.title("Insights")
+    opts = filter_options()
+    cols = st.columns(3)
+    brand = cols[0].selectbox("Brand", [ANY, *opts["brands"]], key="i_brand")
+    campaign = cols[1].selectbox("Campaign", [ANY, *opts["campaigns"]], key="i_campaign")
+    days = cols[2].selectbox(
+        "Period", [7, 30, 90, 365], index=1, key="i_days", format_func=lambda d: f"last {d} days"
+    )
+    data = insights(
+        brand=None if brand == ANY else brand,
+        campaign=None if campaign == ANY else campaign,
+        days=int(days),
+    )
+    if not data.decided and not data.violations_by_rule:
+        st.info("No decisions in this period yet.")
+        return
+
+    judged = sum(d.approved + d.edited + d.rejected for d in data.by_day)
+    approved = sum(d.approved + d.edited for d in data.by_day)
+    m = st.columns(4)
+    m[0].metric("Decisions", f"{data.decided:,}")
+    m[1].metric("Approval rate", f"{approved / judged:.0%}" if judged else "—")
+    m[2].metric("Edited", f"{sum(d.edited for d in data.by_day):,}")
+    m[3].metric("Avg edit size", f"{data.avg_edit_size:.1f} words" if data.avg_edit_size else "—")
+
+    if data.by_day:
+        days_df = pd.DataFrame(
+            [
+                {
+                    "day": pd.Timestamp(d.day),
+                    "approved": d.approved,
+                    "edited": d.edited,
+                    "rejected": d.rejected,
+                    "expired": d.expired,
+                    "approval rate": d.approval_rate,
+                }
+                for d in data.by_day
+            ]
+        ).set_index("day")
+        left, right = st.columns(2)
+        left.subheader("Approval rate over time")
+        left.line_chart(days_df[["approval rate"]])
+        right.subheader("Decisions per day")
+        right.bar_chart(days_df[["approved", "edited", "rejected", "expired"]])
+
+    left, right = st.columns(2)
+    left.subheader("Rejections by reason")
+    if data.rejections_by_reason:
+        left.bar_chart(
+            pd.DataFrame(
+                {
+                    "reason": [REJECT_REASONS.get(k, k) for k in data.rejections_by_reason],
+                    "rejections": list(data.rejections_by_reason.values()),
+                }
+            ).set_index("reason"),
+            horizontal=True,
+        )
+    else:
+        left.caption("No rejections.")
+    right.subheader("Violations by rule")
+    if data.violations_by_rule:
+        right.bar_chart(
+            pd.DataFrame(
+                {
+                    "rule": list(data.violations_by_rule),
+                    "violations": list(data.violations_by_rule.values()),
+                }
+            ).set_index("rule"),
+            horizontal=True,
+        )
+    else:
+        right.caption("No violations flagged.")
+
+    if data.by_group:
+        st.subheader("Per brand and campaign")
+        groups = pd.DataFrame(
+            [
+                {
+                    "brand": g.brand,
+                    "campaign": g.campaign or "(none)",
+                    "approved": g.approved,
+                    "edited": g.edited,
+                    "rejected": g.rejected,
+                    "expired": g.expired,
+                    "approval rate": g.approval_rate,
+                    "avg edit size": g.avg_edit_size,
+                }
+                for g in data.by_group
+            ]
+        )
+        st.bar_chart(groups.set_index("campaign")[["approved", "edited", "rejected"]])
+        st.dataframe(
+            groups,
+            hide_index=True,
+            column_config={
+                "approval rate": st.column_config.ProgressColumn(
+                    min_value=0, max_value=1, format="percent"
+                )
+            },
+        )

@@ -1,0 +1,175 @@
+"""The review console's flows through streamlit.testing: filter, open, approve, edit, reject,
+bulk approve, the conflict message, insights and suggested rules."""
+
+# ruff: noqa: F811  (pytest fixtures imported from review_support are used as arguments)
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from review_support import memory_vectors  # noqa: F401
+from streamlit.testing.v1 import AppTest
+
+from genpersona.guard.models import Violation
+from genpersona.review.models import QueueFilter
+from genpersona.review.queue import approve, get_draft, get_draft_detail, list_drafts, submit_drafts
+from genpersona.review.seed import make_draft
+
+APP = Path(__file__).resolve().parents[1] / "app" / "console.py"
+
+
+@pytest.fixture
+def seeded(memory_vectors) -> list[int]:
+    """Eight clean drafts and two flagged ones, oldest first."""
+    rng = random.Random(5)
+    drafts = [
+        make_draft(
+            rng, kind="subject_line", campaign="spring-tea-party", violation_rate=0, fallback_rate=0
+        )
+        for _ in range(10)
+    ]
+    for d in drafts[8:]:
+        d.variants[0].violations = [
+            Violation(rule_id="banned_term", severity="block", message="'cheapest' is banned")
+        ]
+    return [d.id for d in submit_drafts(drafts)]  # type: ignore[misc]
+
+
+def _signed_in(name: str = "alice") -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    at.text_input(key="login_name").input(name)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _texts(at: AppTest) -> str:
+    return "\n".join(
+        [m.value for m in at.markdown] + [c.value for c in at.caption] + [e.value for e in at.error]
+    )
+
+
+def test_sign_in_is_required_and_validated(seeded) -> None:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    assert at.title[0].value.startswith("genpersona")
+    at.text_input(key="login_name").input("   ")
+    at.button[0].click().run()
+    assert "Type your name" in at.error[0].value
+    at.text_input(key="login_name").input("Alice Martin")
+    at.button[0].click().run()
+    assert at.session_state["reviewer"] == "Alice Martin"
+    assert at.title[0].value == "Review queue"
+
+
+def test_queue_shows_counts_rows_and_filters(seeded) -> None:
+    at = _signed_in()
+    assert [m.value for m in at.metric][:2] == ["10", "0"]
+    assert len([b for b in at.button if b.key and b.key.startswith("open_")]) == 10
+    at.selectbox(key="f_violations").select("Yes").run()
+    opened = [b.key for b in at.button if b.key and b.key.startswith("open_")]
+    assert sorted(opened) == sorted(f"open_{i}" for i in seeded[8:])
+    at.selectbox(key="f_violations").select("No").run()
+    at.selectbox(key="f_sort").select("Newest first").run()
+    opened = [b.key for b in at.button if b.key and b.key.startswith("open_")]
+    assert opened[0] == f"open_{seeded[7]}" and len(opened) == 8
+
+
+def test_open_and_approve_moves_to_the_next_draft(seeded) -> None:
+    at = _signed_in()
+    at.button(key=f"open_{seeded[0]}").click().run()
+    assert at.title[0].value == f"Draft #{seeded[0]}"
+    text = _texts(at)
+    assert "Why this draft" in [s.value for s in at.subheader]
+    assert "prompt subject_line.completion.j2" in text
+    at.button(key=f"approve_{seeded[0]}_1").click().run()
+    assert not at.exception
+    assert any("Approved draft" in s.value for s in at.success)
+    d = get_draft_detail(seeded[0])
+    assert d.draft.status == "approved" and d.decided_by == "alice" and d.chosen_variant == 1
+    assert at.title[0].value == f"Draft #{seeded[1]}"  # straight on to the next one
+
+
+def test_edit_then_approve_keeps_the_diff(seeded) -> None:
+    at = _signed_in("bob")
+    at.button(key=f"open_{seeded[2]}").click().run()
+    at.button(key=f"edit_{seeded[2]}_0").click().run()
+    at.text_input(key=f"edit_{seeded[2]}_0_subject").input("Your spring tea party starts here")
+    at.button(key=f"FormSubmitter:edit_form_{seeded[2]}_0-Save edit and approve").click().run()
+    assert not at.exception, at.exception
+    detail = get_draft_detail(seeded[2])
+    assert detail.draft.status == "edited" and detail.decided_by == "bob"
+    [review] = detail.reviews
+    assert review.edited_content.subject == "Your spring tea party starts here"
+    assert review.diff and review.edit_size > 0
+
+
+def test_reject_with_reason_and_note(seeded) -> None:
+    at = _signed_in("chen")
+    at.button(key=f"open_{seeded[3]}").click().run()
+    at.selectbox(key=f"reject_reason_{seeded[3]}").select("Too personal (creepy line)")
+    at.text_input(key=f"reject_note_{seeded[3]}").input("mentions their order time")
+    at.button(key=f"reject_{seeded[3]}").click().run()
+    [review] = get_draft_detail(seeded[3]).reviews
+    assert (review.decision, review.reason_code, review.note, review.reviewer) == (
+        "rejected",
+        "too_personal",
+        "mentions their order time",
+        "chen",
+    )
+
+
+def test_a_blocked_variant_cannot_be_approved_from_the_console(seeded) -> None:
+    at = _signed_in()
+    at.button(key=f"open_{seeded[8]}").click().run()
+    assert at.button(key=f"approve_{seeded[8]}_0").disabled
+    assert "banned_term" in _texts(at)
+
+
+def test_bulk_approve_takes_the_clean_drafts_only(seeded) -> None:
+    at = _signed_in()
+    at.button(key="select_clean").click().run()
+    assert at.checkbox(key=f"sel_{seeded[0]}").value is True
+    assert at.checkbox(key=f"sel_{seeded[8]}").value is False
+    at.checkbox(key=f"sel_{seeded[8]}").check()  # the reviewer ticks a flagged one too
+    at.button(key="bulk_approve").click().run()
+    assert not at.exception
+    assert any("Approved 8 draft(s)" in s.value for s in at.success)
+    assert any("violations" in w.value for w in at.warning)
+    assert get_draft(seeded[8]).status == "pending"
+    assert list_drafts(QueueFilter()).total == 2
+    assert at.metric[0].value == "2"
+
+
+def test_two_reviewers_one_draft_shows_a_clear_conflict(seeded) -> None:
+    at = _signed_in("alice")
+    at.button(key=f"open_{seeded[4]}").click().run()
+    approve(seeded[4], 0, "bob", expected_version=1)  # bob, in another browser, is faster
+    at.button(key=f"approve_{seeded[4]}_0").click().run()
+    assert not at.exception
+    [error] = at.error
+    assert "already approved by bob" in error.value and "was not saved" in error.value
+    detail = get_draft_detail(seeded[4])
+    assert detail.decided_by == "bob" and len(detail.reviews) == 1
+    at.button(key="reload").click().run()
+    assert not at.error and "decided by **bob**" in _texts(at)
+
+
+def test_insights_and_suggested_rules_pages_render(seeded, tmp_path, monkeypatch) -> None:
+    from genpersona.agent.models import VariantContent
+    from genpersona.review.queue import edit_and_approve
+
+    for draft_id in seeded[:3]:
+        d = get_draft(draft_id)
+        subject = "Shop " + (d.variants[0].content.subject or "")
+        edit_and_approve(draft_id, 0, VariantContent(subject=subject), "bob", expected_version=1)
+    at = _signed_in()
+    at.sidebar.radio(key="view").set_value("Insights").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Insights"
+    assert [m.value for m in at.metric][:2] == ["3", "100%"]
+    at.sidebar.radio(key="view").set_value("Suggested rules").run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Suggested rules"
