@@ -71,6 +71,7 @@ class LlamaServer:
         self.model_path = Path(model_path)
         params = xlc.CommonParams()
         params.model.path = str(self.model_path)
+        params.model_alias = {self.model_path.stem}  # /v1/models names it, not its path
         params.n_ctx = n_ctx
         params.n_parallel = n_parallel
         n_threads = threads or os.cpu_count() or 1
