@@ -30,6 +30,10 @@ def main() -> None:
     st.sidebar.markdown(f"Signed in as **{reviewer}**")
     st.sidebar.button("Switch reviewer", key="sign_out", on_click=login_view.sign_out)
     view = st.sidebar.radio("View", list(PAGES), key="view")
+    linked = st.query_params.get("draft")  # ?draft=42 opens a draft directly (shareable link)
+    if linked and linked.isdigit() and not st.session_state.get("linked_opened"):
+        st.session_state["linked_opened"] = True
+        st.session_state["open_draft"] = int(linked)
     show_flash()
     if view == "Queue" and st.session_state.get("open_draft"):
         detail_view.render(int(st.session_state["open_draft"]))

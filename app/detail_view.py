@@ -30,7 +30,7 @@ def _context_panel(draft: Draft) -> None:
     st.caption(
         "Consent: "
         + " · ".join(
-            f"{name} {'✅' if ok else '—'}"
+            f"{name} **{'yes' if ok else 'no'}**"
             for name, ok in (
                 ("personalization", consent.personalization),
                 ("email", consent.email),
@@ -72,7 +72,7 @@ def _variant(detail: DraftDetail, v: Variant, top_index: int, pending: bool) -> 
             + (f" · fixed: {', '.join(v.fixes_applied)}" if v.fixes_applied else "")
         )
         for viol in v.violations:
-            icon = "🛑" if viol.severity == "block" else "⚠️"
+            icon = ":red-badge[block]" if viol.severity == "block" else ":orange-badge[warn]"
             hint = f" — try: {viol.suggestion}" if viol.suggestion else ""
             st.markdown(f"{icon} `{viol.rule_id}` {viol.message}{hint}")
         if not pending:

@@ -25,6 +25,13 @@ def current_reviewer() -> str | None:
     """The signed-in reviewer, or None after drawing the sign-in form."""
     if st.session_state.get("reviewer"):
         return str(st.session_state["reviewer"])
+    preset = st.query_params.get("reviewer")  # ?reviewer=alice: a bookmark skips the form
+    if preset:
+        try:
+            st.session_state["reviewer"] = Reviewer(name=preset).name
+            return str(st.session_state["reviewer"])
+        except ValidationError:
+            st.session_state["login_error"] = f"'{preset[:64]}' is not a usable reviewer name."
     st.title("genpersona · review console")
     st.write(
         "Review personalized drafts before they reach customers. Your name is stored "
