@@ -54,7 +54,10 @@ def make_guide(**overrides: Any) -> BrandGuide:
             "chat_answer": {"do": ["Happy to help with that!"]},
         },
         "fallbacks": {
-            "subject_line": ["Something lovely from the Tea Shop"],
+            "subject_line": [
+                "Something lovely from the Tea Shop",
+                "A little something for your teapot",
+            ],
             "hero": ["Something lovely for your table"],
             "chat_answer": ["Thanks for asking! A colleague will get back to you shortly."],
         },

@@ -173,6 +173,23 @@ def guard_kwargs(actx: AgentContext) -> dict:
     return {"shared_facts": shared}
 
 
+def _varied_fallback(
+    content: VariantContent, violations: list[Violation], actx: AgentContext, candidate: int
+) -> tuple[VariantContent, list[Violation]]:
+    """Candidate i falls back to the guide's i-th approved line, so n fallbacks are not n copies."""
+    from genpersona.guard.engine import check
+    from genpersona.guard.repair import fallback_content
+
+    channel = actx.request.resolved_channel
+    send_date = actx.request.send_date.date() if actx.request.send_date else None
+    other = fallback_content(actx.guide, actx.request.kind, index=candidate, channel=channel,
+                             send_date=send_date)  # fmt: skip
+    if other is None:
+        return content, violations
+    report = check(other, actx.guide, kind=actx.request.kind, channel=channel, send_date=send_date)
+    return other, list(report.violations)
+
+
 def _complete_hero(
     content: VariantContent, actx: AgentContext, violations: list[Violation]
 ) -> tuple[VariantContent, list[Violation]]:
@@ -216,6 +233,8 @@ def run_candidate(runner: CandidateRunner, candidate: int) -> CandidateResult:
     first = attempts[0] if attempts else None
     content = result.content
     violations = list(result.report.violations) if result.report else []
+    if result.is_fallback and candidate:
+        content, violations = _varied_fallback(content, violations, actx, candidate)
     if actx.request.kind == "hero":
         content, violations = _complete_hero(content, actx, violations)
     fixes = [f for a in attempts for f in a.fixes_applied]

@@ -8,6 +8,7 @@ so the templates can put the static ones first for prefix caching.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from genpersona.agent.context_stage import AgentContext, anonymous_line
@@ -17,11 +18,31 @@ MAX_EXEMPLARS = 3
 MAX_FACTS = 3
 MAX_PRODUCTS = 3
 GENERIC_INTERESTS = "our bestsellers"
+EXAMPLE_BRIEF = "gift ideas"
+
+
+_WORD_RE = re.compile(r"[A-Za-z][A-Za-z\-]{3,}")
+_STOPWORDS = {
+    "your", "with", "from", "that", "this", "what", "when", "wants", "just", "they", "them",
+    "every", "because", "were", "feel", "make", "next", "called", "little", "long", "fresh",
+    "good", "question", "usually", "soon", "yours", "will", "have", "here", "there",
+}  # fmt: skip
+
+
+def example_interests(text: str, k: int = 3) -> str:
+    """Interests an example line plausibly answers, taken from its own nouns.
+
+    Few-shot records that pair 'Interests: bunting, garden, party' with a line
+    about bunting teach a small base model to write *from* the interests line,
+    which is where the customer's own interests go in the final record.
+    """
+    words = [w.lower() for w in _WORD_RE.findall(text) if w.lower() not in _STOPWORDS]
+    return ", ".join(list(dict.fromkeys(words))[:k])
 
 
 def _example(text: str, **extra: str) -> dict[str, str]:
-    base = {"text": text, "interests": GENERIC_INTERESTS, "brief": "", "product": "",
-            "sub": "", "cta": "", "question": ""}  # fmt: skip
+    base = {"text": text, "interests": example_interests(text) or GENERIC_INTERESTS,
+            "brief": EXAMPLE_BRIEF, "product": "", "sub": "", "cta": "", "question": ""}  # fmt: skip
     base.update(extra)
     return base
 
@@ -57,6 +78,7 @@ def customer_block(actx: AgentContext) -> dict[str, list[str]] | None:
     bundle = actx.bundle
     themes = list(bundle.profile.favourite_themes[:3]) if bundle.profile else []
     products = [r.description.lower() for r in bundle.recommendations[:MAX_PRODUCTS]]
+    products = products[: max(0, 5 - len(themes))]  # a short interests line keeps the model on it
     facts = [m.text for m in bundle.memories[:MAX_FACTS]]
     return {"themes": themes, "products": products, "facts": facts}
 

@@ -1,0 +1,74 @@
+"""End to end with real components: local Gemma 3 270M, MiniLM, embedded Chroma, SQLite.
+
+A slice of the real UCI Online Retail data (three customers' whole histories)
+is ingested as the demo brand, then the agent drafts a subject line, a hero and
+a chat answer for real customers and queues them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from genpersona.agent.deps import catalog_items, default_deps
+from genpersona.agent.models import ContentRequest
+from genpersona.agent.pipeline import chat_reply, generate
+from genpersona.agent.sampling import sample_customers
+from genpersona.review.queue import get_draft
+from genpersona.settings import get_settings
+
+pytestmark = [pytest.mark.real_model, pytest.mark.slow]
+
+
+@pytest.fixture
+def ingested(shared_data: Path, tmp_path: Path) -> list[str]:
+    from genpersona.data.ingest_online_retail import ingest_online_retail
+
+    frame = pd.read_parquet(shared_data / "online_retail.parquet")
+    frame = frame[frame["Country"] == "United Kingdom"]
+    busiest = frame.dropna(subset=["CustomerID"]).groupby("CustomerID")["InvoiceNo"].nunique()
+    chosen = busiest[(busiest >= 8) & (busiest <= 15)].index[:3]
+    path = tmp_path / "slice.parquet"
+    frame[frame["CustomerID"].isin(chosen)].to_parquet(path)
+    ingest_online_retail(path, "giftloft", brand_name="The Gift Loft", settings=get_settings())
+    return sample_customers("giftloft", 3, get_settings(), min_orders=1)
+
+
+def test_real_drafts_for_real_customers_are_guarded_grounded_and_queued(
+    ingested: list[str],
+) -> None:
+    settings = get_settings()
+    assert len(ingested) >= 2
+    deps = default_deps(settings=settings)
+    assert deps.llm.backend == "local" and deps.embedder.name != "fake"
+
+    for cid in ingested[:2]:
+        draft = generate(
+            ContentRequest(
+                brand="giftloft",
+                kind="subject_line",
+                customer_id=cid,
+                brief="new season gift picks",
+                n=2,
+            ),  # fmt: skip
+            deps=deps,
+        )
+        stored = get_draft(draft.id)
+        assert len(stored.variants) == 2
+        for v in stored.variants:
+            assert v.content.subject and not any(x.severity == "block" for x in v.violations)
+        assert stored.rationale.backend == "local" and stored.rationale.personalized
+        assert stored.rationale.customer_line
+        assert draft.trace.model_ms > 0 and draft.trace.completion_tokens > 0
+
+    hero = generate(
+        ContentRequest(brand="giftloft", kind="hero", customer_id=ingested[0], n=1), deps=deps
+    )
+    codes = [f.stock_code for f in hero.top.content.featured_items]
+    assert codes and set(codes) <= set(catalog_items("giftloft", codes, settings))
+
+    reply = chat_reply("giftloft", ingested[1], [], "How long does delivery take?", deps=deps)
+    assert reply.answer and reply.draft_id is not None
+    assert "How long does delivery take?" in reply.knowledge_used
