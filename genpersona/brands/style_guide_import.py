@@ -345,6 +345,9 @@ def import_style_guide(
         "preferred_terms": out["preferred_terms"],
         "casing": out["casing"],
         "patterns": out["patterns"],
+        # 18F copy states statistics, not offers: percentages are not claims here (the % sign
+        # itself is handled by the guide's percent rule); prices and promise words still are.
+        "claims": {"check_percentages": False},
         "limits": {
             "subject_line": {"max_chars": 70, "max_words": 12},
             "hero": {"max_chars": 90, "max_words": 15},

@@ -15,8 +15,8 @@ from genpersona.guard.models import Violation
 from genpersona.guard.validators.base import CheckOptions, FieldText
 
 PRICE_RE = re.compile(
-    r"[£$€]\s?\d[\d,]*(?:\.\d{1,2})?(?:\s?(?:k|m|bn)\b)?"
-    r"|(?<![\w.])\d[\d,]*(?:\.\d{1,2})?\s?(?:p|pence|pounds?|quid|dollars?|euros?|gbp|usd|eur)(?![\w])",
+    r"[£$€]\s?\d+(?:,\d{3})*(?:\.\d{1,2})?(?:\s?(?:k|m|bn)\b)?"
+    r"|(?<![\w.])\d+(?:,\d{3})*(?:\.\d{1,2})?\s?(?:p|pence|pounds?|quid|dollars?|euros?|gbp|usd|eur)(?![\w])",
     re.IGNORECASE,
 )
 PERCENT_RE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?(?:%|percent\b|per\s?cent\b)", re.IGNORECASE)

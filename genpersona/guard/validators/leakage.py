@@ -19,7 +19,7 @@ UK_POSTCODE_RE = re.compile(
     r"(?<![\w])(?:[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]?)\s?\d[ABD-HJLNP-UW-Z]{2}(?![\w])", re.IGNORECASE
 )
 STREET_RE = re.compile(
-    r"(?<![\w£$€])\d{1,4}[a-z]?,?\s+(?:[A-Z][a-z]+\s+){1,3}"
+    r"(?<![\w£$€])\d{1,4}[A-Za-z]?,?\s+(?:[A-Z][a-z]+\s+){1,3}"
     r"(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Close|Way|Boulevard|Blvd|Court|Ct|Place|"
     r"Crescent|Terrace|Gardens|Grove|Mews|Square|Row|Parade)\b\.?"
 )
