@@ -29,8 +29,11 @@ def to_days(values: pd.Series | np.ndarray) -> np.ndarray:
 
 
 def day_of(when: pd.Timestamp | object) -> float:
-    """One timestamp -> float days since the epoch."""
-    return float(to_days(np.array([pd.Timestamp(when)]))[0])
+    """One timestamp -> float days since the epoch (cheap: called on every request)."""
+    stamp = pd.Timestamp(when)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp.value / (SECONDS_PER_DAY * 1e9)
 
 
 def normalize_code(codes: pd.Series) -> pd.Series:

@@ -41,6 +41,9 @@ class RecParams(BaseModel):
     w_popular: float = Field(default=0.2, ge=0)
     #: Half-life (days) of a customer's past purchase in their profile: recent tastes weigh more.
     history_half_life_days: float = Field(default=90.0, gt=0)
+    #: Only the customer's this-many heaviest (recent x frequent) items feed the scores:
+    #: bounds the cost of a request for wholesale accounts with thousands of items.
+    max_history_items: int = Field(default=300, ge=1)
 
     # --- item-to-item co-purchase
     #: "cosine": classic item-to-item cosine over co-buyers. "ease": item-to-item weights

@@ -192,6 +192,11 @@ class Recommender:
         if len(recent):
             blocked = blocked.copy()
             blocked[recent] = True
+        if len(owned) > p.max_history_items:
+            keep = np.sort(
+                np.argpartition(-weights, p.max_history_items - 1)[: p.max_history_items]
+            )
+            owned, weights = owned[keep], weights[keep]
         src, partner, sim = self.neighbours.gather(owned)
         cp = np.bincount(partner, weights=sim * weights[src], minlength=len(self.item_codes))
         cp_top = float(cp.max()) if len(cp) else 0.0
