@@ -50,7 +50,7 @@ def _anonymous(
 def render_draft(draft: Draft) -> None:
     table = Table(title=f"{draft.kind} for {draft.customer_id or 'anonymous'} · draft #{draft.id}")
     for col in ("#", "copy", "voice", "relev.", "specif.", "length", "novelty", "total", "notes"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col, overflow="fold", min_width=28 if col == "copy" else None)
     for v in draft.variants:
         c = v.content
         copy = c.all_text()

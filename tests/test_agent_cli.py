@@ -1,0 +1,97 @@
+"""CLI: ``genpersona generate``, ``chat`` and ``demo`` (fake backend, hand-built world)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from agent_support import World
+from typer.testing import CliRunner
+
+from genpersona.agent import scoring
+from genpersona.cli.main import app
+from genpersona.llm.fake import FakeLLM
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def world(monkeypatch: pytest.MonkeyPatch) -> World:
+    scoring.clear_caches()
+    w = World(FakeLLM(["Rose teapots for spring", "UK delivery takes 3 to 5 working days."]))
+    monkeypatch.setattr(
+        "genpersona.agent.pipeline.default_deps", lambda llm=None, settings=None: w.deps()
+    )
+    monkeypatch.setattr(
+        "genpersona.agent.chat.default_deps", lambda llm=None, settings=None: w.deps()
+    )
+    return w
+
+
+def test_generate_json_queues_a_ranked_draft(world: World) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "generate",
+            "--brand",
+            "teashop",
+            "--customer",
+            "c1",
+            "-n",
+            "2",
+            "--brief",
+            "spring",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    draft = json.loads(result.stdout)
+    assert draft["id"] is not None and len(draft["variants"]) == 2
+    assert draft["rationale"]["customer_line"].startswith("Because you")
+
+
+def test_generate_table_output_names_the_next_step(world: World) -> None:
+    result = runner.invoke(app, ["generate", "-b", "teashop", "-c", "c1", "-n", "1"])
+    assert result.exit_code == 0, result.output
+    assert "Rose teapots" in result.stdout and "genpersona console" in result.stdout
+
+
+def test_generate_rejects_bad_n_with_a_fix(world: World) -> None:
+    result = runner.invoke(app, ["generate", "-b", "teashop", "-c", "c1", "-n", "99"])
+    assert result.exit_code == 2
+    assert "n" in result.stderr and "fix" in result.stderr
+
+
+def test_chat_with_scripted_messages_keeps_the_conversation(world: World) -> None:
+    result = runner.invoke(
+        app,
+        [
+            "chat",
+            "-b",
+            "teashop",
+            "-c",
+            "c1",
+            "-m",
+            "Hello",
+            "-m",
+            "How long does delivery take?",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    replies = json.loads(result.stdout)
+    assert len(replies) == 2 and all(r["answer"] for r in replies)
+    last_prompt = world.llm.prompts[-1]
+    assert "Hello" in last_prompt and "How long does delivery take?" in last_prompt
+
+
+def test_demo_without_the_data_file_says_where_to_put_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    from genpersona.settings import get_settings
+
+    monkeypatch.setenv("GENPERSONA_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    result = runner.invoke(app, ["demo", "--customers", "2"])
+    assert result.exit_code == 2
+    assert "online_retail.parquet" in result.stderr and "GENPERSONA_DATA_DIR" in result.stderr
