@@ -1,0 +1,77 @@
+"""The API over the real agent pipeline, guardrails and review queue (fake LLM and context).
+
+The agent's collaborators come from ``tests/agent_support.World`` (a hand-built
+brand, customers and catalog); everything between the HTTP request and the
+stored draft is the real code.
+"""
+
+from __future__ import annotations
+
+import pytest
+from agent_support import World
+from fastapi.testclient import TestClient
+
+from genpersona.agent.pipeline import chat_reply, generate
+from genpersona.api.app import create_app
+from genpersona.api.services import Services
+from genpersona.llm.fake import FakeLLM
+from genpersona.settings import Settings
+
+
+@pytest.fixture
+def world() -> World:
+    return World(FakeLLM(["Your cups are calling", "UK delivery takes 3 to 5 working days."]))
+
+
+@pytest.fixture
+def client(world: World) -> TestClient:
+    def gen(request, settings):  # type: ignore[no-untyped-def]
+        return generate(request, settings=settings, deps=world.deps())
+
+    def chat(brand, customer_id, conversation, message, anonymous, settings):  # type: ignore[no-untyped-def]
+        return chat_reply(
+            brand, customer_id, conversation, message, anonymous=anonymous, deps=world.deps()
+        )
+
+    return TestClient(create_app(Settings(), services=Services(generate=gen, chat_reply=chat)))
+
+
+def test_generate_personalized_draft_is_queued_and_idempotent(client: TestClient) -> None:
+    body = {
+        "brand": "teashop",
+        "kind": "subject_line",
+        "customer_id": "c1",
+        "brief": "Teapots",
+        "n": 2,
+    }
+    resp = client.post("/v1/generate", json=body)
+    assert resp.status_code == 200, resp.text
+    draft = resp.json()
+    assert draft["status"] == "pending" and len(draft["variants"]) == 2
+    assert draft["rationale"]["personalized"] is True
+    assert draft["rationale"]["model"] == "fake-1"
+    stored = client.get(f"/v1/drafts/{draft['id']}").json()
+    assert stored["idempotency_key"] == draft["idempotency_key"]
+    assert client.post("/v1/generate", json=body).json()["id"] == draft["id"]
+
+
+def test_generate_for_anonymous_visitor(client: TestClient) -> None:
+    body = {"brand": "teashop", "kind": "hero", "anonymous": {"country": "France"}, "n": 1}
+    resp = client.post("/v1/generate", json=body)
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["customer_id"] is None
+    assert resp.json()["rationale"]["personalized"] is False
+
+
+def test_chat_answer_over_http(client: TestClient) -> None:
+    body = {
+        "brand": "teashop",
+        "customer_id": "c1",
+        "conversation": [{"role": "customer", "text": "Hi there"}],
+        "message": "How long does delivery take?",
+    }
+    resp = client.post("/v1/chat", json=body)
+    assert resp.status_code == 200, resp.text
+    out = resp.json()
+    assert out["answer"] and out["draft_id"] >= 1
+    assert client.get(f"/v1/drafts/{out['draft_id']}").json()["kind"] == "chat_answer"
