@@ -210,3 +210,20 @@ def test_trace_counts_overlapping_model_calls_once() -> None:
     assert trace.model_ms == pytest.approx(500, abs=1) and trace.prompt_tokens == 10
     assert [s.stage for s in trace.stages] == ["context"]
     assert np.isfinite(trace.total_ms)
+
+
+def test_timed_embedder_caches_repeats_and_charges_the_current_run() -> None:
+    from genpersona.agent.trace import CURRENT_TIMER, TimedEmbedder
+
+    inner = FakeEmbedder()
+    emb = TimedEmbedder(inner)
+    timer = StageTimer()
+    token = CURRENT_TIMER.set(timer)
+    try:
+        a = emb.embed(["tea", "cups"])
+        b = emb.embed(["cups", "tea", "tea"])
+    finally:
+        CURRENT_TIMER.reset(token)
+    assert inner.calls == 1  # the second call was served from the cache
+    assert np.allclose(a[0], b[1]) and b.shape == (3, inner.dim)
+    assert timer.finish().embed_ms > 0

@@ -169,6 +169,7 @@ class AgentDeps:
 
 def default_deps(llm: LLM | None = None, settings: Settings | None = None) -> AgentDeps:
     """The real collaborators from settings (cached by their own factories)."""
+    from genpersona.agent.trace import timed
     from genpersona.brands.loader import load_guide
     from genpersona.embeddings.factory import get_embedder
     from genpersona.llm.factory import get_llm
@@ -178,7 +179,7 @@ def default_deps(llm: LLM | None = None, settings: Settings | None = None) -> Ag
     return AgentDeps(
         settings=settings,
         llm=llm or get_llm(settings=settings),
-        embedder=get_embedder(settings=settings),
+        embedder=timed(get_embedder(settings=settings)),
         store=get_vector_store(settings),
         load_guide=lambda name: load_guide(name, settings),
     )

@@ -155,6 +155,7 @@ class Trace(BaseModel):
         0  # violations found across all attempts (fixed, re-asked or fell back)
     )
     candidates: int = 0
+    embed_ms: float = 0.0  # time inside the text embedder (scoring, knowledge, exemplar lookup)
 
 
 class Draft(BaseModel):

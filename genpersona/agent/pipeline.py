@@ -21,7 +21,7 @@ from genpersona.agent.models import ContentRequest, Draft
 from genpersona.agent.prompting import get_library
 from genpersona.agent.rationale import build_rationale
 from genpersona.agent.scoring import build_scoring_context, score_variants
-from genpersona.agent.trace import StageTimer
+from genpersona.agent.trace import CURRENT_TIMER, StageTimer
 from genpersona.errors import RetriesExhausted
 from genpersona.llm.base import LLM, PromptStyle
 from genpersona.settings import Settings, get_settings
@@ -56,6 +56,21 @@ def generate(
     deps = deps or default_deps(llm, settings)
     key = idempotency_key or request.idempotency_key()
     timer = StageTimer()
+    token = CURRENT_TIMER.set(timer)
+    try:
+        return _run(request, deps, settings, key, timer, submit)
+    finally:
+        CURRENT_TIMER.reset(token)
+
+
+def _run(
+    request: ContentRequest,
+    deps: AgentDeps,
+    settings: Settings,
+    key: str,
+    timer: StageTimer,
+    submit: bool,
+) -> Draft:
 
     if submit:
         with timer.stage("idempotency"):

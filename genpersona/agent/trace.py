@@ -7,12 +7,18 @@ measured separately from generation speed, which we do not control.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import numpy as np
+
 from genpersona.agent.models import StageTiming, Trace
+from genpersona.embeddings.base import Embedder
 from genpersona.llm.base import LLMResult
 
 
@@ -23,6 +29,7 @@ class StageTimer:
         self.trace = Trace()
         self._start = time.perf_counter()
         self._intervals: list[tuple[float, float]] = []
+        self._embed_intervals: list[tuple[float, float]] = []
         self._lock = threading.Lock()
 
     @contextmanager
@@ -46,9 +53,14 @@ class StageTimer:
             self.trace.completion_tokens += result.completion_tokens
             self._intervals.append((started, ended))
 
+    def record_embed(self, started: float, ended: float) -> None:
+        with self._lock:
+            self._embed_intervals.append((started, ended))
+
     def finish(self) -> Trace:
         self.trace.total_ms = round((time.perf_counter() - self._start) * 1000, 3)
         self.trace.model_ms = round(union_seconds(self._intervals) * 1000, 3)
+        self.trace.embed_ms = round(union_seconds(self._embed_intervals) * 1000, 3)
         return self.trace
 
 
@@ -64,6 +76,57 @@ def union_seconds(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
-def overhead_ms(trace: Trace) -> float:
-    """Pipeline time spent outside the model (context, prompt, guard, scoring, queue)."""
-    return max(0.0, trace.total_ms - trace.model_ms)
+def overhead_ms(trace: Trace, *, include_embeddings: bool = True) -> float:
+    """Pipeline time spent outside the LLM (context, prompt, guard, scoring, queue);
+    optionally also outside the embedder, the other model in the loop."""
+    spent = trace.model_ms + (0.0 if include_embeddings else trace.embed_ms)
+    return max(0.0, trace.total_ms - spent)
+
+
+CURRENT_TIMER: contextvars.ContextVar[StageTimer | None] = contextvars.ContextVar(
+    "genpersona_agent_timer", default=None
+)
+
+
+class TimedEmbedder(Embedder):
+    """Wraps the embedder: repeated texts (briefs, interests, exemplars) are embedded once,
+    and time spent embedding is charged to the current run's trace."""
+
+    def __init__(self, inner: Embedder, cache_size: int = 4096) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.dim = inner.dim
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._size = cache_size
+        self._lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if missing:
+            started = time.perf_counter()
+            vectors = self.inner.embed(missing)
+            timer = CURRENT_TIMER.get()
+            if timer is not None:
+                timer.record_embed(started, time.perf_counter())
+            with self._lock:
+                for text, vec in zip(missing, vectors, strict=True):
+                    self._cache[text] = vec
+                while len(self._cache) > self._size:
+                    self._cache.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        with self._lock:
+            return np.stack([self._cache[t] for t in texts])
+
+
+_TIMED: weakref.WeakKeyDictionary[Embedder, TimedEmbedder] = weakref.WeakKeyDictionary()
+
+
+def timed(embedder: Embedder) -> Embedder:
+    """The process-wide caching, timed wrapper of ``embedder`` (idempotent)."""
+    if isinstance(embedder, TimedEmbedder):
+        return embedder
+    if embedder not in _TIMED:
+        _TIMED[embedder] = TimedEmbedder(embedder)
+    return _TIMED[embedder]
