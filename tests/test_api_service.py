@@ -167,3 +167,48 @@ def test_readyz_503_names_the_failing_check() -> None:
 def test_openapi_lists_endpoints(client: TestClient) -> None:
     paths = json.loads(client.get("/openapi.json").text)["paths"]
     assert {"/v1/generate", "/v1/chat", "/v1/events", "/v1/outcomes"} <= set(paths)
+
+
+def test_serve_command_answers_over_loopback(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`genpersona serve` really listens: start it, probe it, stop it."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "GENPERSONA_API_KEY": "k"}
+    cmd = [sys.executable, "-m", "genpersona.cli.main", "serve", "--port", str(port)]
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        assert health.json() == {"status": "ok"}
+        denied = httpx.get(f"http://127.0.0.1:{port}/v1/drafts/1", timeout=5)
+        assert denied.status_code == 401
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+def test_serve_rejects_bad_port() -> None:
+    from typer.testing import CliRunner
+
+    from genpersona.cli.main import app
+
+    result = CliRunner().invoke(app, ["serve", "--port", "70000"])
+    assert result.exit_code == 2 and "out of range" in result.output
