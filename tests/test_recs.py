@@ -255,3 +255,20 @@ def test_recommended_items_carry_catalog_text_and_evidence() -> None:
     assert items[0].description == "RED HEART SAUCER"
     assert items[0].price == 1.5 and items[0].theme == "kitchen"
     assert items[0].evidence.stock_codes == ["MUG"]
+
+
+def test_history_cap_keeps_the_heaviest_items() -> None:
+    rows = pd.concat(
+        [
+            shop_purchases(),
+            pd.DataFrame(_rows(["two"], ["CANDLE"], "2011-06-20")),
+            pd.DataFrame(_rows(["two"], ["MUG"], "2010-08-01")),
+        ]
+    )
+    params = RecParams(**{**SMALL, "co_purchase_model": "cosine", "w_popular": 0.0})
+    rec = Recommender.fit(rows, ITEMS, None, now=NOW, params=params)
+    full = {r.stock_code: r.evidence_stock_codes for r in rec.recommend("two", k=3)}
+    assert full["HOLDER"] == ["CANDLE"] and full["SAUCER"] == ["MUG"]
+    capped = rec.with_params(max_history_items=1).recommend("two", k=3)
+    assert capped[0].stock_code == "HOLDER"
+    assert all("MUG" not in r.evidence_stock_codes for r in capped)

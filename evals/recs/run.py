@@ -77,6 +77,22 @@ def methods(rec: Recommender, split) -> dict[str, object]:
     return out
 
 
+def recommend_latency_ms(rec: Recommender, split) -> dict[str, float]:
+    """Wall time of one recommend() call for each evaluated customer (what context_for pays)."""
+    times = []
+    for customer in split.customers("all"):
+        start = time.perf_counter()
+        rec.recommend(customer, 10, when=split.cutoff)
+        times.append((time.perf_counter() - start) * 1000)
+    arr = np.array(times) if times else np.zeros(1)
+    return {
+        "calls": len(times),
+        "p50": float(np.percentile(arr, 50)),
+        "p95": float(np.percentile(arr, 95)),
+        "max": float(arr.max()),
+    }
+
+
 def print_table(title: str, rows: list[Score], baseline: dict[str, float]) -> None:
     print(f"\n{title}")
     print(
@@ -132,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, fn in methods(rec, test).items()
     ]
     cold = score_cold_start(rec, test)
+    latency = recommend_latency_ms(rec, test)
     baseline = {r.protocol: r.hr for r in rows if r.method.startswith("popularity (all-time")}
     baseline["newcomers"] = cold[1].hr
     strong = {r.protocol: r.hr for r in rows if r.method.startswith("popularity (recent")}
@@ -146,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": [r.__dict__ for r in [*rows, *cold]],
         "blend_vs_popularity_hr": {p: blend[p] / baseline[p] for p in PROTOCOLS if baseline[p]},
         "blend_vs_recent_popularity_hr": {p: blend[p] / strong[p] for p in PROTOCOLS if strong[p]},
+        "recommend_latency_ms": latency,
         "seconds": round(time.perf_counter() - started, 1),
     }
     if args.json:
@@ -167,6 +185,10 @@ def main(argv: list[str] | None = None) -> int:
             f"(target >= 2x); vs recent-country popularity: "
             f"{result['blend_vs_recent_popularity_hr'][p]:.2f}x"
         )
+    print(
+        f"recommend() latency over {latency['calls']} calls: p50 {latency['p50']:.2f} ms, "
+        f"p95 {latency['p95']:.2f} ms, max {latency['max']:.2f} ms (single process, this host)"
+    )
     print(f"total {result['seconds']} s")
     return 0
 

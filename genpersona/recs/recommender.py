@@ -20,6 +20,7 @@ from genpersona.context.models import Evidence, RecommendedItem
 from genpersona.errors import RecsInputError
 from genpersona.recs.co_purchase import NeighbourTable, co_purchase_table, ease_table
 from genpersona.recs.content import ContentModel, check_item_vectors
+from genpersona.recs.explain import explain
 from genpersona.recs.interactions import (
     History,
     build_history,
@@ -214,7 +215,15 @@ class Recommender:
             "popular_country" if self.popularity.country_row(own_country) is not None else "popular"
         )
         reasons = personal_reasons(parts, order, pop_reason)
-        evidence = self._evidence(order, reasons, owned, weights, src, partner, sim)
+        # Items that only made the list as popularity fill get the cold-start reason.
+        reasons = [
+            COLD_LABELS[cold_reason[i]] if score[i] <= 0 else r
+            for i, r in zip(order.tolist(), reasons, strict=True)
+        ]
+        evidence = explain(
+            order, reasons, owned, weights, (src, partner, sim), self.content,
+            self._codes, self.params.max_evidence,
+        )  # fmt: skip
         return [
             Rec(
                 stock_code=self._codes[i],
@@ -224,47 +233,6 @@ class Recommender:
             )
             for i, reason, ev in zip(order, reasons, evidence, strict=True)
         ]
-
-    def _evidence(
-        self,
-        order: np.ndarray,
-        reasons: list[RecReason],
-        owned: np.ndarray,
-        weights: np.ndarray,
-        src: np.ndarray,
-        partner: np.ndarray,
-        sim: np.ndarray,
-    ) -> list[list[str]]:
-        """For each pick, the owned items that pushed it up most (none for popular picks)."""
-        n_ev = self.params.max_evidence
-        if n_ev == 0 or len(order) == 0:
-            return [[] for _ in order]
-        cp_contrib = np.zeros((len(owned), len(order)))
-        hit = np.isin(partner, order)
-        if hit.any():
-            col = np.searchsorted(np.sort(order), partner[hit])
-            back = np.argsort(order)[col]
-            np.add.at(cp_contrib, (src[hit], back), sim[hit] * weights[src[hit]])
-        if self.content is not None:
-            ct_contrib = np.clip(self.content.pair_sims(owned, order), 0, None) * weights[:, None]
-            ct_contrib[owned[:, None] == order[None, :]] = 0.0  # an item is not its own evidence
-        else:
-            ct_contrib = np.zeros_like(cp_contrib)
-        out: list[list[str]] = []
-        for j, reason in enumerate(reasons):
-            if reason.startswith("popular"):
-                out.append([])
-                continue
-            cpc, ctc = cp_contrib[:, j], ct_contrib[:, j]
-            if reason == "co_purchase":
-                contrib = cpc
-            elif reason == "content":
-                contrib = ctc
-            else:
-                contrib = cpc / (cpc.max() or 1.0) + ctc / (ctc.max() or 1.0)
-            best = np.lexsort((owned, -contrib))[:n_ev]
-            out.append([self._codes[owned[b]] for b in best if contrib[b] > 0])
-        return out
 
     def recommended_items(
         self, customer_id: str | None, k: int = 10, **kwargs: object
