@@ -20,6 +20,17 @@ from genpersona.errors import BrandGuideError, BrandNotFound
 from genpersona.settings import Settings, get_settings
 
 _CACHE: dict[tuple[str, int, int], BrandGuide] = {}
+
+
+class _GuideLoader(yaml.SafeLoader):
+    """SafeLoader that leaves dates as text, so pydantic validates them with a clear error
+    (PyYAML would raise a bare ValueError on '2026-13-45')."""
+
+
+_GuideLoader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 SUFFIXES = (".yaml", ".yml")
 
 
@@ -93,7 +104,7 @@ def parse_guide_text(text: str, path: Path) -> BrandGuide:
     """Parse YAML text as the guide stored at ``path`` (its stem is the guide id)."""
     file = str(path)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_GuideLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

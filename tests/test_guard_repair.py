@@ -1,0 +1,124 @@
+"""The bounded re-ask loop on the fake LLM: fix, re-ask with the violations, fall back, or raise."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from genpersona.agent.models import VariantContent
+from genpersona.brands.loader import load_guide
+from genpersona.errors import RetriesExhausted
+from genpersona.guard.models import Violation
+from genpersona.guard.repair import (
+    fallback_content,
+    format_violations_for_prompt,
+    generate_guarded,
+)
+from genpersona.llm.fake import FakeLLM
+
+DAY = date(2026, 11, 22)
+
+
+def producer(llm: FakeLLM):
+    """What the pipeline does: prompt the model, listing the last attempt's violations."""
+
+    def produce(attempt: int, violations: list[Violation]) -> VariantContent:
+        prompt = "Write a subject line for The Gift Loft.\n"
+        if violations:
+            prompt += "Your last draft broke these rules:\n" + format_violations_for_prompt(
+                violations
+            )
+        return VariantContent(subject=llm.complete(prompt).text.strip())
+
+    return produce
+
+
+def test_first_reply_breaks_a_rule_second_passes() -> None:
+    guide = load_guide("giftloft")
+    llm = FakeLLM(["The best teacups in Manchester", "Tea for two, in roses and regency green"])
+    result = generate_guarded(producer(llm), guide, kind="subject_line", send_date=DAY)
+    assert not result.is_fallback
+    assert result.content.subject == "Tea for two, in roses and regency green"
+    assert [a.passed for a in result.attempts] == [False, True]
+    assert result.attempts[0].violations[0].rule_id == "claim.unregistered"
+    assert result.reasked == 1
+    # the re-ask prompt told the model exactly what broke
+    assert "[claim.unregistered]" in llm.prompts[1] and '"best"' in llm.prompts[1]
+    assert "broke" not in llm.prompts[0]
+
+
+def test_safe_fixes_avoid_a_reask() -> None:
+    guide = load_guide("giftloft")
+    llm = FakeLLM(["Your favorite e-mail about Xmas!!"])
+    result = generate_guarded(producer(llm), guide, kind="subject_line", send_date=DAY)
+    assert len(llm.calls) == 1 and not result.is_fallback
+    assert result.content.subject == "Your favourite email about Christmas!"
+    assert result.attempts[0].raw_text == "Your favorite e-mail about Xmas!!"
+    assert len(result.attempts[0].fixes_applied) == 4
+
+
+def test_all_replies_break_a_rule_gives_marked_fallback() -> None:
+    guide = load_guide("giftloft")
+    llm = FakeLLM(["We noticed you were browsing at 2am"])
+    result = generate_guarded(
+        producer(llm), guide, kind="subject_line", max_attempts=3, send_date=DAY
+    )
+    assert result.is_fallback
+    assert result.content.subject in guide.fallbacks["subject_line"]
+    assert result.report.passed
+    assert len(result.attempts) == 3 and len(llm.calls) == 3
+    assert all(not a.passed for a in result.attempts)
+
+
+def test_no_fallback_raises_with_every_attempt() -> None:
+    guide = load_guide("giftloft")
+    llm = FakeLLM(["SALE!!!", "Cheap cheap cheap"])
+    with pytest.raises(RetriesExhausted) as err:
+        generate_guarded(
+            producer(llm), guide, kind="subject_line", max_attempts=2, fallback=False, send_date=DAY
+        )
+    attempts = err.value.data["attempts"]
+    assert [a["number"] for a in attempts] == [1, 2]
+    assert attempts[0]["raw_text"] == "SALE!!!"
+    assert {v["rule_id"] for v in attempts[1]["violations"]} >= {"banned_term"}
+    assert "fallbacks" in err.value.fix
+    assert err.value.to_dict()["data"]["brand"] == "giftloft"
+
+
+def test_fallback_carries_channel_disclaimers() -> None:
+    guide = load_guide("northbank")
+    fb = fallback_content(guide, "subject_line", channel="email", send_date=DAY)
+    assert fb is not None and fb.subject in guide.fallbacks["subject_line"]
+    assert fb.preheader and "FSCS" in fb.preheader
+    llm = FakeLLM(["Guaranteed returns, no risk!"])
+    result = generate_guarded(
+        producer(llm), guide, kind="subject_line", channel="email", max_attempts=2, send_date=DAY
+    )
+    assert result.is_fallback and result.report.passed
+
+
+def test_pipeline_checks_pass_through() -> None:
+    guide = load_guide("giftloft")
+    llm = FakeLLM(["Tea for you, Margaret Thornton", "Tea for you"])
+    result = generate_guarded(
+        producer(llm),
+        guide,
+        kind="subject_line",
+        send_date=DAY,
+        canary="zz-canary-1",
+        other_customer_markers=["Margaret Thornton"],
+    )
+    assert result.attempts[0].violations[0].rule_id == "leak.other_customer"
+    assert result.content.subject == "Tea for you"
+
+
+def test_format_violations_for_prompt() -> None:
+    guide = load_guide("giftloft")
+    from genpersona.guard.engine import check
+
+    report = check("CHEAP teacups", guide, kind="subject_line", send_date=DAY)
+    text = format_violations_for_prompt(report.blocking)
+    lines = text.splitlines()
+    assert len(lines) == len(report.blocking) and all(line.startswith("- [") for line in lines)
+    assert "Fix:" in text
