@@ -255,3 +255,32 @@ def test_audit_log_is_append_only_in_code_and_in_the_database(backend, draft_fac
     assert [(a.customer_id, a.draft_id) for a in remaining] == [("C2", other.id)]
     with session_scope() as s:  # the grant does not outlive the erasure
         assert s.execute(text("SELECT count(*) FROM audit_erasure_grants")).scalar() == 0
+
+
+# --- erasure ---------------------------------------------------------------------------------------
+def test_erasing_a_customer_removes_their_drafts_exemplars_vectors_and_audit(
+    backend, draft_factory, memory_vectors
+) -> None:
+    from genpersona.review.erasure import erase_customer_review_data
+    from genpersona.review.exemplars import list_exemplars
+    from genpersona.review.queue import get_draft, list_drafts
+
+    mine = submit_draft(draft_factory(brand="giftloft", customer_id="C9"))
+    kept = submit_draft(draft_factory(brand="giftloft", customer_id="C10"))
+    same_id_other_brand = submit_draft(draft_factory(brand="northbank", customer_id="C9"))
+    approve(mine.id, 0, "alice", expected_version=1)
+    approve(kept.id, 0, "alice", expected_version=1)
+    assert memory_vectors.count("exemplars") == 2
+
+    counts = erase_customer_review_data("giftloft", "C9")
+    assert counts == {"drafts": 1, "reviews": 1, "exemplars": 1, "audit_entries": 2}
+    with pytest.raises(Exception, match="does not exist"):
+        get_draft(mine.id)
+    assert [e.source_draft_id for e in list_exemplars()] == [kept.id]
+    assert memory_vectors.count("exemplars") == 1
+    assert {a.customer_id for a in list_audit()} == {
+        "C10",
+        "C9",
+    }  # northbank's C9 is another person
+    assert get_draft(same_id_other_brand.id).status == "pending"
+    assert list_drafts().total == 1

@@ -96,14 +96,17 @@ def list_audit(
         ]
 
 
-def erase_customer_audit(session: Session, customer_id: str) -> int:
-    """Delete one customer's audit rows under a grant that lives only inside this transaction."""
+def erase_customer_audit(session: Session, customer_id: str, brand: str | None = None) -> int:
+    """Delete one customer's audit rows under a grant that lives only inside this transaction.
+
+    Customer ids are per brand, so pass ``brand`` to leave another brand's
+    customer with the same id alone.
+    """
     session.execute(insert(AuditErasureGrantRow), [{"customer_id": customer_id}])
-    result = session.execute(
-        delete(AuditRow)
-        .where(AuditRow.customer_id == customer_id)
-        .execution_options(synchronize_session=False)
-    )
+    query = delete(AuditRow).where(AuditRow.customer_id == customer_id)
+    if brand is not None:
+        query = query.where(AuditRow.brand == brand)
+    result = session.execute(query.execution_options(synchronize_session=False))
     session.execute(
         delete(AuditErasureGrantRow).where(AuditErasureGrantRow.customer_id == customer_id)
     )

@@ -177,3 +177,9 @@ def _to_model(row: ExemplarRow, score: float = 0.0) -> Exemplar:
         created_at=row.created_at,
         score=score,
     )
+
+
+def delete_exemplar_vectors(exemplar_ids: list[int], settings: Settings | None = None) -> None:
+    """Remove exemplars' vectors (after their rows were erased)."""
+    if exemplar_ids:
+        get_vector_store(settings).delete(EXEMPLARS, ids=[vector_id(i) for i in exemplar_ids])

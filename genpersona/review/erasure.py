@@ -1,0 +1,66 @@
+"""Erase one customer from the review queue: their drafts (with variants, decisions), exemplars
+written from their drafts (rows and vectors) and their audit entries.
+
+Called by the customer-erasure flow (``genpersona.customers.erasure``), which
+registers it with ``register_eraser``; it can also be called directly.
+Vectors are deleted after the SQL commit: a vector whose row is gone is never
+returned (``similar_exemplars`` reads the words from SQL), so the order is safe.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from genpersona.db.engine import session_scope
+from genpersona.review.audit import erase_customer_audit
+from genpersona.review.exemplars import delete_exemplar_vectors
+from genpersona.review.tables import DraftRow, ExemplarRow, ReviewRow
+from genpersona.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def erase_in_session(session: Session, brand: str, customer_id: str) -> dict[str, object]:
+    """The SQL part, inside the caller's transaction; returns counts and exemplar ids."""
+    exemplar_ids = list(
+        session.scalars(
+            select(ExemplarRow.id).where(
+                ExemplarRow.brand == brand, ExemplarRow.customer_id == customer_id
+            )
+        )
+    )
+    draft_ids = list(
+        session.scalars(
+            select(DraftRow.id).where(DraftRow.brand == brand, DraftRow.customer_id == customer_id)
+        )
+    )
+    if exemplar_ids:
+        session.execute(delete(ExemplarRow).where(ExemplarRow.id.in_(exemplar_ids)))
+    reviews = session.execute(
+        delete(ReviewRow).where(ReviewRow.brand == brand, ReviewRow.customer_id == customer_id)
+    ).rowcount  # type: ignore[attr-defined]
+    drafts = 0
+    for start in range(0, len(draft_ids), 500):
+        chunk = draft_ids[start : start + 500]
+        drafts += session.execute(delete(DraftRow).where(DraftRow.id.in_(chunk))).rowcount  # type: ignore[attr-defined]
+    audit = erase_customer_audit(session, customer_id, brand)
+    return {
+        "drafts": drafts,
+        "reviews": reviews,
+        "exemplars": len(exemplar_ids),
+        "audit_entries": audit,
+        "exemplar_ids": exemplar_ids,
+    }
+
+
+def erase_customer_review_data(
+    brand: str, customer_id: str, settings: Settings | None = None
+) -> dict[str, int]:
+    """Erase everything the review queue holds about one customer of one brand."""
+    with session_scope(settings) as session:
+        result = erase_in_session(session, brand, customer_id)
+    delete_exemplar_vectors(list(result.pop("exemplar_ids")), settings)  # type: ignore[call-overload]
+    return {k: int(v) for k, v in result.items()}  # type: ignore[call-overload]
