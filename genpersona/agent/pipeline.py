@@ -42,6 +42,16 @@ def _workers(llm: LLM, settings: Settings) -> int:
     return max(1, settings.local_parallel)
 
 
+def request_key(request: ContentRequest) -> str:
+    """The request's own idempotency key; anonymous visitors' context is part of it, so
+    a visitor from France never gets the pending draft written for one from Spain."""
+    key = request.idempotency_key()
+    if request.anonymous is None:
+        return key
+    extra = request.anonymous.model_dump_json()
+    return hashlib.sha256(f"{key}|{extra}".encode()).hexdigest()[:32]
+
+
 def generate(
     request: ContentRequest,
     *,
@@ -54,7 +64,7 @@ def generate(
     """One request in, one ranked draft out (queued unless ``submit=False``)."""
     settings = settings or (deps.settings if deps else get_settings())
     deps = deps or default_deps(llm, settings)
-    key = idempotency_key or request.idempotency_key()
+    key = idempotency_key or request_key(request)
     timer = StageTimer()
     token = CURRENT_TIMER.set(timer)
     try:
