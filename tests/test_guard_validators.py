@@ -195,3 +195,28 @@ def test_labelled_case(case) -> None:
         assert mine, f"missed: {case.content!r}"
     elif case.split == "dev":
         assert not mine and report.passed, f"false hit: {case.content!r} {report.violations}"
+
+
+def test_apply_disclaimers_infers_the_field_from_the_content() -> None:
+    from genpersona.brands.loader import load_guide
+
+    bank = load_guide("northbank")
+    vc = apply_disclaimers(VariantContent(headline="Savings accounts made simple"), bank, "web")
+    assert vc.subheadline == "Terms and eligibility criteria apply."
+    chat = apply_disclaimers(VariantContent(answer="Tap Settings."), bank, "chat")
+    assert chat.answer == "Tap Settings. This is general information, not financial advice."
+
+
+def test_evasions_found_after_the_heldout_run(guide: BrandGuide) -> None:
+    """Probes written after the held-out measurement; each was a miss before its fix."""
+    assert rules(guide, "Twenty percent off") == ["claim.unregistered"]
+    assert rules(guide, "Ten quid mugs") == ["claim.unregistered"]
+    assert rules(guide, "2-for-1 mugs") == ["claim.unregistered"]
+    assert rules(guide, "Fr\u0435e mugs") == ["claim.unregistered"]  # Cyrillic e
+    assert rules(guide, "Ch\u0435ap mugs") == ["banned_term"]
+    assert rules(guide, "fr\u200bee mugs") == ["output.invisible_char"]
+    assert rules(guide, "The little one on the way") == ["creepy.pregnancy"]
+    assert rules(guide, "A one-off design") == []
+    assert rules(guide, "Picnic 👨‍👩‍👧", kind="subject_line") == [
+        "style.emoji"
+    ]  # ZWJ emoji is fine

@@ -191,6 +191,9 @@ DEFAULT_CLAIM_TRIGGERS: list[str] = [
     "interest-free",
     "risk-free",
     "buy one get one",
+    "two for one",
+    "three for two",
+    "half off",
     "bogof",
     "award-winning",
 ]

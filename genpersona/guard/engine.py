@@ -41,6 +41,12 @@ def as_content(content: VariantContent | str, kind: ContentKind) -> VariantConte
     return VariantContent(**{MAIN_FIELD[kind]: content})
 
 
+def infer_kind(content: VariantContent | str) -> ContentKind:
+    if isinstance(content, str) or content.subject:
+        return "subject_line"
+    return "chat_answer" if content.answer else "hero"
+
+
 def _norm_for_search(text: str) -> str:
     return " ".join(normalize(text).lower().split())
 
@@ -152,10 +158,13 @@ def apply_disclaimers(
     guide: BrandGuide,
     channel: str | None = None,
     *,
-    kind: ContentKind = "subject_line",
+    kind: ContentKind | None = None,
 ) -> VariantContent:
     """Append every disclaimer the channel requires and the copy lacks (subject -> preheader,
-    hero -> subheadline, chat -> answer). Idempotent; length limits ignore this text."""
+    hero -> subheadline, chat -> answer). Idempotent; length limits ignore this text.
+    ``kind`` defaults to what the content holds (answer, headline, else subject)."""
+    if kind is None:
+        kind = infer_kind(content)
     vc = as_content(content, kind)
     channel = channel or DEFAULT_CHANNEL[kind]
     missing = [

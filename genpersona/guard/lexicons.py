@@ -117,6 +117,9 @@ SENSITIVE: dict[str, list[str]] = {
         "morning sickness",
         "labour ward",
         "birth plan",
+        "little one on the way",
+        "bun in the oven",
+        "pregnancy test",
     ],
     "religion": [
         "religion",
@@ -381,6 +384,9 @@ SENSITIVE: dict[str, list[str]] = {
         "behind closed doors",
         "you've been away",
         "you haven't logged in",
+        "our eye on you",
+        "an eye on you",
+        "keeping tabs",
     ],
 }
 

@@ -17,7 +17,24 @@ TOKEN_RE = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 # what may separate the words of one phrase: spaces, hyphens/dashes, a dot ("U.S.")
 _GAP_RE = re.compile(r"[\s\-\u2010-\u2014.]{0,3}")
 # 1:1 character translation (offsets stay valid): curly quotes and dashes to ASCII
-_NORMALIZE = str.maketrans({"’": "'", "‘": "'", "“": '"', "”": '"', "\u2011": "-", "\u00a0": " "})
+_NORMALIZE = str.maketrans(
+    {
+        "’": "'",
+        "‘": "'",
+        "“": '"',
+        "”": '"',
+        "\u2011": "-",
+        "\u00a0": " ",
+        # Cyrillic and Greek look-alikes, so "frее" (Cyrillic е) cannot slip past a word rule
+        **dict(
+            zip(
+                "аеорсухіјѕԁАВЕКМНОРСТХІЈЅοαειкνρτυχΑΒΕΗΙΚΜΝΟΡΤΥΧ",
+                "aeopcyxijsdABEKMHOPCTXIJSoaeikvptyxABEHIKMNOPTYX",
+                strict=True,
+            )
+        ),
+    }
+)
 _VOWELS = set("aeiou")
 
 

@@ -20,7 +20,16 @@ PRICE_RE = re.compile(
     re.IGNORECASE,
 )
 PERCENT_RE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?(?:%|percent\b|per\s?cent\b)", re.IGNORECASE)
-MULTIBUY_RE = re.compile(r"(?<![\w])\d+\s?for\s?(?:\d+|£\s?\d[\d.]*)(?![\w%])", re.IGNORECASE)
+MULTIBUY_RE = re.compile(r"(?<![\w])\d+[\s-]?for[\s-]?(?:\d+|£\s?\d[\d.]*)(?![\w%])", re.IGNORECASE)
+_NUM = (
+    r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
+    r"forty|fifty|sixty|seventy|eighty|ninety|a hundred|hundred)"
+)
+# amounts written in words: "twenty percent", "ten quid", "fifty pounds"
+WORD_AMOUNT_RE = re.compile(
+    rf"(?<![\w]){_NUM}(?:[\s-]{_NUM})?\s?(?:percent|per\s?cent|pounds?|quid|pence|dollars?|euros?)(?![\w])",
+    re.IGNORECASE,
+)
 _STATUS_RULE = {
     "expired": "claim.expired",
     "not_yet_valid": "claim.not_yet_valid",
@@ -53,6 +62,7 @@ def claims(f: FieldText, opts: CheckOptions) -> list[Violation]:
     if policy.check_percentages:
         triggers += [(m.start(), m.end(), "percentage") for m in PERCENT_RE.finditer(text)]
     triggers += [(m.start(), m.end(), "multi-buy offer") for m in MULTIBUY_RE.finditer(text)]
+    triggers += [(m.start(), m.end(), "amount") for m in WORD_AMOUNT_RE.finditer(text)]
 
     valid: list[tuple[int, int]] = []
     invalid: list[tuple[int, int, Claim, str]] = []

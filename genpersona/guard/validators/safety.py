@@ -35,6 +35,12 @@ HANDLER_RE = re.compile(
     re.IGNORECASE,
 )
 _URL_CONTEXT = set("=\"'(<[`")
+# zero-width and bidi-control characters hide words from every rule (and from reviewers);
+# a zero-width joiner is only allowed inside an emoji sequence
+INVISIBLE_RE = re.compile(
+    "[\u200b\u200c\u2060\ufeff\u202a-\u202e\u2066-\u2069\u00ad]"
+    "|(?<=[^\\W\\d_])\u200d|\u200d(?=[^\\W\\d_])"
+)
 
 
 def safety(f: FieldText, opts: CheckOptions) -> list[Violation]:
@@ -46,6 +52,13 @@ def safety(f: FieldText, opts: CheckOptions) -> list[Violation]:
             f.violation(rule, "block", msg, s, e, suggestion="plain text only; escape any markup")
         )
 
+    for m in INVISIBLE_RE.finditer(text):
+        add(
+            "output.invisible_char",
+            f"contains an invisible character U+{ord(m.group()):04X}",
+            m.start(),
+            m.end(),
+        )
     for m in SCRIPT_RE.finditer(text):
         add("output.script", "contains a <script> tag", m.start(), m.end())
     for m in TAG_RE.finditer(text):
