@@ -180,6 +180,10 @@ class RetriesExhausted(GuardrailError):
     """
 
 
+class NoFallbackLine(GuardrailError):
+    """A brand guide has no approved fallback line (for a content kind) that passes its rules."""
+
+
 # --- agent: prompts, generation ---------------------------------------------------
 class PromptTemplateError(ConfigError):
     """A prompt template is missing, does not parse, or needs a variable nobody passed."""

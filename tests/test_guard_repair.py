@@ -122,3 +122,19 @@ def test_format_violations_for_prompt() -> None:
     lines = text.splitlines()
     assert len(lines) == len(report.blocking) and all(line.startswith("- [") for line in lines)
     assert "Fix:" in text
+
+
+def test_guide_without_fallback_raises_with_attempts(tmp_path) -> None:
+    from genpersona.brands.guide import BrandGuide
+    from genpersona.errors import NoFallbackLine
+
+    guide = BrandGuide.model_validate(
+        {"id": "nofb", "name": "No FB", "version": "2026.11.1", "locale": "en-GB", "voice": ["x"]}
+    )
+    with pytest.raises(NoFallbackLine) as err:
+        fallback_content(guide, "hero")
+    assert "fallbacks: hero:" in err.value.fix
+    llm = FakeLLM(["We noticed you"])
+    with pytest.raises(RetriesExhausted) as exc:
+        generate_guarded(producer(llm), guide, kind="subject_line", max_attempts=2, send_date=DAY)
+    assert len(exc.value.data["attempts"]) == 2

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from genpersona.agent.models import ContentKind, VariantContent
 from genpersona.brands.guide import BrandGuide
-from genpersona.errors import RetriesExhausted
+from genpersona.errors import NoFallbackLine, RetriesExhausted
 from genpersona.guard.engine import MAIN_FIELD, apply_disclaimers, as_content, autofix, check
 from genpersona.guard.models import Attempt, GuardReport, Violation
 
@@ -52,9 +52,9 @@ def fallback_content(
     index: int = 0,
     channel: str | None = None,
     send_date: date | None = None,
-) -> VariantContent | None:
+) -> VariantContent:
     """The first approved fallback line (from ``index`` on) that passes the guard, with the
-    channel's disclaimers appended; None when the guide has none that pass."""
+    channel's disclaimers appended. Raises NoFallbackLine when none passes."""
     lines = guide.fallbacks.get(kind, [])
     for i in range(len(lines)):
         line = lines[(index + i) % len(lines)]
@@ -65,7 +65,13 @@ def fallback_content(
             vc = apply_disclaimers(vc, guide, channel, kind=kind)
         if check(vc, guide, kind=kind, channel=channel, send_date=send_date).passed:
             return vc
-    return None
+    raise NoFallbackLine(
+        f"brand {guide.id!r} has no approved {kind} fallback line that passes its own rules"
+        + (f" ({len(lines)} tried)" if lines else ""),
+        fix=f"add safe lines under 'fallbacks: {kind}:' in the guide and run `genpersona brand check`",
+        brand=guide.id,
+        kind=kind,
+    )
 
 
 def generate_guarded(
@@ -116,8 +122,11 @@ def generate_guarded(
             )
         previous = report.blocking
     if fallback:
-        fb = fallback_content(guide, kind, channel=channel, send_date=send_date)
-        if fb is not None:
+        try:
+            fb = fallback_content(guide, kind, channel=channel, send_date=send_date)
+        except NoFallbackLine:
+            pass  # fall through to RetriesExhausted, which carries the attempts
+        else:
             report = check(fb, guide, kind=kind, channel=channel, send_date=send_date)
             return GuardedResult(content=fb, attempts=attempts, is_fallback=True, report=report)
     last = attempts[-1].violations
