@@ -131,8 +131,9 @@ def test_guide_without_fallback_raises_with_attempts(tmp_path) -> None:
     guide = BrandGuide.model_validate(
         {"id": "nofb", "name": "No FB", "version": "2026.11.1", "locale": "en-GB", "voice": ["x"]}
     )
+    assert fallback_content(guide, "hero") is None
     with pytest.raises(NoFallbackLine) as err:
-        fallback_content(guide, "hero")
+        fallback_content(guide, "hero", required=True)
     assert "fallbacks: hero:" in err.value.fix
     llm = FakeLLM(["We noticed you"])
     with pytest.raises(RetriesExhausted) as exc:

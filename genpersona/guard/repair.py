@@ -52,9 +52,10 @@ def fallback_content(
     index: int = 0,
     channel: str | None = None,
     send_date: date | None = None,
-) -> VariantContent:
+    required: bool = False,
+) -> VariantContent | None:
     """The first approved fallback line (from ``index`` on) that passes the guard, with the
-    channel's disclaimers appended. Raises NoFallbackLine when none passes."""
+    channel's disclaimers appended. When none passes: None, or NoFallbackLine if ``required``."""
     lines = guide.fallbacks.get(kind, [])
     for i in range(len(lines)):
         line = lines[(index + i) % len(lines)]
@@ -65,6 +66,8 @@ def fallback_content(
             vc = apply_disclaimers(vc, guide, channel, kind=kind)
         if check(vc, guide, kind=kind, channel=channel, send_date=send_date).passed:
             return vc
+    if not required:
+        return None
     raise NoFallbackLine(
         f"brand {guide.id!r} has no approved {kind} fallback line that passes its own rules"
         + (f" ({len(lines)} tried)" if lines else ""),
@@ -122,11 +125,8 @@ def generate_guarded(
             )
         previous = report.blocking
     if fallback:
-        try:
-            fb = fallback_content(guide, kind, channel=channel, send_date=send_date)
-        except NoFallbackLine:
-            pass  # fall through to RetriesExhausted, which carries the attempts
-        else:
+        fb = fallback_content(guide, kind, channel=channel, send_date=send_date)
+        if fb is not None:  # else RetriesExhausted below carries the attempts
             report = check(fb, guide, kind=kind, channel=channel, send_date=send_date)
             return GuardedResult(content=fb, attempts=attempts, is_fallback=True, report=report)
     last = attempts[-1].violations
