@@ -29,6 +29,9 @@ def main() -> None:
         return
     st.sidebar.markdown(f"Signed in as **{reviewer}**")
     st.sidebar.button("Switch reviewer", key="sign_out", on_click=login_view.sign_out)
+    wanted = st.query_params.get("view")  # ?view=Insights opens that page first
+    if wanted in PAGES and "view" not in st.session_state:
+        st.session_state["view"] = wanted
     view = st.sidebar.radio("View", list(PAGES), key="view")
     linked = st.query_params.get("draft")  # ?draft=42 opens a draft directly (shareable link)
     if linked and linked.isdigit() and not st.session_state.get("linked_opened"):

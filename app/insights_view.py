@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -54,7 +55,20 @@ def render() -> None:
         ).set_index("day")
         left, right = st.columns(2)
         left.subheader("Approval rate over time")
-        left.line_chart(days_df[["approval rate"]])
+        rate = (
+            alt.Chart(days_df.reset_index())
+            .mark_line(point=True)  # points, so a single day still shows
+            .encode(
+                x=alt.X("day:T", title=None),
+                y=alt.Y(
+                    "approval rate:Q",
+                    axis=alt.Axis(format="%"),
+                    scale=alt.Scale(domain=[0, 1]),
+                    title=None,
+                ),
+            )
+        )
+        left.altair_chart(rate)
         right.subheader("Decisions per day")
         right.bar_chart(days_df[["approved", "edited", "rejected", "expired"]])
 

@@ -173,3 +173,16 @@ def test_insights_and_suggested_rules_pages_render(seeded, tmp_path, monkeypatch
     at.sidebar.radio(key="view").set_value("Suggested rules").run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Suggested rules"
+
+
+def test_console_command_checks_its_options() -> None:
+    from typer.testing import CliRunner
+
+    from genpersona.cli.console import streamlit_command
+    from genpersona.cli.main import app
+
+    result = CliRunner().invoke(app, ["console", "--port", "70000"])
+    assert result.exit_code == 2 and "out of range" in result.output
+    cmd = streamlit_command(8600, "127.0.0.1", headless=True)
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("app/console.py")
+    assert cmd[cmd.index("--server.headless") + 1] == "true"
