@@ -54,6 +54,17 @@ def test_real_backends_are_refused_in_unit_tests(spec: str) -> None:
     assert "real_model" in info.value.fix
 
 
+def test_a_real_backend_cached_by_an_opted_in_test_stays_forbidden(monkeypatch) -> None:
+    from genpersona.llm import factory
+    from genpersona.settings import get_settings
+
+    settings = get_settings()
+    key = f"local|{settings.openai_base_url}|{settings.local_model_path}"
+    monkeypatch.setitem(factory._CACHE, key, FakeLLM(model="pretend-local"))
+    with pytest.raises(RealModelForbidden):
+        get_llm("local")
+
+
 def test_unknown_provider_is_a_config_error() -> None:
     with pytest.raises(ConfigError) as info:
         get_llm("mystery:model")

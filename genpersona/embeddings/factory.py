@@ -16,17 +16,18 @@ _LOCK = threading.Lock()
 def get_embedder(name: str | None = None, settings: Settings | None = None) -> Embedder:
     settings = settings or get_settings()
     name = name or settings.embedder
+    # checked before the cache: a model cached by an opted-in test stays off-limits to others
+    if name != "fake" and real_models_forbidden():
+        raise RealModelForbidden(
+            "a test tried to load the real MiniLM embedder",
+            fix="use FakeEmbedder, or mark the test with @pytest.mark.real_model",
+        )
     with _LOCK:
         if name not in _CACHE:
             if name == "fake":
                 from genpersona.embeddings.fake import FakeEmbedder
 
                 _CACHE[name] = FakeEmbedder()
-            elif real_models_forbidden():
-                raise RealModelForbidden(
-                    "a test tried to load the real MiniLM embedder",
-                    fix="use FakeEmbedder, or mark the test with @pytest.mark.real_model",
-                )
             else:
                 from genpersona.embeddings.minilm import MiniLMEmbedder
 

@@ -35,6 +35,12 @@ def get_llm(spec: str | None = None, settings: Settings | None = None) -> LLM:
             f"unknown LLM provider {provider!r}",
             fix="use 'local', 'openai:<model>' or 'fake'",
         )
+    # checked before the cache: a model cached by an opted-in test stays off-limits to others
+    if provider != "fake" and real_models_forbidden():
+        raise RealModelForbidden(
+            f"a test tried to use the real '{provider}' LLM backend",
+            fix="use the FakeLLM, or mark the test with @pytest.mark.real_model to opt in",
+        )
     key = f"{spec}|{settings.openai_base_url}|{settings.local_model_path}"
     with _LOCK:
         if key in _CACHE:
@@ -44,11 +50,6 @@ def get_llm(spec: str | None = None, settings: Settings | None = None) -> LLM:
             from genpersona.llm.fake import FakeLLM
 
             llm = FakeLLM(model=model or "fake-1")
-        elif real_models_forbidden():
-            raise RealModelForbidden(
-                f"a test tried to use the real '{provider}' LLM backend",
-                fix="use the FakeLLM, or mark the test with @pytest.mark.real_model to opt in",
-            )
         elif provider == "local":
             from genpersona.llm.local import LocalLLM
 
