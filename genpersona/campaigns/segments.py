@@ -14,10 +14,9 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from genpersona.data.repo import get_brand
-from genpersona.data.tables import Customer, CustomerProfile
+from genpersona.data.tables import Brand, Customer, CustomerProfile
 from genpersona.db.engine import session_scope
-from genpersona.errors import SegmentError
+from genpersona.errors import BrandNotFound, SegmentError
 from genpersona.settings import Settings
 
 
@@ -59,11 +58,17 @@ class Segment(BaseModel):
 
 
 def select_customers_in(session: Session, brand: str, segment: Segment) -> list[str]:
-    brand_row = get_brand(session, brand)
+    brand_id = session.scalar(select(Brand.id).where(Brand.slug == brand))
+    if brand_id is None:
+        raise BrandNotFound(
+            f"brand {brand!r} has no customers yet",
+            fix=f"ingest its data first (genpersona ingest ... --brand {brand}) or check the name",
+            brand=brand,
+        )
     stmt = (
         select(Customer.external_id, CustomerProfile.favourite_themes)
         .select_from(Customer)
-        .where(Customer.brand_id == brand_row.id)
+        .where(Customer.brand_id == brand_id)
     )
     if segment.needs_profile:
         stmt = stmt.join(CustomerProfile, CustomerProfile.customer_id == Customer.id)
