@@ -1,0 +1,410 @@
+"""Human-readable memory facts a copywriter can use, each with its evidence.
+
+Behaviour facts ("Favourite theme: candles and lanterns (e.g. ...)", "Orders
+mostly in November", "Usually spends £15-30 per order") are inferred from
+purchases, so they are stored with ``knowingly_shared=False``: the agent may
+let them shape copy but must not quote them back. The text lives only in SQL;
+the vector store holds ``mem:{fact_id}`` with brand and customer id.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from genpersona.data.repo import memory_vector_id
+from genpersona.data.tables import MemoryFact
+from genpersona.data.themes import LABELS, OTHER
+from genpersona.db.base import utcnow
+from genpersona.embeddings.base import Embedder
+from genpersona.vectors.base import MEMORY, VectorStore
+
+MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+MAX_EVIDENCE = 20
+
+
+def _nice_range(q1: float, q3: float) -> tuple[int, int]:
+    top = max(q3, 1.0)
+    step = 5 if top < 50 else 10 if top < 200 else 50 if top < 1000 else 100
+    low = int(math.floor(q1 / step) * step)
+    high = int(math.ceil(q3 / step) * step)
+    if high <= low:
+        high = low + step
+    return low, high
+
+
+def _hour_bucket(hour: int) -> str:
+    if hour < 11:
+        return "in the morning"
+    if hour < 14:
+        return "around midday"
+    if hour < 18:
+        return "in the afternoon"
+    return "in the evening"
+
+
+def _fact(
+    kind: str, text: str, event_ids: Iterable[int], codes: Iterable[str] = (), note: str = ""
+) -> dict[str, Any]:
+    return {
+        "kind": kind,
+        "text": text,
+        "provenance": {
+            "event_ids": [int(i) for i in list(event_ids)[:MAX_EVIDENCE]],
+            "stock_codes": [str(c) for c in list(codes)[:MAX_EVIDENCE]],
+            "note": note,
+        },
+    }
+
+
+def _examples(descs: list[str]) -> str:
+    low = [d[:1].lower() + d[1:] if d[1:2].islower() else d for d in descs]
+    return " and ".join(low) if len(low) <= 2 else ", ".join(low[:-1]) + " and " + low[-1]
+
+
+@dataclass
+class CustomerView:
+    """One customer's purchases, pre-aggregated in a single pass over all customers."""
+
+    items: pd.DataFrame  # stock_code, theme, orders, qty (sorted by orders, qty desc)
+    item_ids: dict[str, list[int]]  # stock_code -> event ids
+    theme_ids: dict[str, list[int]]  # theme -> event ids
+    order_ts: pd.Series  # one timestamp per order
+    order_first_id: np.ndarray
+    order_value: np.ndarray
+    line_ids: list[int]
+    median_qty: float
+
+
+def facts_for_customer(
+    view: CustomerView,
+    profile: dict[str, Any],
+    descriptions: dict[str, str],
+    price_edges: tuple[float, float],
+    labels: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Behaviour facts for one customer from their aggregated purchases and profile."""
+    labels = labels or LABELS
+    if view.items.empty:
+        return []
+    facts: list[dict[str, Any]] = []
+    freq = int(profile["frequency"])
+    items = view.items
+
+    # favourite themes with the customer's own most-reordered items as examples
+    for rank, theme in enumerate((profile.get("favourite_themes") or [])[:2]):
+        in_theme = items[items["theme"] == theme]
+        if in_theme.empty:
+            continue
+        top = [c for c in in_theme["stock_code"].iloc[:2] if c in descriptions]
+        label = labels.get(theme, theme)
+        share = float((profile.get("theme_shares") or {}).get(theme, 0.0))
+        examples = f" (e.g. {_examples([descriptions[c] for c in top])})" if top else ""
+        if rank == 0:
+            text = f"Favourite theme: {label}, about {round(share * 100)}% of their spend{examples}"
+        else:
+            verb = "Also often buys" if int(in_theme["orders"].max()) >= 2 else "Has also bought"
+            text = f"{verb} {label}{examples}"
+        facts.append(
+            _fact("theme", text, view.theme_ids.get(theme, []), in_theme["stock_code"].iloc[:5],
+                  note=f"theme={theme}")
+        )  # fmt: skip
+
+    # a product they keep coming back for
+    best = items.iloc[0]
+    if int(best["orders"]) >= 3 and best["stock_code"] in descriptions:
+        desc = descriptions[best["stock_code"]]
+        facts.append(
+            _fact(
+                "product",
+                f"Reorders the {desc[:1].lower() + desc[1:]} regularly ({int(best['orders'])} orders)",
+                view.item_ids.get(best["stock_code"], []),
+                [best["stock_code"]],
+            )
+        )
+
+    ts = view.order_ts
+    first_ids = view.order_first_id
+    # seasonality
+    if freq >= 3:
+        months = ts.dt.month.to_numpy()
+        counts = np.bincount(months, minlength=13)
+        top_month = int(counts.argmax())
+        share = counts[top_month] / len(months)
+        q4 = np.isin(months, [9, 10, 11, 12])
+        if share >= 0.4:
+            facts.append(
+                _fact(
+                    "season",
+                    f"Orders mostly in {MONTHS[top_month - 1]}",
+                    first_ids[months == top_month],
+                    note=f"{round(share * 100)}% of {freq} orders",
+                )
+            )
+        elif q4.mean() >= 0.6:
+            facts.append(
+                _fact(
+                    "season",
+                    "Orders mostly in the run-up to Christmas (September to December)",
+                    first_ids[q4],
+                    note=f"{round(float(q4.mean()) * 100)}% of {freq} orders",
+                )
+            )
+    # order value
+    if freq >= 2:
+        q1, q3 = np.quantile(view.order_value, [0.25, 0.75])
+        low, high = _nice_range(float(q1), float(q3))
+        facts.append(
+            _fact(
+                "spend",
+                f"Usually spends £{low}–{high} per order",
+                first_ids,
+                note=f"interquartile order value over {freq} orders",
+            )
+        )
+    # timing
+    if freq >= 3:
+        weekday = profile.get("typical_order_weekday")
+        wd_share = float((ts.dt.day_name() == weekday).mean()) if isinstance(weekday, str) else 0.0
+        buckets = [_hour_bucket(h) for h in ts.dt.hour]
+        bucket = max(sorted(set(buckets)), key=buckets.count)
+        b_share = buckets.count(bucket) / len(buckets)
+        parts = []
+        if wd_share >= 0.4:
+            parts.append(f"on {weekday}s")
+        if b_share >= 0.5:
+            parts.append(bucket)
+        if parts:
+            facts.append(_fact("timing", "Usually orders " + ", ".join(parts), first_ids))
+    # price band
+    band = profile.get("price_band")
+    if isinstance(band, str) and band:
+        lo, hi = price_edges
+        phrase = {
+            "budget": f"budget items (typically under £{lo:.2f} each)",
+            "mid": f"mid-priced items (typically £{lo:.2f}–£{hi:.2f} each)",
+            "premium": f"premium items (typically over £{hi:.2f} each)",
+        }[band]
+        facts.append(_fact("price", f"Mostly buys {phrase}", view.line_ids))
+    # bulk buying: common among this shop's trade customers
+    if view.median_qty >= 24:
+        facts.append(
+            _fact(
+                "bulk",
+                f"Buys in bulk: typically {int(view.median_qty)} or more of an item per order line",
+                view.line_ids,
+            )
+        )
+    # loyalty and recency
+    first, last = profile.get("first_order_at"), profile.get("last_order_at")
+    recency = profile.get("recency_days")
+    if freq >= 10 and first is not None:
+        facts.append(
+            _fact(
+                "loyalty",
+                f"Loyal customer: {freq} orders since {MONTHS[first.month - 1]} {first.year}",
+                first_ids,
+            )
+        )
+    if recency is not None and recency >= 120 and last is not None:
+        facts.append(
+            _fact(
+                "recency",
+                f"Has not ordered since {MONTHS[last.month - 1]} {last.year}",
+                first_ids[np.argsort(ts.to_numpy())][-1:],
+            )
+        )
+    elif freq <= 2 and recency is not None and first is not None and recency <= 30:
+        facts.append(
+            _fact(
+                "recency",
+                f"New customer: first order in {MONTHS[first.month - 1]} {first.year}",
+                first_ids,
+            )
+        )
+    return facts
+
+
+def _views(events: pd.DataFrame, themes: dict[str, str]) -> dict[int, CustomerView]:
+    """Aggregate every customer's purchases with whole-frame groupbys, then slice."""
+    buys = events[events["type"] == "purchase"]
+    buys = buys.assign(
+        theme=buys["stock_code"].map(themes).fillna(OTHER),
+        value=buys["quantity"].abs() * buys["unit_price"],
+    )
+    items = (
+        buys.groupby(["customer_id", "stock_code"])
+        .agg(orders=("order_id", "nunique"), qty=("quantity", "sum"), theme=("theme", "first"))
+        .reset_index()
+        .sort_values(
+            ["customer_id", "orders", "qty", "stock_code"], ascending=[True, False, False, True]
+        )
+    )
+    item_ids = buys.groupby(["customer_id", "stock_code"])["id"].agg(list)
+    theme_ids = buys.groupby(["customer_id", "theme"])["id"].agg(list)
+    orders = (
+        buys.groupby(["customer_id", "order_id"])
+        .agg(ts=("ts", "min"), first_id=("id", "min"), value=("value", "sum"))
+        .reset_index()
+    )
+    line_ids = buys.groupby("customer_id")["id"].agg(list)
+    median_qty = buys.groupby("customer_id")["quantity"].median()
+    by_item: dict[int, dict[str, list[int]]] = {}
+    for (cid, code), ids in item_ids.items():
+        by_item.setdefault(int(cid), {})[code] = ids
+    by_theme: dict[int, dict[str, list[int]]] = {}
+    for (cid, theme), ids in theme_ids.items():
+        by_theme.setdefault(int(cid), {})[theme] = ids
+    item_groups = {int(k): v for k, v in items.groupby("customer_id").indices.items()}
+    order_groups = {int(k): v for k, v in orders.groupby("customer_id").indices.items()}
+    views: dict[int, CustomerView] = {}
+    for cid, idx in item_groups.items():
+        o = order_groups[cid]
+        views[cid] = CustomerView(
+            items=items.iloc[idx].reset_index(drop=True),
+            item_ids=by_item.get(cid, {}),
+            theme_ids=by_theme.get(cid, {}),
+            order_ts=orders["ts"].iloc[o].reset_index(drop=True),
+            order_first_id=orders["first_id"].to_numpy()[o],
+            order_value=orders["value"].to_numpy()[o],
+            line_ids=line_ids.get(cid, []),
+            median_qty=float(median_qty.get(cid, 0.0)),
+        )
+    return views
+
+
+def derive_behaviour_facts(
+    events: pd.DataFrame,
+    profiles: pd.DataFrame,
+    descriptions: dict[str, str],
+    themes: dict[str, str],
+    price_edges: tuple[float, float],
+    labels: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Facts for every customer that has a profile; each dict carries customer_id."""
+    if events.empty or profiles.empty:
+        return []
+    views = _views(events, themes)
+    out: list[dict[str, Any]] = []
+    for prof in profiles.to_dict("records"):
+        cid = int(prof["customer_id"])
+        if cid not in views:
+            continue
+        for fact in facts_for_customer(views[cid], prof, descriptions, price_edges, labels):
+            out.append({**fact, "customer_id": cid})
+    return out
+
+
+def replace_behaviour_facts(
+    session: Session,
+    brand_id: int,
+    facts: list[dict[str, Any]],
+    customer_ids: list[int] | None = None,
+) -> tuple[list[int], list[int], list[str]]:
+    """Make the stored behaviour facts equal ``facts``, touching only what changed.
+
+    A fact is the same fact when customer and text match; it keeps its row and
+    vector (provenance is refreshed). Returns (ids of inserted facts, the
+    positions in ``facts`` they came from, vector ids of facts that disappeared).
+    Re-running an unchanged ingest therefore rewrites and re-embeds nothing.
+    """
+    old = select(
+        MemoryFact.id, MemoryFact.customer_id, MemoryFact.text, MemoryFact.provenance
+    ).where(MemoryFact.brand_id == brand_id, MemoryFact.source == "behaviour")
+    if customer_ids is not None:
+        old = old.where(MemoryFact.customer_id.in_(customer_ids))
+    existing: dict[tuple[int, str], tuple[int, Any]] = {
+        (r.customer_id, r.text): (r.id, r.provenance) for r in session.execute(old)
+    }
+    keep: set[int] = set()
+    changed: list[dict[str, Any]] = []
+    todo: list[int] = []
+    for pos, f in enumerate(facts):
+        hit = existing.get((f["customer_id"], f["text"]))
+        if hit is None or hit[0] in keep:
+            todo.append(pos)
+            continue
+        keep.add(hit[0])
+        if hit[1] != f["provenance"]:
+            changed.append({"fid": hit[0], "prov": f["provenance"]})
+    gone = [fid for fid, _ in existing.values() if fid not in keep]
+    for start in range(0, len(gone), 900):
+        session.execute(delete(MemoryFact).where(MemoryFact.id.in_(gone[start : start + 900])))
+    if changed:
+        session.connection().execute(
+            update(MemoryFact.__table__)
+            .where(MemoryFact.__table__.c.id == bindparam("fid"))
+            .values(provenance=bindparam("prov")),
+            changed,
+        )
+    if not todo:
+        return [], [], [memory_vector_id(i) for i in gone]
+    now = utcnow()
+    rows = [
+        {
+            "brand_id": brand_id,
+            "customer_id": facts[p]["customer_id"],
+            "text": facts[p]["text"],
+            "kind": facts[p]["kind"],
+            "source": "behaviour",
+            "knowingly_shared": False,
+            "provenance": facts[p]["provenance"],
+            "created_at": now,
+            "expires_at": None,
+            "vector_id": None,
+        }
+        for p in todo
+    ]
+    result = session.execute(
+        insert(MemoryFact).returning(MemoryFact.id, sort_by_parameter_order=True), rows
+    )
+    return [r[0] for r in result], todo, [memory_vector_id(i) for i in gone]
+
+
+def embed_texts(embedder: Embedder, texts: list[str], progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Embed each distinct text once (behaviour facts repeat a lot), in row order."""
+    uniq = list(dict.fromkeys(texts))
+    parts = []
+    for start in range(0, len(uniq), 256):
+        parts.append(embedder.embed(uniq[start : start + 256]))
+        if progress is not None:
+            progress(min(start + 256, len(uniq)), len(uniq))
+    if not parts:
+        return np.zeros((0, embedder.dim), np.float32)
+    table = np.vstack(parts)
+    index = {t: i for i, t in enumerate(uniq)}
+    return table[[index[t] for t in texts]]
+
+
+def index_facts(
+    store: VectorStore,
+    brand_slug: str,
+    fact_ids: list[int],
+    customer_external_ids: list[str],
+    vectors: np.ndarray,
+) -> list[str]:
+    """Upsert fact vectors with only brand and customer id as metadata (never text)."""
+    ids = [memory_vector_id(i) for i in fact_ids]
+    metas = [{"brand": brand_slug, "customer_id": c} for c in customer_external_ids]
+    store.upsert(MEMORY, ids, vectors, metas)
+    return ids
+
+
+def mark_indexed(session: Session, fact_ids: list[int]) -> None:
+    for start in range(0, len(fact_ids), 900):
+        chunk = fact_ids[start : start + 900]
+        session.execute(
+            update(MemoryFact)
+            .where(MemoryFact.id.in_(chunk))
+            .values(vector_id="mem:" + MemoryFact.id.cast(MemoryFact.vector_id.type))
+        )
