@@ -125,17 +125,17 @@ def objective(rec: Recommender, split: Split) -> float:
 
 
 WEIGHT_GRID = {
-    "w_content": (0.0, 0.15, 0.3, 0.6),
-    "w_popular": (0.0, 0.1, 0.2, 0.4, 0.8),
+    "w_content": (0.0, 0.15, 0.3, 0.5),
+    "w_popular": (0.0, 0.1, 0.2, 0.3),
 }
-HALF_LIFE_GRID = (30.0, 90.0, 365.0)
+HALF_LIFE_GRID = (30.0, 90.0, 180.0)
 FIT_GRID: tuple[dict[str, object], ...] = (
-    {"co_purchase_model": "cosine", "co_purchase_level": "customer"},
-    {"co_purchase_model": "cosine", "co_purchase_level": "basket"},
+    {"co_purchase_model": "cosine", "neighbours": 100},
+    {"co_purchase_model": "ease", "ease_lambda": 50.0},
     {"co_purchase_model": "ease", "ease_lambda": 100.0},
-    {"co_purchase_model": "ease", "ease_lambda": 300.0},
-    {"co_purchase_model": "ease", "ease_lambda": 1000.0},
-    {"co_purchase_model": "ease", "ease_lambda": 300.0, "include_guests": True},
+    {"co_purchase_model": "ease", "ease_lambda": 200.0},
+    {"co_purchase_model": "ease", "ease_lambda": 100.0, "popularity_half_life_days": 30.0},
+    {"co_purchase_model": "ease", "ease_lambda": 100.0, "include_guests": True},
 )
 
 

@@ -1,1 +1,9 @@
-"""genpersona.recs"""
+"""Recommendations: which products to put in front of a customer, and why.
+
+Entry point: ``genpersona.recs.recommender.Recommender`` (``fit`` on plain
+purchase / item frames, ``recommend`` per request, ``save`` / ``load`` as .npz).
+Pieces: ``interactions`` (frames -> per-customer arrays), ``co_purchase``
+(item-to-item neighbour table), ``content`` (description embeddings),
+``popularity`` (global / country / season), ``ranking`` and ``explain``
+(top-k and "because you bought X"), ``retail`` (UCI Online Retail -> frames).
+"""

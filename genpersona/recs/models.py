@@ -38,7 +38,7 @@ class RecParams(BaseModel):
     # --- personal blend (each component is scaled to [0, 1] per customer before weighting)
     w_co_purchase: float = Field(default=1.0, ge=0)
     w_content: float = Field(default=0.3, ge=0)
-    w_popular: float = Field(default=0.2, ge=0)
+    w_popular: float = Field(default=0.1, ge=0)
     #: Half-life (days) of a customer's past purchase in their profile: recent tastes weigh more.
     history_half_life_days: float = Field(default=90.0, gt=0)
     #: Only the customer's this-many heaviest (recent x frequent) items feed the scores:
@@ -51,11 +51,11 @@ class RecParams(BaseModel):
     #: it discounts partners that are only popular, and wins on the validation split.
     co_purchase_model: Literal["cosine", "ease"] = "ease"
     #: Ridge strength of the "ease" model (larger = smoother, closer to popularity).
-    ease_lambda: float = Field(default=200.0, gt=0)
+    ease_lambda: float = Field(default=100.0, gt=0)
     #: "customer": items bought by the same people; "basket": items bought in the same order.
     co_purchase_level: Literal["customer", "basket"] = "customer"
     #: Neighbours kept per item (the sparse top-N table that makes scoring fast).
-    neighbours: int = Field(default=100, ge=1)
+    neighbours: int = Field(default=400, ge=1)
     #: Asymmetric cosine exponent: sim(i->j) = c_ij / (n_i^a * n_j^(1-a)); 0.5 is plain cosine,
     #: lower values let popular partners through.
     cosine_alpha: float = Field(default=0.5, ge=0, le=1)
