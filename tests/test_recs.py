@@ -272,3 +272,10 @@ def test_history_cap_keeps_the_heaviest_items() -> None:
     capped = rec.with_params(max_history_items=1).recommend("two", k=3)
     assert capped[0].stock_code == "HOLDER"
     assert all("MUG" not in r.evidence_stock_codes for r in capped)
+
+
+def test_numeric_customer_ids_match_string_lookups() -> None:
+    rows = pd.DataFrame(_rows(["a", "b"], ["MUG", "SAUCER"], "2011-06-01"))
+    rows["customer_id"] = rows["customer_id"].map({"a": 17850.0, "b": 13047.0})
+    rec = Recommender.fit(rows, ITEMS, None, now=NOW, params=RecParams(**SMALL))
+    assert rec.knows("17850") and rec.knows("13047") and not rec.knows("17850.0")

@@ -99,6 +99,11 @@ def validate_purchases(purchases: pd.DataFrame, item_codes: pd.Series) -> pd.Dat
     out["item"] = code_index.get_indexer(out["stock_code"])
     out = out[out["item"] >= 0]
     cid = out["customer_id"]
+    if pd.api.types.is_numeric_dtype(cid):
+        # UCI-style float ids (17850.0) must match the string ids callers look up ("17850").
+        cid = cid.map(
+            lambda v: None if pd.isna(v) else str(int(v)) if float(v).is_integer() else str(v)
+        )
     known = cid.notna() & (cid.astype(str).str.strip() != "")
     out["customer_id"] = cid.where(~known, cid.astype(str).str.strip()).where(known, None)
     out["country"] = out["country"].fillna("").astype(str).str.strip()
