@@ -15,9 +15,11 @@ app = typer.Typer(
 from genpersona.cli import brand as _brand  # noqa: E402
 from genpersona.cli import campaign as _campaign  # noqa: E402
 from genpersona.cli import console as _console  # noqa: E402
+from genpersona.cli import customer as _customer  # noqa: E402
 from genpersona.cli import demo as _demo  # noqa: E402
 from genpersona.cli import doctor as _doctor  # noqa: E402
 from genpersona.cli import generate as _generate  # noqa: E402
+from genpersona.cli import ingest as _ingest  # noqa: E402
 from genpersona.cli import llm_cmd as _llm_cmd  # noqa: E402
 from genpersona.cli import serve as _serve  # noqa: E402
 
@@ -29,6 +31,8 @@ _campaign.register(app)
 _generate.register(app)
 _demo.register(app)
 _console.register(app)
+_ingest.register(app)
+_customer.register(app)
 
 
 def main() -> None:

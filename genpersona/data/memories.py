@@ -33,13 +33,16 @@ MONTHS = (
 MAX_EVIDENCE = 20
 
 
+def _nice_step(value: float) -> int:
+    return 5 if value < 100 else 10 if value < 500 else 50 if value < 2000 else 100
+
+
 def _nice_range(q1: float, q3: float) -> tuple[int, int]:
-    top = max(q3, 1.0)
-    step = 5 if top < 50 else 10 if top < 200 else 50 if top < 1000 else 100
-    low = int(math.floor(q1 / step) * step)
-    high = int(math.ceil(q3 / step) * step)
+    """Round an interquartile range outwards to friendly figures: 15-30, 120-340, 1500-2400."""
+    low = int(math.floor(q1 / _nice_step(q1)) * _nice_step(q1))
+    high = int(math.ceil(q3 / _nice_step(q3)) * _nice_step(q3))
     if high <= low:
-        high = low + step
+        high = low + _nice_step(q3)
     return low, high
 
 
@@ -167,7 +170,9 @@ def facts_for_customer(
         facts.append(
             _fact(
                 "spend",
-                f"Usually spends £{low}–{high} per order",
+                f"Usually spends £{low}–{high} per order"
+                if low > 0
+                else f"Usually spends up to £{high} per order",
                 first_ids,
                 note=f"interquartile order value over {freq} orders",
             )

@@ -1,0 +1,307 @@
+"""``context_for``: everything the agent may know about one customer for one brief.
+
+One call returns consent, profile, the memory facts most relevant to the brief
+and recommended items, each with its evidence. It is on the path of every
+generation request, so it is built for speed:
+
+- the customer's memory vectors are fetched by id (``mem:{fact_id}``, ids
+  known from SQL) and ranked with one numpy dot product; filtering a big shared
+  collection by customer (``where={"customer_id": ...}``) is ~100x slower at
+  100k vectors and is kept only as ``memory_strategy="filtered"`` for the bench;
+- brief embeddings are cached (campaign briefs repeat across thousands of
+  customers), brand lookups and theme labels are cached, and the fitted
+  recommender is loaded once per process.
+
+Without personalization consent (opt-out) the bundle carries nothing personal:
+no profile, no memories, and only popular/seasonal items chosen from the
+request's anonymous context, never from the customer's own country or history.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from datetime import datetime
+from typing import Literal
+
+import numpy as np
+from sqlalchemy import select
+
+from genpersona.context.models import (
+    AnonymousContext,
+    Consent,
+    ContextBundle,
+    Evidence,
+    MemoryFactView,
+    ProfileSummary,
+    RecommendedItem,
+)
+from genpersona.data.catalog import theme_labels
+from genpersona.data.recs_store import get_recommender
+from genpersona.data.repo import get_brand, memory_vector_id
+from genpersona.data.tables import Customer, CustomerProfile, MemoryFact
+from genpersona.db.engine import session_factory
+from genpersona.embeddings.factory import get_embedder
+from genpersona.errors import CustomerNotFound, InputError
+from genpersona.settings import Settings, get_settings
+from genpersona.vectors.base import MEMORY
+from genpersona.vectors.factory import get_vector_store
+
+MemoryStrategy = Literal["by_id", "filtered"]
+_BRIEF_CACHE_SIZE = 4096
+_brief_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_brand_cache: dict[tuple[str, str], tuple[int, dict[str, str]]] = {}
+_LOCK = threading.Lock()
+
+
+def embed_brief(brief: str, settings: Settings) -> np.ndarray:
+    """The brief's vector, from an LRU cache keyed by embedder and text."""
+    key = (settings.embedder, brief)
+    with _LOCK:
+        hit = _brief_cache.get(key)
+        if hit is not None:
+            _brief_cache.move_to_end(key)
+            return hit
+    vec = get_embedder(settings=settings).embed_one(brief)
+    with _LOCK:
+        _brief_cache[key] = vec
+        while len(_brief_cache) > _BRIEF_CACHE_SIZE:
+            _brief_cache.popitem(last=False)
+    return vec
+
+
+def clear_context_caches() -> None:
+    with _LOCK:
+        _brief_cache.clear()
+        _brand_cache.clear()
+
+
+def _brand(session, slug: str, settings: Settings) -> tuple[int, dict[str, str]]:  # type: ignore[no-untyped-def]
+    key = (settings.sqlalchemy_url, slug)
+    with _LOCK:
+        hit = _brand_cache.get(key)
+    if hit is not None:
+        return hit
+    brand = get_brand(session, slug)
+    value = (brand.id, theme_labels(session, brand.id))
+    with _LOCK:
+        _brand_cache[key] = value
+    return value
+
+
+def _recommend(
+    brand: str,
+    settings: Settings,
+    customer_id: str | None,
+    k: int,
+    *,
+    country: str | None,
+    when: datetime | None,
+) -> list[RecommendedItem]:
+    if k <= 0:
+        return []
+    loaded = get_recommender(brand, settings)
+    if loaded is None:
+        return []
+    return loaded.model.recommended_items(customer_id, k, country=country, when=when)
+
+
+def _non_personal(
+    brand: str,
+    customer_id: str | None,
+    brief: str,
+    consent: Consent,
+    anonymous: AnonymousContext | None,
+    k_items: int,
+    settings: Settings,
+    timings: dict[str, float],
+) -> ContextBundle:
+    t = time.perf_counter()
+    recs = _recommend(
+        brand,
+        settings,
+        None,
+        k_items,
+        country=anonymous.country if anonymous else None,
+        when=anonymous.local_time if anonymous else None,
+    )
+    timings["recommend"] = (time.perf_counter() - t) * 1000
+    return ContextBundle(
+        brand=brand,
+        customer_id=customer_id,
+        brief=brief,
+        personalized=False,
+        consent=consent,
+        recommendations=recs,
+        anonymous=anonymous,
+        timings_ms=timings,
+    )
+
+
+def _rank_by_id(facts: list[MemoryFact], query: np.ndarray, settings: Settings) -> dict[int, float]:
+    fetched = get_vector_store(settings).get(MEMORY, [memory_vector_id(f.id) for f in facts])
+    if not fetched.ids or fetched.vectors.shape[1] != query.shape[0]:
+        return {}
+    scores = fetched.vectors @ query
+    return {int(i.split(":", 1)[1]): float(s) for i, s in zip(fetched.ids, scores, strict=True)}
+
+
+def _rank_filtered(
+    brand: str, customer_id: str, query: np.ndarray, k: int, settings: Settings
+) -> dict[int, float]:
+    """The naive design, for comparison only: filter the shared collection by customer."""
+    hits = get_vector_store(settings).query(
+        MEMORY, query, k=k, where={"$and": [{"brand": brand}, {"customer_id": customer_id}]}
+    )
+    return {int(h.id.split(":", 1)[1]): h.score for h in hits}
+
+
+def context_for(
+    brand: str,
+    customer_id: str | None,
+    brief: str,
+    *,
+    k_memories: int = 5,
+    k_items: int = 6,
+    anonymous: AnonymousContext | None = None,
+    settings: Settings | None = None,
+    memory_strategy: MemoryStrategy = "by_id",
+) -> ContextBundle:
+    """Profile, consent, the top-k memories for ``brief`` and recommended items, with evidence."""
+    settings = settings or get_settings()
+    if k_memories < 0 or k_items < 0:
+        raise InputError(
+            f"k_memories and k_items must be >= 0 (got {k_memories}, {k_items})",
+            fix="ask for zero or more memories and items",
+        )
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    with session_factory(settings)() as session:
+        brand_id, labels = _brand(session, brand, settings)
+        if customer_id is None:
+            timings["sql"] = (time.perf_counter() - t0) * 1000
+            return _non_personal(
+                brand, None, brief, Consent(), anonymous, k_items, settings, timings
+            )
+        row = session.execute(
+            select(Customer, CustomerProfile)
+            .outerjoin(CustomerProfile, CustomerProfile.customer_id == Customer.id)
+            .where(Customer.brand_id == brand_id, Customer.external_id == customer_id)
+        ).first()
+        if row is None:
+            raise CustomerNotFound(
+                f"customer {customer_id!r} does not exist for brand {brand!r}",
+                fix="check the id, or call context_for with customer_id=None and an "
+                "AnonymousContext for visitors without a profile",
+                brand=brand,
+                customer_id=customer_id,
+            )
+        customer, profile = row
+        consent = Consent(
+            personalization=customer.consent_personalization,
+            email=customer.consent_email,
+            chat_memory=customer.consent_chat_memory,
+        )
+        if not consent.personalization:
+            timings["sql"] = (time.perf_counter() - t0) * 1000
+            return _non_personal(
+                brand, customer_id, brief, consent, anonymous, k_items, settings, timings
+            )
+        now = datetime.now()
+        facts = [
+            f
+            for f in session.scalars(
+                select(MemoryFact).where(MemoryFact.customer_id == customer.id)
+            )
+            if (f.expires_at is None or f.expires_at > now)
+            and (consent.chat_memory or f.source != "chat")
+        ]
+        timings["sql"] = (time.perf_counter() - t0) * 1000
+
+    summary = _summary(customer, profile, labels)
+    t = time.perf_counter()
+    memories: list[MemoryFactView] = []
+    if facts and k_memories:
+        query = embed_brief(brief, settings)
+        timings["embed_brief"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        if memory_strategy == "filtered":
+            scores = _rank_filtered(
+                brand, customer_id, query, max(k_memories, len(facts)), settings
+            )
+        else:
+            scores = _rank_by_id(facts, query, settings)
+        ranked = sorted(facts, key=lambda f: (-scores.get(f.id, -2.0), f.id))[:k_memories]
+        memories = [_view(f, scores.get(f.id, 0.0)) for f in ranked]
+        timings["memories"] = (time.perf_counter() - t) * 1000
+    t = time.perf_counter()
+    # after a reset, a model fitted before it still knows the old history: don't use it
+    loaded = get_recommender(brand, settings)
+    personal_recs = loaded is not None and (
+        customer.learning_since is None or loaded.fitted_at >= customer.learning_since
+    )
+    recs = _recommend(
+        brand,
+        settings,
+        customer_id if personal_recs else None,
+        k_items,
+        country=customer.country if personal_recs else (anonymous.country if anonymous else None),
+        when=anonymous.local_time if anonymous else None,
+    )
+    timings["recommend"] = (time.perf_counter() - t) * 1000
+    timings["total"] = (time.perf_counter() - t0) * 1000
+    return ContextBundle(
+        brand=brand,
+        customer_id=customer_id,
+        brief=brief,
+        personalized=True,
+        consent=consent,
+        profile=summary,
+        memories=memories,
+        recommendations=recs,
+        anonymous=anonymous,
+        timings_ms=timings,
+    )
+
+
+def _summary(
+    customer: Customer, profile: CustomerProfile | None, labels: dict[str, str]
+) -> ProfileSummary:
+    base = ProfileSummary(
+        customer_id=customer.external_id,
+        country=customer.country,
+        locale=customer.locale,
+        timezone=customer.timezone,
+    )
+    if profile is None:
+        return base
+    band = profile.price_band if profile.price_band in ("budget", "mid", "premium") else None
+    return base.model_copy(
+        update={
+            "recency_days": profile.recency_days,
+            "frequency": profile.frequency,
+            "monetary": profile.monetary,
+            "favourite_themes": [labels.get(t, t) for t in profile.favourite_themes or []],
+            "typical_order_weekday": profile.typical_order_weekday,
+            "typical_order_hour": profile.typical_order_hour,
+            "price_band": band,
+        }
+    )
+
+
+def _view(fact: MemoryFact, score: float) -> MemoryFactView:
+    prov = fact.provenance or {}
+    return MemoryFactView(
+        fact_id=fact.id,
+        text=fact.text,
+        source=fact.source,
+        score=round(score, 4),
+        knowingly_shared=fact.knowingly_shared,
+        evidence=Evidence(
+            source=f"{fact.source}:{fact.kind}",
+            event_ids=list(prov.get("event_ids", [])),
+            stock_codes=list(prov.get("stock_codes", [])),
+            note=str(prov.get("note", "")),
+        ),
+    )

@@ -1,0 +1,109 @@
+"""Registry of per-module erase and export hooks for customer data.
+
+The customer data layer owns customers, events, memories and profiles; other
+modules (drafts, reviews, audit log, exemplars, outcomes...) store derived data
+about customers in their own tables. Each registers an eraser (and ideally an
+exporter) here, so ``erase_customer`` removes every row about the customer and
+``export_customer`` returns everything held, without this module importing theirs.
+
+    from genpersona.customers.erasure import CustomerRef, register_eraser
+
+    def erase_drafts(session: Session, ref: CustomerRef) -> int:
+        return session.execute(delete(Draft).where(...)).rowcount
+
+    register_eraser(erase_drafts, name="drafts")
+
+Erasers run inside the erase transaction, before the customer row is deleted,
+and must not commit. They return the number of rows they removed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    brand: str  # brand slug
+    brand_id: int
+    customer_pk: int  # customers.id
+    external_id: str  # the brand's customer id, e.g. "17850"
+
+
+Eraser = Callable[[Session, CustomerRef], int]
+Exporter = Callable[[Session, CustomerRef], Any]
+
+_ERASERS: dict[str, Eraser] = {}
+_EXPORTERS: dict[str, Exporter] = {}
+_LOCK = threading.Lock()
+
+
+def _name(fn: Callable[..., Any], name: str | None) -> str:
+    return name or f"{fn.__module__}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def register_eraser(fn: Eraser, name: str | None = None) -> Eraser:
+    """Register (idempotently, by name) a callback that deletes a customer's rows."""
+    with _LOCK:
+        _ERASERS[_name(fn, name)] = fn
+    return fn
+
+
+def register_exporter(fn: Exporter, name: str | None = None) -> Exporter:
+    """Register a callback returning JSON-serializable data held about a customer."""
+    with _LOCK:
+        _EXPORTERS[_name(fn, name)] = fn
+    return fn
+
+
+def erasers() -> dict[str, Eraser]:
+    with _LOCK:
+        return dict(_ERASERS)
+
+
+def exporters() -> dict[str, Exporter]:
+    with _LOCK:
+        return dict(_EXPORTERS)
+
+
+def unregister(name: str) -> None:
+    with _LOCK:
+        _ERASERS.pop(name, None)
+        _EXPORTERS.pop(name, None)
+
+
+_HOOK_MODULE_NAMES = ("erasure", "privacy", "tables")
+_discovered = False
+
+
+def discover() -> None:
+    """Import every ``genpersona.<pkg>.{tables,erasure,privacy}`` module once.
+
+    Registration happens at import time, and a CLI process running
+    ``customer erase`` may never have imported the review queue; discovery
+    makes sure every module's hooks (and ORM tables) are known before erasing.
+    """
+    global _discovered
+    if _discovered:
+        return
+    import importlib
+    import pkgutil
+
+    import genpersona
+
+    for info in pkgutil.iter_modules(genpersona.__path__):
+        if not info.ispkg:
+            continue
+        for name in _HOOK_MODULE_NAMES:
+            module = f"genpersona.{info.name}.{name}"
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as exc:
+                if exc.name != module:
+                    raise
+    _discovered = True
