@@ -151,9 +151,9 @@ def test_truncated_gguf_is_reported_as_corrupt(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def local_llm() -> LocalLLM:
+def local_llm(tmp_path_factory: pytest.TempPathFactory) -> LocalLLM:
     """One load for the whole module, through the factory as the app does it."""
-    llm = get_llm("local", Settings())
+    llm = get_llm("local", Settings(home=tmp_path_factory.mktemp("local")))
     assert isinstance(llm, LocalLLM)
     return llm
 
@@ -169,7 +169,7 @@ def test_generates_text_loads_once_and_reports_usage(local_llm: LocalLLM) -> Non
     assert result.backend == "local" and result.model == "gemma-3-270m-q4_k_m"
     assert result.prompt_tokens > 20 and 0 < result.completion_tokens <= 12
     assert result.latency_s > 0
-    assert get_llm("local", Settings()) is local_llm  # cached: the model loads once
+    assert get_llm("local", get_settings()) is local_llm  # cached: the model loads once
     server = local_llm.load()
     assert local_llm.load() is server
 
