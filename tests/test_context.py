@@ -1,0 +1,95 @@
+"""context_for: personalized bundle with evidence, ranking by brief, opt-out, anonymous."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from genpersona.context.models import AnonymousContext
+from genpersona.context.retrieval import clear_context_caches, context_for
+from genpersona.customers.controls import add_memory_fact, set_opt_out
+from genpersona.data.ingest_online_retail import ingest_online_retail
+from genpersona.data.recs_store import clear_recommender_cache
+from genpersona.errors import CustomerNotFound
+from tests._data_fixtures import memory_vectors, retail_frame, write_parquet  # noqa: F401
+
+
+@pytest.fixture
+def shop(tmp_path, memory_vectors):  # noqa: F811
+    clear_context_caches()
+    clear_recommender_cache()
+    ingest_online_retail(write_parquet(retail_frame(), tmp_path / "r.parquet"), "shop")
+    yield "shop"
+    clear_context_caches()
+    clear_recommender_cache()
+
+
+def test_personalized_bundle_has_profile_memories_and_recs_with_evidence(shop):
+    bundle = context_for(shop, "10001", "Christmas candles and lanterns", k_memories=3, k_items=4)
+    assert bundle.personalized and bundle.consent.personalization
+    assert bundle.profile is not None and bundle.profile.frequency == 5
+    assert bundle.profile.favourite_themes[0] == "candles and lanterns"
+    assert bundle.profile.locale == "en-GB" and bundle.profile.timezone == "Europe/London"
+    assert 0 < len(bundle.memories) <= 3
+    assert all(m.evidence.event_ids for m in bundle.memories)
+    assert all(not m.knowingly_shared for m in bundle.memories)
+    assert bundle.recommendations and len(bundle.recommendations) <= 4
+    assert {"sql", "recommend"} <= set(bundle.timings_ms)
+
+
+def test_memories_are_ranked_by_relevance_to_the_brief(shop):
+    add_memory_fact(shop, "10002", "Loves lavender scented soap gifts", "chat", True)
+    top = context_for(shop, "10002", "lavender scented soap", k_memories=1).memories[0]
+    assert top.text == "Loves lavender scented soap gifts" and top.knowingly_shared
+    baking = context_for(shop, "10002", "kitchen and baking cake stand", k_memories=1).memories[0]
+    assert "kitchen and baking" in baking.text
+
+
+def test_same_results_with_the_naive_filtered_query(shop):
+    add_memory_fact(shop, "10002", "Loves lavender scented soap gifts", "chat", True)
+    by_id = context_for(shop, "10002", "lavender soap", k_memories=3)
+    filtered = context_for(shop, "10002", "lavender soap", k_memories=3, memory_strategy="filtered")
+    assert [m.fact_id for m in by_id.memories] == [m.fact_id for m in filtered.memories]
+
+
+def test_opt_out_leaves_nothing_personal(shop):
+    personal = context_for(shop, "10002", "baking")
+    set_opt_out(shop, "10002")
+    bundle = context_for(shop, "10002", "baking")
+    assert not bundle.personalized
+    assert bundle.profile is None and bundle.memories == []
+    assert all(r.reason.startswith("popular") for r in bundle.recommendations)
+    assert all(not r.evidence.stock_codes for r in bundle.recommendations)
+    dumped = json.dumps(bundle.model_dump(mode="json"))
+    for m in personal.memories:
+        assert m.text not in dumped
+    assert "France" not in dumped and "fr-FR" not in dumped
+    set_opt_out(shop, "10002", opted_out=False)
+    assert context_for(shop, "10002", "baking").personalized
+
+
+def test_anonymous_and_unknown_customers(shop):
+    anon = context_for(shop, None, "gifts", anonymous=AnonymousContext(country="Germany"))
+    assert not anon.personalized and anon.profile is None and anon.recommendations
+    assert anon.anonymous.country == "Germany"
+    with pytest.raises(CustomerNotFound):
+        context_for(shop, "99999", "gifts")
+
+
+def test_expired_and_chat_facts_respect_consent(shop):
+    from datetime import datetime, timedelta
+
+    from genpersona.customers.controls import set_consent
+
+    add_memory_fact(shop, "10003", "Planning a garden party in June", "chat", True)
+    add_memory_fact(
+        shop, "10003", "Asked about lavender last week", "chat", True,
+        expires_at=datetime.now() - timedelta(days=1),
+    )  # fmt: skip
+    texts = [m.text for m in context_for(shop, "10003", "party lavender", k_memories=20).memories]
+    assert "Planning a garden party in June" in texts
+    assert "Asked about lavender last week" not in texts
+    set_consent(shop, "10003", chat_memory=False)
+    texts = [m.text for m in context_for(shop, "10003", "party", k_memories=20).memories]
+    assert "Planning a garden party in June" not in texts
