@@ -145,7 +145,7 @@ def read_events(path: Path, fmt: str | None = None) -> pd.DataFrame:
     raw = raw.astype(str).apply(lambda s: s.str.strip())
     kind = raw["type"].str.lower()
     _fail(path, ~kind.isin(EVENT_TYPES), "type", "an unknown event type", line0, raw)
-    ts = pd.to_datetime(raw["ts"], errors="coerce", utc=True).dt.tz_convert(None)
+    ts = pd.to_datetime(raw["ts"], errors="coerce", utc=True, format="ISO8601").dt.tz_convert(None)
     _fail(path, ts.isna(), "ts", "a missing or unparseable timestamp", line0, raw)
     needs_item = kind.isin(["purchase", "return"])
     _fail(path, needs_item & (raw["stock_code"] == ""), "stock_code", "no stock code", line0, raw)
@@ -178,12 +178,9 @@ def read_events(path: Path, fmt: str | None = None) -> pd.DataFrame:
             "event_id": raw["event_id"],
         }
     )
-    content = (
-        frame[
-            ["customer", "type", "ts", "stock_code", "quantity", "unit_price", "order_id", "text"]
-        ]
-        .astype(str)
-        .agg("|".join, axis=1)
+    cols = ["customer", "type", "ts", "stock_code", "quantity", "unit_price", "order_id", "text"]
+    content = pd.Series(
+        ["|".join(map(str, t)) for t in frame[cols].itertuples(index=False)], index=frame.index
     )
     hashed = content.map(lambda s: hashlib.sha1(s.encode()).hexdigest()[:32])
     hashed = hashed + "#" + hashed.groupby(hashed).cumcount().astype(str)
