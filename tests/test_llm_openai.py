@@ -337,3 +337,17 @@ def test_real_chat_and_schema_through_http(loopback: Any) -> None:
 def test_real_server_rejects_prompt_longer_than_context(loopback: Any) -> None:
     with pytest.raises(LLMRequestRejected):
         _real(loopback).complete("word " * 5000, GenerationParams(max_tokens=4))
+
+
+@pytest.mark.real_model
+@pytest.mark.slow
+def test_real_server_too_slow_for_the_timeout(loopback: Any) -> None:
+    llm = OpenAILLM(
+        model=loopback.model_path.stem,  # named, so no model lookup runs under the tight timeout
+        base_url=loopback.openai_base_url,
+        timeout_s=0.05,
+        max_retries=0,
+    )
+    with pytest.raises(BackendTimeout) as info:
+        llm.complete("Once upon a time", GenerationParams(max_tokens=48, temperature=0))
+    assert loopback.base_url.split("//")[1] in info.value.message
