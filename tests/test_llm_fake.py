@@ -158,6 +158,12 @@ def test_cli_complete_json_and_stdin_prompt() -> None:
     assert llm.calls[-1]["params"].max_tokens == 5
 
 
+def test_cli_stop_keeps_non_ascii_text() -> None:
+    result = runner.invoke(app, ["llm", "complete", "x", "--stop", "£", "--stop", "a\\tb"])
+    assert result.exit_code == 0, result.output
+    assert get_llm().calls[-1]["params"].stop == ["£", "a\tb"]
+
+
 def test_cli_chat_sends_system_and_user_turns() -> None:
     result = runner.invoke(app, ["llm", "chat", "hi", "--system", "be brief", "--json"])
     assert result.exit_code == 0, result.output

@@ -48,7 +48,8 @@ def _params(
             max_tokens=max_tokens,
             temperature=temperature,
             seed=seed,
-            stop=[s.encode().decode("unicode_escape") for s in stop or []],
+            # shells make a real newline awkward to type; accept the two-character \n
+            stop=[s.replace("\\n", "\n").replace("\\t", "\t") for s in stop or []],
         )
     except ValidationError as exc:
         problems = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors())
