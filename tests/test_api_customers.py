@@ -50,7 +50,7 @@ def test_events_batch_is_stored(client: TestClient, controls: FakeControls) -> N
         "brand": "giftloft",
         "customer_id": "12347",
         "events": [
-            {"type": "view", "stock_code": "85123A", "event_id": "v-1"},
+            {"type": "view", "stock_code": "85123A", "country": "France"},
             {"type": "email_open", "payload": {"campaign": "xmas"}},
             {"type": "purchase", "stock_code": "22423", "quantity": 2, "unit_price": 12.75},
         ],
@@ -59,7 +59,7 @@ def test_events_batch_is_stored(client: TestClient, controls: FakeControls) -> N
     assert resp.status_code == 202, resp.text
     assert resp.json()["accepted"] == 3 and resp.json()["event_ids"] == [1, 2, 3]
     assert [e[2] for e in controls.events] == ["view", "email_open", "purchase"]
-    assert controls.events[0][3] == {"stock_code": "85123A", "event_id": "v-1"}
+    assert controls.events[0][3] == {"stock_code": "85123A", "country": "France"}
 
 
 def test_bad_event_refuses_the_whole_batch(client: TestClient, controls: FakeControls) -> None:

@@ -1,8 +1,9 @@
 """Ingestion: POST /v1/events (customer behaviour) and POST /v1/outcomes (draft results).
 
 A batch is validated whole before anything is stored, so a caller that gets a
-422 knows that none of its events were kept and can resend the corrected batch
-as it is; ``event_id``/``outcome_id`` make resending safe (stored once).
+422 knows that none of its events were kept and can resend the corrected batch;
+an unknown customer fails on the first event, before anything is stored.
+Outcomes are stored all-or-nothing, and ``outcome_id`` makes resending safe.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def post_events(body: EventsBatch, services: ServicesDep, settings: SettingsDep)
     refs = []
     for event in body.events:
         fields = event.model_dump(exclude={"type"}, exclude_none=True)
+        if body.create_customer:
+            fields["create_customer"] = True
         result = services.record_event(body.brand, body.customer_id, event.type, fields, settings)
         refs.append(_event_ref(result))
     return EventsAccepted(

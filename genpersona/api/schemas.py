@@ -57,11 +57,7 @@ class EventIn(BaseModel):
     quantity: int | None = Field(default=None, ge=-100_000, le=100_000)
     unit_price: float | None = Field(default=None, ge=0, le=1_000_000)
     order_id: str | None = Field(default=None, max_length=64)
-    event_id: str | None = Field(
-        default=None,
-        max_length=128,
-        description="Caller's id; a re-sent event with the same id is stored once.",
-    )
+    country: str | None = Field(default=None, max_length=64)
     payload: dict[str, Any] | None = None
 
     @model_validator(mode="after")
@@ -77,6 +73,10 @@ class EventsBatch(BaseModel):
     brand: str = Field(min_length=1, max_length=64)
     customer_id: str = _ID
     events: list[EventIn] = Field(min_length=1, max_length=500)
+    create_customer: bool = Field(
+        default=False,
+        description="Create an unknown customer (with no consent given) instead of answering 404.",
+    )
 
 
 class EventsAccepted(BaseModel):

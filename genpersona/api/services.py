@@ -51,25 +51,25 @@ def _get_draft(draft_id: int, settings: Settings) -> Draft:
 def _export(brand: str, customer_id: str, settings: Settings) -> dict[str, Any]:
     from genpersona.customers.controls import export_customer
 
-    return export_customer(brand, customer_id)
+    return export_customer(brand, customer_id, settings=settings)
 
 
 def _erase(brand: str, customer_id: str, settings: Settings) -> Any:
     from genpersona.customers.controls import erase_customer
 
-    return erase_customer(brand, customer_id)
+    return erase_customer(brand, customer_id, settings=settings)
 
 
 def _set_opt_out(brand: str, customer_id: str, opted_out: bool, settings: Settings) -> Any:
     from genpersona.customers.controls import set_opt_out
 
-    return set_opt_out(brand, customer_id, opted_out=opted_out)
+    return set_opt_out(brand, customer_id, opted_out, settings=settings)
 
 
 def _reset(brand: str, customer_id: str, settings: Settings) -> Any:
     from genpersona.customers.controls import reset_customer
 
-    return reset_customer(brand, customer_id)
+    return reset_customer(brand, customer_id, settings=settings)
 
 
 def _record_event(
@@ -77,7 +77,7 @@ def _record_event(
 ) -> Any:
     from genpersona.customers.controls import record_event
 
-    return record_event(brand, customer_id, event_type, **fields)
+    return record_event(brand, customer_id, event_type, **fields, settings=settings)
 
 
 def _record_outcomes(outcomes: list[Any], settings: Settings) -> list[int]:

@@ -11,10 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from genpersona.campaigns.tables import CampaignRunItemRow, CampaignRunRow, OutcomeRow
+from genpersona.campaigns.tables import CampaignRunItemRow, CampaignRunRow
 from genpersona.db.base import utcnow
 from genpersona.db.engine import session_scope
 from genpersona.review.tables import DraftRow
@@ -147,16 +146,3 @@ def pending_draft_id(idempotency_key: str, settings: Settings | None = None) -> 
                 DraftRow.idempotency_key == idempotency_key, DraftRow.status == "pending"
             )
         )
-
-
-def erase_customer_rows(session: Session, brand: str, customer_id: str) -> int:
-    """Delete the customer's campaign items and outcomes; for the erasure transaction."""
-    removed = session.execute(
-        delete(CampaignRunItemRow).where(
-            CampaignRunItemRow.brand == brand, CampaignRunItemRow.customer_id == customer_id
-        )
-    ).rowcount
-    removed += session.execute(
-        delete(OutcomeRow).where(OutcomeRow.brand == brand, OutcomeRow.customer_id == customer_id)
-    ).rowcount
-    return int(removed or 0)

@@ -5,7 +5,7 @@ converted): the raw log the learning loop reads. ``campaign_runs`` records each
 run of a campaign job and ``campaign_run_items`` one row per targeted customer,
 so a failed customer can be found and retried. Rows that name a customer carry
 ``brand`` + ``customer_id`` strings so erasure can delete them (see
-``genpersona.campaigns.store.erase_customer_rows``).
+``genpersona.campaigns.erasure``).
 """
 
 from __future__ import annotations

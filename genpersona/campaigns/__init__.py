@@ -1,0 +1,1 @@
+"""Campaign jobs: segments, the idempotent runner, Celery fan-out, outcomes, run records."""
