@@ -163,12 +163,14 @@ def tune(
     weights = list(itertools.product(*WEIGHT_GRID.values()))
     if vectors is None:
         weights = [w for w in weights if w[0] == 0.0]
+    defaults = RecParams()
+    current = {"w_content": defaults.w_content, "w_popular": defaults.w_popular}
     for w_content, w_popular in weights:
         changes = {"w_content": w_content, "w_popular": w_popular}
         val = objective(best_rec.with_params(**changes), split)
         if val > best_val:
-            best, best_val = {**best, **changes}, val
-            log(f"  weights {changes}: {val:.4f} (best so far)")
+            best, best_val, current = {**best, **changes}, val, changes
+    log(f"  weights: {len(weights)} combinations, best {current}: {best_val:.4f}")
     request_best = {k: v for k, v in best.items() if k in ("w_content", "w_popular")}
     for half_life in HALF_LIFE_GRID:
         changes = {**request_best, "history_half_life_days": half_life}
