@@ -45,7 +45,26 @@ def broker_env(request, monkeypatch: pytest.MonkeyPatch, isolated_home: Path) ->
     monkeypatch.setenv("GENPERSONA_CELERY_QUEUE", queue)
     monkeypatch.setenv("GENPERSONA_CELERY_TASK_TIMEOUT_S", "120")
     get_settings.cache_clear()
-    yield get_settings()
+    settings = get_settings()
+    yield settings
+    delete_queue(settings)
+
+
+def delete_queue(settings: Settings) -> None:
+    """Leave the broker as we found it: drop this run's queue and its bindings."""
+    from kombu import Queue
+
+    with make_celery_app(settings).connection_for_write() as conn:
+        Queue(settings.celery_queue).bind(conn.default_channel).delete()
+    url = settings.celery_broker_url or ""
+    if url.startswith("redis"):
+        import redis
+
+        client = redis.Redis.from_url(url)
+        keys = list(client.scan_iter(match=f"*{settings.celery_queue}*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
 
 
 def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:

@@ -175,3 +175,23 @@ def test_campaign_on_postgres(monkeypatch: pytest.MonkeyPatch) -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_campaign_with_the_real_pipeline_and_fake_llm(seeded: None) -> None:
+    """No generator injected: the agent pipeline, guardrails and review queue all run."""
+    from genpersona.review.queue import get_draft
+
+    segment = Segment(country="United Kingdom", theme="christmas")
+    report = run_campaign("giftloft", "subject_line", segment, "Christmas gifts", "xmas-real", n=2)
+    assert (report.generated, report.failed) == (3, 0), report.results
+    drafts = [get_draft(i) for i in report.draft_ids]
+    assert {d.customer_id for d in drafts} == {"c1", "c2", "c5"}
+    assert all(d.campaign == "xmas-real" and d.kind == "subject_line" for d in drafts)
+    again = run_campaign("giftloft", "subject_line", segment, "Christmas gifts", "xmas-real", n=2)
+    assert again.skipped == 3 and sorted(again.draft_ids) == sorted(report.draft_ids)
+
+
+def test_unknown_brand_guide_fails_fast(seeded: None) -> None:
+    with pytest.raises(BrandNotFound):
+        run_campaign("nosuchbrand", "hero", Segment(), "x", "nobrand")
+    assert list_runs() == []
