@@ -135,6 +135,9 @@ FIT_GRID: tuple[dict[str, object], ...] = (
     {"co_purchase_model": "ease", "ease_lambda": 100.0},
     {"co_purchase_model": "ease", "ease_lambda": 200.0},
     {"co_purchase_model": "ease", "ease_lambda": 100.0, "popularity_half_life_days": 30.0},
+    {"co_purchase_model": "ease", "ease_lambda": 100.0, "co_purchase_half_life_days": 90.0},
+    {"co_purchase_model": "ease", "ease_lambda": 50.0, "co_purchase_half_life_days": 90.0},
+    {"co_purchase_model": "ease", "ease_lambda": 100.0, "co_purchase_half_life_days": 180.0},
     {"co_purchase_model": "ease", "ease_lambda": 100.0, "include_guests": True},
 )
 

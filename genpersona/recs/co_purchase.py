@@ -95,7 +95,7 @@ def co_purchase_table(
     diagonal (an item with itself) is dropped, since re-buying is not discovery.
     """
     b = buyers.tocsc().astype(np.float32)
-    counts = np.asarray(b.sum(axis=0)).ravel()
+    counts = np.asarray(b.sum(axis=0)).ravel()  # (decay-weighted) buyers per item
     co = (b.T @ b).tocsr()
     co.setdiag(0)
     co.eliminate_zeros()

@@ -194,8 +194,19 @@ def build_history(purchases: pd.DataFrame) -> History:
     )
 
 
-def buyer_item_matrix(purchases: pd.DataFrame, n_items: int, level: str) -> sparse.csr_matrix:
-    """Binary buyers x items: a buyer is a customer (guests: their basket) or a basket."""
+def buyer_item_matrix(
+    purchases: pd.DataFrame,
+    n_items: int,
+    level: str,
+    *,
+    now_day: float | None = None,
+    half_life_days: float | None = None,
+) -> sparse.csr_matrix:
+    """Buyers x items: a buyer is a customer (guests: their basket) or a basket.
+
+    Entries are 1, or with ``half_life_days`` 0.5 ** (age of the buyer's latest
+    purchase of the item / half-life), so co-purchase reflects the current range.
+    """
     if level == "basket":
         keys = purchases["basket_id"].astype(str)
     else:
@@ -204,10 +215,15 @@ def buyer_item_matrix(purchases: pd.DataFrame, n_items: int, level: str) -> spar
         )
     rows, _ = pd.factorize(keys, sort=True)
     n_rows = int(rows.max()) + 1 if len(rows) else 0
-    mat = sparse.csr_matrix(
-        (np.ones(len(rows), np.float32), (rows, purchases["item"].to_numpy())),
-        shape=(n_rows, n_items),
+    frame = pd.DataFrame(
+        {"row": rows, "item": purchases["item"].to_numpy(), "day": purchases["day"].to_numpy()}
     )
-    mat.sum_duplicates()
-    mat.data[:] = 1.0
-    return mat
+    latest = frame.groupby(["row", "item"], sort=True)["day"].max().reset_index()
+    if half_life_days is None or now_day is None:
+        values = np.ones(len(latest), np.float32)
+    else:
+        age = np.maximum(now_day - latest["day"].to_numpy(), 0.0)
+        values = (0.5 ** (age / half_life_days)).astype(np.float32)
+    return sparse.csr_matrix(
+        (values, (latest["row"].to_numpy(), latest["item"].to_numpy())), shape=(n_rows, n_items)
+    )

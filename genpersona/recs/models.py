@@ -52,6 +52,9 @@ class RecParams(BaseModel):
     co_purchase_model: Literal["cosine", "ease"] = "ease"
     #: Ridge strength of the "ease" model (larger = smoother, closer to popularity).
     ease_lambda: float = Field(default=100.0, gt=0)
+    #: Weigh each buyer-item pair by the age of its last purchase (half-life in days) when
+    #: learning item-to-item weights, so they follow the current range; None = all equal.
+    co_purchase_half_life_days: float | None = Field(default=None, gt=0)
     #: "customer": items bought by the same people; "basket": items bought in the same order.
     co_purchase_level: Literal["customer", "basket"] = "customer"
     #: Neighbours kept per item (the sparse top-N table that makes scoring fast).
@@ -88,6 +91,7 @@ FIT_TIME_PARAMS = frozenset(
         "co_purchase_level",
         "co_purchase_model",
         "ease_lambda",
+        "co_purchase_half_life_days",
         "include_guests",
         "neighbours",
         "cosine_alpha",

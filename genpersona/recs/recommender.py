@@ -85,7 +85,13 @@ class Recommender:
         counted = clean
         if not params.include_guests and clean["customer_id"].notna().any():
             counted = clean[clean["customer_id"].notna()]
-        buyers = buyer_item_matrix(counted, n_items, params.co_purchase_level)
+        buyers = buyer_item_matrix(
+            counted,
+            n_items,
+            params.co_purchase_level,
+            now_day=now_day,
+            half_life_days=params.co_purchase_half_life_days,
+        )
         if params.co_purchase_model == "ease":
             table = ease_table(buyers, neighbours=params.neighbours, lam=params.ease_lambda)
         else:
