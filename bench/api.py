@@ -33,11 +33,45 @@ def setup_env() -> None:
     os.environ.pop("GENPERSONA_API_KEY", None)
 
 
+def seed() -> None:
+    """One brand and one consenting customer with a profile: the personalized path runs."""
+    from datetime import datetime
+
+    from genpersona.data.tables import Brand, Customer, CustomerProfile
+    from genpersona.db.engine import session_scope
+
+    with session_scope() as session:
+        brand = Brand(slug="giftloft", name="Giftloft")
+        session.add(brand)
+        session.flush()
+        customer = Customer(
+            brand_id=brand.id,
+            external_id="17850",
+            country="United Kingdom",
+            consent_personalization=True,
+            consent_email=True,
+            consent_chat_memory=False,
+        )
+        session.add(customer)
+        session.flush()
+        session.add(
+            CustomerProfile(
+                customer_id=customer.id,
+                brand_id=brand.id,
+                as_of=datetime(2011, 12, 9),
+                recency_days=12,
+                frequency=30,
+                monetary=5000.0,
+                favourite_themes=["christmas", "kitchen"],
+            )
+        )
+
+
 def body(i: int, tag: str) -> dict[str, object]:
     return {
-        "brand": os.environ.get("GENPERSONA_DEFAULT_BRAND", "giftloft"),
+        "brand": "giftloft",
         "kind": "subject_line",
-        "anonymous": {"country": "United Kingdom", "season": "winter"},
+        "customer_id": "17850",
         "brief": f"Winter gifts for the home, offer {tag}-{i}",
         "n": 3,
     }
@@ -97,6 +131,7 @@ def main() -> int:
     from genpersona.settings import get_settings
 
     settings = get_settings()
+    seed()
     generate(ContentRequest.model_validate(body(0, "warmup")), settings=settings)  # load once
 
     def in_process(i: int, tag: str = "inproc") -> None:
