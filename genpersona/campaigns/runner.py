@@ -146,6 +146,10 @@ def run_campaign(
 
         load_guide(brand, settings)
     customers = select_customers(brand, segment, settings)
+    if distributed and customers:
+        from genpersona.campaigns.tasks import ensure_ready
+
+        ensure_ready(settings)  # no broker or no worker: refuse before recording a run
     started = utcnow()
     run_id = store.start_run(
         brand=brand,

@@ -126,6 +126,13 @@ def _check_workers(client: Celery, settings: Settings) -> None:
         )
 
 
+def ensure_ready(settings: Settings) -> Celery:
+    """The client app, once the broker answers and a worker consumes our queue."""
+    client = _client_app(settings)
+    _check_workers(client, settings)
+    return client
+
+
 def run_distributed(
     requests: Sequence[ContentRequest],
     *,
@@ -141,8 +148,7 @@ def run_distributed(
 
     if not requests:
         return []
-    client = _client_app(settings)
-    _check_workers(client, settings)
+    client = ensure_ready(settings)
     pending: list[tuple[ContentRequest, AsyncResult]] = [
         (
             req,

@@ -99,6 +99,7 @@ def run(
         f"run {report.run_id} [{report.status}] {report.brand}/{report.name}: "
         f"{report.targeted} customers, {report.generated} generated, "
         f"{report.skipped} skipped (already pending), {report.failed} failed",
+        markup=False,
         highlight=False,
     )
     failures = [r for r in report.results if r.status == "failed"]
@@ -128,34 +129,16 @@ def list_(
     if as_json:
         emit_json([r.model_dump(mode="json") for r in runs])
         return
-    table = Table(
-        "run",
-        "brand",
-        "name",
-        "kind",
-        "segment",
-        "status",
-        "targeted",
-        "generated",
-        "skipped",
-        "failed",
-        "started",
-        "mode",
-    )
+    table = Table("run", "campaign", "segment", "status", "gen/skip/fail", "started")
     for r in runs:
+        mode = ", distributed" if r.distributed else ""
         table.add_row(
             str(r.id),
-            r.brand,
-            r.name,
-            r.kind,
+            f"{r.brand}/{r.name} ({r.kind}{mode})",
             Segment.model_validate(r.segment).describe(),
             r.status,
-            str(r.targeted),
-            str(r.generated),
-            str(r.skipped),
-            str(r.failed),
+            f"{r.generated}/{r.skipped}/{r.failed} of {r.targeted}",
             r.started_at.strftime("%Y-%m-%d %H:%M"),
-            "distributed" if r.distributed else "local",
         )
     console.print(table if runs else "no campaign runs yet")
 
