@@ -129,16 +129,24 @@ WEIGHT_GRID = {
     "w_popular": (0.0, 0.1, 0.2, 0.3),
 }
 HALF_LIFE_GRID = (30.0, 90.0, 180.0)
+#: Fit-time shapes tried first; each names every knob it varies so the grid means the same
+#: thing whatever RecParams' defaults are.
+_PLAIN = {"co_purchase_half_life_days": None}
 FIT_GRID: tuple[dict[str, object], ...] = (
-    {"co_purchase_model": "cosine", "neighbours": 100},
-    {"co_purchase_model": "ease", "ease_lambda": 50.0},
-    {"co_purchase_model": "ease", "ease_lambda": 100.0},
-    {"co_purchase_model": "ease", "ease_lambda": 200.0},
-    {"co_purchase_model": "ease", "ease_lambda": 100.0, "popularity_half_life_days": 30.0},
+    {"co_purchase_model": "cosine", "neighbours": 100, **_PLAIN},
+    {"co_purchase_model": "ease", "ease_lambda": 50.0, **_PLAIN},
+    {"co_purchase_model": "ease", "ease_lambda": 100.0, **_PLAIN},
+    {"co_purchase_model": "ease", "ease_lambda": 200.0, **_PLAIN},
+    {
+        "co_purchase_model": "ease",
+        "ease_lambda": 100.0,
+        "popularity_half_life_days": 30.0,
+        **_PLAIN,
+    },
     {"co_purchase_model": "ease", "ease_lambda": 100.0, "co_purchase_half_life_days": 90.0},
     {"co_purchase_model": "ease", "ease_lambda": 50.0, "co_purchase_half_life_days": 90.0},
     {"co_purchase_model": "ease", "ease_lambda": 100.0, "co_purchase_half_life_days": 180.0},
-    {"co_purchase_model": "ease", "ease_lambda": 100.0, "include_guests": True},
+    {"co_purchase_model": "ease", "ease_lambda": 100.0, "include_guests": True, **_PLAIN},
 )
 
 

@@ -33,12 +33,14 @@ class Rec(BaseModel):
 
 class RecParams(BaseModel):
     """Blend weights and model shape. Defaults are the values tuned on the validation split
-    (train < 2011-07-01, validate 2011-07-01..09-01) by ``python -m evals.recs.run``."""
+    (train < 2011-07-01, validate 2011-07-01..09-01) by ``python -m evals.recs.run`` with
+    MiniLM vectors: EASE (lambda 100, co-purchase half-life 90 d), content 0.3, popularity
+    prior 0 (popularity still fills lists and serves cold starts)."""
 
     # --- personal blend (each component is scaled to [0, 1] per customer before weighting)
     w_co_purchase: float = Field(default=1.0, ge=0)
     w_content: float = Field(default=0.3, ge=0)
-    w_popular: float = Field(default=0.1, ge=0)
+    w_popular: float = Field(default=0.0, ge=0)
     #: Half-life (days) of a customer's past purchase in their profile: recent tastes weigh more.
     history_half_life_days: float = Field(default=90.0, gt=0)
     #: Only the customer's this-many heaviest (recent x frequent) items feed the scores:
@@ -54,7 +56,7 @@ class RecParams(BaseModel):
     ease_lambda: float = Field(default=100.0, gt=0)
     #: Weigh each buyer-item pair by the age of its last purchase (half-life in days) when
     #: learning item-to-item weights, so they follow the current range; None = all equal.
-    co_purchase_half_life_days: float | None = Field(default=None, gt=0)
+    co_purchase_half_life_days: float | None = Field(default=90.0, gt=0)
     #: "customer": items bought by the same people; "basket": items bought in the same order.
     co_purchase_level: Literal["customer", "basket"] = "customer"
     #: Neighbours kept per item (the sparse top-N table that makes scoring fast).
