@@ -54,6 +54,7 @@ def test_prompt_receives_the_customers_context_and_draft_is_queued() -> None:
     assert stages[:4] == ["idempotency", "context", "prompt", "generate+guard"]
     assert "score" in stages and "queue" in stages
     assert draft.trace.prompt_tokens > 0 and draft.trace.total_ms >= draft.trace.model_ms
+    assert stored.trace.candidates == 3 and stored.trace.prompt_tokens == draft.trace.prompt_tokens
 
 
 def test_opt_out_prompts_carry_no_personal_data() -> None:

@@ -129,12 +129,13 @@ def _run(
         rationale=rationale,
         idempotency_key=key,
     )
-    if submit:
-        with timer.stage("queue"):
-            draft = deps.submit(draft, settings)
-    final_trace = timer.finish()
-    draft = draft.model_copy(update={"trace": final_trace})
-    return draft
+    if not submit:
+        return draft.model_copy(update={"trace": timer.finish()})
+    # the queue stores the trace as of submission; the caller also sees the queue stage
+    draft = draft.model_copy(update={"trace": timer.finish().model_copy(deep=True)})
+    with timer.stage("queue"):
+        draft = deps.submit(draft, settings)
+    return draft.model_copy(update={"trace": timer.finish()})
 
 
 def regenerate_key(draft: Draft, note: str) -> str:
