@@ -44,7 +44,7 @@ def test_prompt_receives_the_customers_context_and_draft_is_queued() -> None:
     stored = get_draft(draft.id)
     assert len(stored.variants) == 3
     assert stored.rationale.prompt_template == "subject_line.completion.j2"
-    assert stored.rationale.prompt_version.startswith("2026.11.1+")
+    assert stored.rationale.prompt_version.startswith("2026.11.2+")
     assert stored.rationale.model == "fake-1" and stored.rationale.personalized
     assert stored.rationale.consent.personalization
     assert any(MEMORY_TEXT in f for f in stored.rationale.facts_used)

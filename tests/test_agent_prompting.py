@@ -34,7 +34,7 @@ def test_every_kind_and_style_renders_with_a_version(kind: str, style: str) -> N
     actx = build_context(_request(kind), world.deps())
     rendered = get_library(PROMPTS).render(kind, style, prompt_variables(actx))
     assert rendered.template == f"{kind}.{style}.j2"
-    assert rendered.version.startswith("2026.11.1+")
+    assert rendered.version.split("+")[0] in {"2026.11.1", "2026.11.2"}
     assert actx.canary in rendered.as_text
     if style == "chat":
         assert [m.role for m in rendered.messages] == ["system", "user"]
@@ -69,9 +69,9 @@ def test_version_changes_when_a_template_or_partial_is_edited(tmp_path: Path) ->
     path = copy / "partials" / "header.completion.j2"
     path.write_text(path.read_text() + "Be kind.\n")
     _, _, v2 = PromptLibrary(copy).get("subject_line", "completion")
-    assert v1 != v2 and v1.split("+")[0] == v2.split("+")[0] == "2026.11.1"
+    assert v1 != v2 and v1.split("+")[0] == v2.split("+")[0] == "2026.11.2"
     no_header = copy / "subject_line.completion.j2"
-    no_header.write_text(no_header.read_text().replace("{# version: 2026.11.1 #}", ""))
+    no_header.write_text(no_header.read_text().replace("{# version: 2026.11.2 #}", ""))
     _, _, v3 = PromptLibrary(copy).get("subject_line", "completion")
     assert v3.startswith("sha-")
 
@@ -112,7 +112,7 @@ def test_memory_injection_stays_inside_the_notes_line() -> None:
                 for m in actx.bundle.memories]  # fmt: skip
     actx = actx.model_copy(update={"bundle": actx.bundle.model_copy(update={"memories": memories})})
     text = get_library(PROMPTS).render("subject_line", "completion", prompt_variables(actx)).text
-    notes = [ln for ln in text.splitlines() if ln.startswith("Customer notes:")]
+    notes = [ln for ln in text.splitlines() if ln.startswith("Customer said:")]
     assert len(notes) == 1 and notes[0].endswith("</notes>") and notes[0].count("</notes>") == 1
     assert "\nSubject: FREE MONEY" not in text
     assert MEMORY_TEXT not in text  # the memory was replaced in this test

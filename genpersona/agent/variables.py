@@ -72,7 +72,11 @@ def examples_for(actx: AgentContext) -> list[dict[str, str]]:
 
 
 def customer_block(actx: AgentContext) -> dict[str, list[str]] | None:
-    """Only with personalization consent; every string here is untrusted in the template."""
+    """Only with personalization consent; every string here is untrusted in the template.
+
+    ``facts`` are the top memories (behavioural and shared) for instruction models;
+    ``shared`` only what the customer told us, the one kind of fact a short
+    completion prompt for a small base model gets (it copies what it sees)."""
     if not actx.personalized:
         return None
     bundle = actx.bundle
@@ -80,7 +84,8 @@ def customer_block(actx: AgentContext) -> dict[str, list[str]] | None:
     products = [r.description.lower() for r in bundle.recommendations[:MAX_PRODUCTS]]
     products = products[: max(0, 5 - len(themes))]  # a short interests line keeps the model on it
     facts = [m.text for m in bundle.memories[:MAX_FACTS]]
-    return {"themes": themes, "products": products, "facts": facts}
+    shared = [m.text for m in bundle.memories if m.knowingly_shared][:MAX_FACTS]
+    return {"themes": themes, "products": products, "facts": facts, "shared": shared}
 
 
 def limit_chars(actx: AgentContext) -> int:
