@@ -76,9 +76,10 @@ def demo_requests(brand: str, customers: list[str], n: int) -> list[ContentReque
     return requests
 
 
-def summary_row(draft: Draft, seconds: float) -> dict:
+def summary_row(draft: Draft, seconds: float, *, reused: bool = False) -> dict:
     top, t = draft.top, draft.trace
     return {
+        "reused": reused,
         "draft_id": draft.id,
         "customer": draft.customer_id,
         "kind": draft.kind,
@@ -97,18 +98,27 @@ def summary_row(draft: Draft, seconds: float) -> dict:
     }
 
 
+KIND_SHORT = {"subject_line": "subject", "hero": "hero", "chat_answer": "chat"}
+
+
+def _short(text: str, limit: int = 90) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def render(rows: list[dict], model: str) -> None:
-    table = Table(title=f"genpersona demo · {model}")
-    for col in ("customer", "kind", "top variant", "voice", "relev.", "specif.", "total",
-                "caught", "repaired", "fallback", "time"):  # fmt: skip
-        table.add_column(col, overflow="fold")
+    table = Table(title=f"genpersona demo · {model}", expand=True)
+    table.add_column("customer", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    table.add_column("top variant", ratio=1, min_width=24, overflow="fold")
+    for col in ("voice", "relev.", "specif.", "total", "caught", "repaired", "fallback", "time"):
+        table.add_column(col, no_wrap=True, justify="right")
     for r in rows:
         s = r["scores"]
         table.add_row(
-            str(r["customer"]), r["kind"], r["top_variant"], f"{s['brand_voice']:.2f}",
+            str(r["customer"]), KIND_SHORT[r["kind"]], _short(r["top_variant"]), f"{s['brand_voice']:.2f}",
             f"{s['relevance']:.2f}", f"{s['specificity']:.2f}", f"{s['total']:.2f}",
             str(r["violations_caught"]), str(r["repaired"]), f"{r['fallbacks']}/{r['candidates']}",
-            f"{r['seconds']:.1f}s",
+            "queued before" if r["reused"] else f"{r['seconds']:.1f}s",
         )  # fmt: skip
     console.print(table)
 
@@ -147,7 +157,9 @@ def register(app: typer.Typer) -> None:
                 )
             started = time.perf_counter()
             draft = generate(request, settings=settings, deps=deps)
-            rows.append(summary_row(draft, time.perf_counter() - started))
+            # a request already pending in the queue comes back without a model call
+            reused = draft.trace.stages[-1].stage != "queue" if draft.trace.stages else True
+            rows.append(summary_row(draft, time.perf_counter() - started, reused=reused))
         if json_out:
             emit_json(
                 {"brand": brand, "model": f"{deps.llm.backend}:{deps.llm.model}", "drafts": rows}
