@@ -32,11 +32,13 @@ def explain(
         return [[] for _ in order]
     src, partner, sim = gathered
     cp_contrib = np.zeros((len(owned), len(order)))
-    hit = np.isin(partner, order)
+    # Column of each pick by item index: a lookup table beats np.isin on ~100k entries.
+    column = np.full(len(codes), -1, dtype=np.int64)
+    column[order] = np.arange(len(order))
+    col = column[partner]
+    hit = col >= 0
     if hit.any():
-        sorter = np.argsort(order)
-        col = sorter[np.searchsorted(order, partner[hit], sorter=sorter)]
-        np.add.at(cp_contrib, (src[hit], col), sim[hit] * weights[src[hit]])
+        np.add.at(cp_contrib, (src[hit], col[hit]), sim[hit] * weights[src[hit]])
     if content is not None:
         ct_contrib = np.clip(content.pair_sims(owned, order), 0, None) * weights[:, None]
         ct_contrib[owned[:, None] == order[None, :]] = 0.0  # an item is not its own evidence
