@@ -279,3 +279,45 @@ def test_numeric_customer_ids_match_string_lookups() -> None:
     rows["customer_id"] = rows["customer_id"].map({"a": 17850.0, "b": 13047.0})
     rec = Recommender.fit(rows, ITEMS, None, now=NOW, params=RecParams(**SMALL))
     assert rec.knows("17850") and rec.knows("13047") and not rec.knows("17850.0")
+
+
+def _trend(rec: Recommender) -> dict[str, float]:
+    assert rec.popularity.trend is not None
+    return {c: float(v) for c, v in zip(rec.item_codes, rec.popularity.trend, strict=True) if v}
+
+
+def test_new_arrivals_count_recent_buyers_of_recently_launched_items() -> None:
+    # First sales before NOW: STEIN 11 days, TOWEL 6 days, CANDLE/HOLDER ~26-29 days,
+    # SAUCER 30 days (only "fresh" bought it in the last 28), MUG 61 days (not new),
+    # BAUBLE and OLDLAMP long ago.
+    assert _trend(fit()) == {
+        "CANDLE": 1.0, "HOLDER": 1.0, "STEIN": 1.0, "TOWEL": 0.75, "SAUCER": 0.25,
+    }  # fmt: skip
+    assert _trend(fit(launch_days=20)) == {"STEIN": 1.0, "TOWEL": 0.75}
+    # Only buyers inside the trend window count: the STEIN buyers came 11 days ago.
+    assert _trend(fit(launch_days=20, trend_days=10)) == {"TOWEL": 1.0}
+
+
+def test_new_arrivals_weight_lifts_them_as_plain_popular_picks() -> None:
+    rec = fit(launch_days=20, w_content=0.0, w_popular=0.0)
+    assert rec.recommend("buyer", k=1)[0].stock_code == "SAUCER"  # w_trend 0: co-purchase
+    boosted = rec.with_params(w_trend=5.0).recommend("buyer", k=3)
+    assert [r.stock_code for r in boosted[:2]] == ["STEIN", "TOWEL"]
+    # New arrivals are counted over everyone, not this customer's country or history.
+    assert [r.reason for r in boosted[:2]] == ["popular", "popular"]
+    assert boosted[0].evidence_stock_codes == []
+    assert boosted[2].stock_code == "SAUCER" and boosted[2].evidence_stock_codes == ["MUG"]
+
+
+def test_model_file_without_new_arrivals_still_loads(tmp_path: Path) -> None:
+    rec = fit(w_trend=0.5)
+    path = tmp_path / "recs.npz"
+    rec.save(path)
+    with np.load(path) as npz:
+        arrays = {k: npz[k] for k in npz.files if k != "pop_trend"}
+    older = tmp_path / "older.npz"
+    np.savez(older, **arrays)
+    loaded = Recommender.load(older)
+    assert loaded.popularity.trend is not None and not loaded.popularity.trend.any()
+    assert loaded.recommend("buyer", k=1)[0].stock_code == "SAUCER"
+    assert Recommender.load(path).recommend("buyer", k=5) == rec.recommend("buyer", k=5)

@@ -129,6 +129,7 @@ WEIGHT_GRID = {
     "w_popular": (0.0, 0.1, 0.2, 0.3),
 }
 HALF_LIFE_GRID = (30.0, 90.0, 180.0)
+TREND_GRID = (0.1, 0.2, 0.3, 0.4, 0.6)
 #: Fit-time shapes tried first; each names every knob it varies so the grid means the same
 #: thing whatever RecParams' defaults are.
 _PLAIN = {"co_purchase_half_life_days": None}
@@ -146,6 +147,8 @@ FIT_GRID: tuple[dict[str, object], ...] = (
     {"co_purchase_model": "ease", "ease_lambda": 100.0, "co_purchase_half_life_days": 90.0},
     {"co_purchase_model": "ease", "ease_lambda": 50.0, "co_purchase_half_life_days": 90.0},
     {"co_purchase_model": "ease", "ease_lambda": 100.0, "co_purchase_half_life_days": 180.0},
+    {"co_purchase_model": "ease", "ease_lambda": 100.0, "co_purchase_half_life_days": 45.0},
+    {"co_purchase_model": "ease", "ease_lambda": 300.0, "co_purchase_half_life_days": 45.0},
     {"co_purchase_model": "ease", "ease_lambda": 100.0, "include_guests": True, **_PLAIN},
 )
 
@@ -153,7 +156,8 @@ FIT_GRID: tuple[dict[str, object], ...] = (
 def tune(
     items: pd.DataFrame, vectors, split: Split, log: Callable[[str], None]
 ) -> tuple[dict[str, object], float]:
-    """Coordinate search on the validation split: fit-time shape, then weights, then half-life.
+    """Coordinate search on the validation split: fit-time shape, then weights, then the
+    new-arrivals weight, then the history half-life.
 
     Coordinate-wise rather than a full grid keeps it to ~30 evaluations, which
     matters on a shared 2-core machine; each step keeps the best so far.
@@ -183,6 +187,13 @@ def tune(
             best, best_val, current = {**best, **changes}, val, changes
     log(f"  weights: {len(weights)} combinations, best {current}: {best_val:.4f}")
     request_best = {k: v for k, v in best.items() if k in ("w_content", "w_popular")}
+    for w_trend in TREND_GRID:
+        changes = {**request_best, "w_trend": w_trend}
+        val = objective(best_rec.with_params(**changes), split)
+        log(f"  new arrivals {w_trend:g}: {val:.4f}")
+        if val > best_val:
+            best, best_val = {**best, "w_trend": w_trend}, val
+    request_best = {k: v for k, v in best.items() if k in ("w_content", "w_popular", "w_trend")}
     for half_life in HALF_LIFE_GRID:
         changes = {**request_best, "history_half_life_days": half_life}
         val = objective(best_rec.with_params(**changes), split)

@@ -41,6 +41,9 @@ class RecParams(BaseModel):
     w_co_purchase: float = Field(default=1.0, ge=0)
     w_content: float = Field(default=0.3, ge=0)
     w_popular: float = Field(default=0.0, ge=0)
+    #: New arrivals selling now (see ``popularity.new_arrivals``), added to every
+    #: customer's personal score; its picks carry reason "popular" and no evidence.
+    w_trend: float = Field(default=0.0, ge=0)
     #: Half-life (days) of a customer's past purchase in their profile: recent tastes weigh more.
     history_half_life_days: float = Field(default=90.0, gt=0)
     #: Only the customer's this-many heaviest (recent x frequent) items feed the scores:
@@ -76,6 +79,10 @@ class RecParams(BaseModel):
     popularity_half_life_days: float = Field(default=90.0, gt=0)
     #: Items with no sale in this many days before ``now`` are treated as discontinued.
     active_days: int = Field(default=120, ge=1)
+    #: New arrivals: buyers counted over the last ``trend_days`` for items whose first
+    #: sale is at most ``launch_days`` before ``now``.
+    trend_days: int = Field(default=28, ge=1)
+    launch_days: int = Field(default=56, ge=1)
     #: Shrinkage (in pseudo-buyers) of a country's / season's shares toward the global ones.
     shrink_buyers: float = Field(default=20.0, ge=0)
     #: Cold-start mix for new or anonymous visitors (country known, season from the date).
@@ -100,6 +107,8 @@ FIT_TIME_PARAMS = frozenset(
         "min_co_count",
         "popularity_half_life_days",
         "active_days",
+        "trend_days",
+        "launch_days",
         "shrink_buyers",
     }
 )

@@ -26,8 +26,13 @@ class PopularityTables:
     country_share: np.ndarray  # (n_countries, n_items) shrunk buyer share, scaled per row
     season_share: np.ndarray  # (12, n_items) shrunk buyer share around each month, scaled per row
     active: np.ndarray  # (n_items,) bool: sold within active_days before now
+    #: (n_items,) new arrivals selling now: buyers in the last ``trend_days`` of items first
+    #: sold within ``launch_days`` before now, scaled to max 1 (zeros for old model files).
+    trend: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        if self.trend is None:
+            self.trend = np.zeros(len(self.global_recent), np.float32)
         self._country_row = {c.casefold(): i for i, c in enumerate(self.countries.tolist())}
 
     def country_row(self, country: str | None) -> int | None:
@@ -47,6 +52,7 @@ class PopularityTables:
             "pop_country_share": self.country_share,
             "pop_season_share": self.season_share,
             "pop_active": self.active,
+            "pop_trend": self.trend,
         }
 
     @classmethod
@@ -57,6 +63,7 @@ class PopularityTables:
             arrays["pop_country_share"],
             arrays["pop_season_share"],
             arrays["pop_active"],
+            arrays.get("pop_trend"),
         )
 
 
@@ -69,6 +76,8 @@ def build_popularity(
     active_days: int,
     shrink: float,
     sales: pd.DataFrame | None = None,
+    trend_days: int = 28,
+    launch_days: int = 56,
 ) -> PopularityTables:
     """Count each buyer once per item (their latest purchase), decayed by age for recency.
 
@@ -136,4 +145,33 @@ def build_popularity(
     window = (sold["day"] >= now_day - active_days) & (sold["day"] <= now_day + 1e-9)
     recent = sold.loc[window, "item"].unique()
     active[recent] = True
-    return PopularityTables(_scale(global_recent), countries, country_share, season_share, active)
+    trend = new_arrivals(frame, sold, n_items, now_day, trend_days, launch_days)
+    return PopularityTables(
+        _scale(global_recent), countries, country_share, season_share, active, trend
+    )
+
+
+def new_arrivals(
+    counted: pd.DataFrame,
+    sold: pd.DataFrame,
+    n_items: int,
+    now_day: float,
+    trend_days: int,
+    launch_days: int,
+) -> np.ndarray:
+    """Distinct buyers in the last ``trend_days`` of items launched in the last ``launch_days``.
+
+    Customers keep discovering what was just added to the range (new season stock):
+    on the validation split these items make up a large share of the next months'
+    first-time purchases, which neither co-purchase (no history yet) nor all-time
+    popularity (too few sales yet) can see. The launch date is the first sale
+    anywhere (``sold``, guests included); the buyers are ``counted`` ones.
+    """
+    first = np.full(n_items, np.inf)
+    upto = sold[sold["day"] <= now_day + 1e-9]
+    first_sale = upto.groupby("item")["day"].min()
+    first[first_sale.index.to_numpy()] = first_sale.to_numpy()
+    recent = counted[counted["day"] >= now_day - trend_days].drop_duplicates(["buyer", "item"])
+    buyers = np.bincount(recent["item"].to_numpy(), minlength=n_items).astype(np.float64)
+    buyers[first < now_day - launch_days] = 0.0
+    return _scale(buyers)

@@ -68,16 +68,21 @@ def top_k(
 def personal_reasons(
     parts: dict[str, np.ndarray], order: np.ndarray, pop_reason: RecReason
 ) -> list[RecReason]:
-    """Name the component that carried each pick; popularity only when it outweighs both."""
+    """Name the component that carried each pick; popularity only when it outweighs both.
+
+    The optional "trend" part (new arrivals, counted over all customers) is popularity
+    too: when it carries a pick the reason is plain "popular", never the country's.
+    """
     zero = np.zeros(len(order))
     cp = parts["co_purchase"][order]
     ct = parts["content"][order] if "content" in parts else zero
     pp = parts["popular"][order]
+    tr = parts["trend"][order] if "trend" in parts else zero
     out: list[RecReason] = []
-    for c, t, q in zip(cp.tolist(), ct.tolist(), pp.tolist(), strict=True):
+    for c, t, q, n in zip(cp.tolist(), ct.tolist(), pp.tolist(), tr.tolist(), strict=True):
         personal = c + t
-        if personal <= 0 or q >= personal:
-            out.append(pop_reason)
+        if personal <= 0 or q + n >= personal:
+            out.append(pop_reason if q >= n else "popular")
         elif c > 0 and t > 0 and min(c, t) >= BLEND_SHARE * personal:
             out.append("blend")
         else:

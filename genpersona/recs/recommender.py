@@ -119,6 +119,8 @@ class Recommender:
                 active_days=params.active_days,
                 shrink=params.shrink_buyers,
                 sales=clean,
+                trend_days=params.trend_days,
+                launch_days=params.launch_days,
             ),
             params=params,
             now=pd.Timestamp(now).to_pydatetime(),
@@ -215,6 +217,8 @@ class Recommender:
         parts = {"co_purchase": p.w_co_purchase * cp, "popular": p.w_popular * pop}
         if ct is not None:
             parts["content"] = p.w_content * ct
+        if p.w_trend > 0:
+            parts["trend"] = p.w_trend * self.popularity.trend
         score = sum(parts.values())
         order = top_k(score, blocked, k, fallback=cold)
         pop_reason: RecReason = (
