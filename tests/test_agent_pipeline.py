@@ -51,7 +51,13 @@ def test_prompt_receives_the_customers_context_and_draft_is_queued() -> None:
     assert stored.rationale.customer_line.startswith("Because you")
     assert stored.variants[0].scores.total > 0
     stages = [s.stage for s in draft.trace.stages]
-    assert stages[:4] == ["idempotency", "context", "prompt", "generate+guard"]
+    assert [s for s in stages if "." not in s][:4] == [
+        "idempotency",
+        "context",
+        "prompt",
+        "generate+guard",
+    ]
+    assert {"context.retrieval", "context.exemplars"} <= set(stages)
     assert "score" in stages and "queue" in stages
     assert draft.trace.prompt_tokens > 0 and draft.trace.total_ms >= draft.trace.model_ms
     assert stored.trace.candidates == 3 and stored.trace.prompt_tokens == draft.trace.prompt_tokens

@@ -28,7 +28,8 @@ SCORERS = {
     "guard_pass": "guard-pass-2026.11.1 (per candidate; final = passed after autofix/re-ask, not fallback)",
     "specificity": "specificity-1of10-2026.11.1 (MiniLM cosine: top variant vs favourite-theme text, own vs 9 random others)",
     "grounding": "grounding-2026.11.1 (every featured stock code found in the brand's catalog table)",
-    "latency": "latency-2026.11.1 (Trace.total_ms; overhead = total - union of model-call intervals)",
+    "latency": "latency-2026.11.2 (Trace.total_ms; overhead = total - union of LLM-call intervals; "
+    "also minus embedder time)",
 }
 
 
@@ -117,6 +118,13 @@ def run(customers: int, n: int, heroes: int, brand: str | None, seed: int) -> di
 
     totals = [d.trace.total_ms for d in all_drafts]
     overheads = [max(0.0, d.trace.total_ms - d.trace.model_ms) for d in all_drafts]
+    no_models = [
+        max(0.0, d.trace.total_ms - d.trace.model_ms - d.trace.embed_ms) for d in all_drafts
+    ]
+    stage_ms: dict[str, list[float]] = {}
+    for d in all_drafts:
+        for st in d.trace.stages:
+            stage_ms.setdefault(st.stage, []).append(st.ms)
     return {
         "brand": brand,
         "model": f"{deps.llm.backend}:{deps.llm.model}",
@@ -150,6 +158,11 @@ def run(customers: int, n: int, heroes: int, brand: str | None, seed: int) -> di
             "p95": round(percentile(totals, 95), 1),
             "overhead_p50": round(percentile(overheads, 50), 2),
             "overhead_p95": round(percentile(overheads, 95), 2),
+            "overhead_excl_embedder_p50": round(percentile(no_models, 50), 2),
+            "overhead_excl_embedder_p95": round(percentile(no_models, 95), 2),
+            "embed_p50": round(percentile([d.trace.embed_ms for d in all_drafts], 50), 2),
+            "stages_p50": {k: round(percentile(v, 50), 2) for k, v in stage_ms.items()},
+            "stages_p95": {k: round(percentile(v, 95), 2) for k, v in stage_ms.items()},
             "mean_model_ms": round(statistics.fmean([d.trace.model_ms for d in all_drafts]), 1)
             if all_drafts
             else 0,
@@ -196,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"latency     p50 {lat['p50']:.0f} ms  p95 {lat['p95']:.0f} ms  overhead excl. model "
           f"p50 {lat['overhead_p50']:.1f} ms  p95 {lat['overhead_p95']:.1f} ms")  # fmt: skip
+    print(f"            excl. LLM and embedder p50 {lat['overhead_excl_embedder_p50']:.1f} ms  "
+          f"p95 {lat['overhead_excl_embedder_p95']:.1f} ms (embedder p50 {lat['embed_p50']:.1f} ms)")  # fmt: skip
+    print("            stages p50/p95 ms: " + ", ".join(
+        f"{k} {v:.1f}/{lat['stages_p95'][k]:.1f}" for k, v in lat["stages_p50"].items()))  # fmt: skip
     print(f"throughput  {result['drafts_per_minute']} drafts/min (wall {result['wall_s']} s)")
     for name, version in result["scorers"].items():
         print(f"  scorer {name}: {version}")

@@ -16,6 +16,7 @@ from genpersona.agent import knowledge
 from genpersona.agent.deps import AgentDeps
 from genpersona.agent.models import ContentRequest, FeaturedItem
 from genpersona.agent.prompting import canary_for
+from genpersona.agent.trace import substage
 from genpersona.brands.guide import BrandGuide, KnowledgeEntry
 from genpersona.context.models import AnonymousContext, Consent, ContextBundle
 from genpersona.errors import GenerationError
@@ -129,37 +130,24 @@ def choose_featured(
 
 def build_context(request: ContentRequest, deps: AgentDeps) -> AgentContext:
     guide = deps.load_guide(request.brand)
-    if request.customer_id is None and request.anonymous is None:
-        bundle = _empty_bundle(request)
-        if request.kind == "hero":  # still needs popular items to feature
-            bundle = deps.context_for(
-                request.brand,
-                None,
-                request.brief,
-                anonymous=AnonymousContext(),
-                settings=deps.settings,
-            )
-    else:
-        bundle = deps.context_for(
-            request.brand,
-            request.customer_id,
-            request.brief,
-            anonymous=request.anonymous,
-            settings=deps.settings,
-        )
-    bundle = _strip_personal(bundle)
-
+    with substage("context.retrieval"):
+        bundle = _bundle(request, deps)
     query = request.brief or request.kind.replace("_", " ")
     if request.kind == "chat_answer":
         query = " ".join(t.text for t in request.conversation[-3:] if t.role == "customer")
-    exemplars = [
-        ExemplarRef(id=e.id, text=e.text)
-        for e in deps.similar_exemplars(request.brand, request.kind, query, 3, deps)
-    ]
+    with substage("context.exemplars"):
+        exemplars = [
+            ExemplarRef(id=e.id, text=e.text)
+            for e in deps.similar_exemplars(request.brand, request.kind, query, 3, deps)
+        ]
     kb: list[KnowledgeEntry] = []
     if request.kind == "chat_answer":
-        kb = knowledge.retrieve(guide, query, deps.embedder, deps.store)
-    featured = choose_featured(request, bundle, deps) if request.kind == "hero" else []
+        with substage("context.knowledge"):
+            kb = knowledge.retrieve(guide, query, deps.embedder, deps.store)
+    featured: list[FeaturedItem] = []
+    if request.kind == "hero":
+        with substage("context.catalog"):
+            featured = choose_featured(request, bundle, deps)
     return AgentContext(
         request=request,
         guide=guide,
@@ -169,3 +157,22 @@ def build_context(request: ContentRequest, deps: AgentDeps) -> AgentContext:
         featured=featured,
         canary=canary_for(request.brand),
     )
+
+
+def _bundle(request: ContentRequest, deps: AgentDeps) -> ContextBundle:
+    if request.customer_id is None and request.anonymous is None:
+        if request.kind != "hero":
+            return _empty_bundle(request)
+        # no one to personalise for, but a hero still needs popular items to feature
+        bundle = deps.context_for(
+            request.brand, None, request.brief, anonymous=AnonymousContext(), settings=deps.settings
+        )
+    else:
+        bundle = deps.context_for(
+            request.brand,
+            request.customer_id,
+            request.brief,
+            anonymous=request.anonymous,
+            settings=deps.settings,
+        )
+    return _strip_personal(bundle)

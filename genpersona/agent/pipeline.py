@@ -20,7 +20,7 @@ from genpersona.agent.generation import generate_candidates
 from genpersona.agent.models import ContentRequest, Draft
 from genpersona.agent.prompting import get_library
 from genpersona.agent.rationale import build_rationale
-from genpersona.agent.scoring import build_scoring_context, score_variants
+from genpersona.agent.scoring import build_scoring_context, score_variants, variant_texts
 from genpersona.agent.trace import CURRENT_TIMER, StageTimer
 from genpersona.errors import RetriesExhausted
 from genpersona.llm.base import LLM, PromptStyle
@@ -107,8 +107,9 @@ def _run(
             attempts=[a.model_dump() for r in results for a in r.attempts],
         )
     with timer.stage("score"):
-        sctx = build_scoring_context(actx, deps)
-        variants = score_variants([r.variant for r in passed], sctx, deps.embedder)
+        kept = [r.variant for r in passed]
+        sctx = build_scoring_context(actx, deps, variant_texts(kept))
+        variants = score_variants(kept, sctx, deps.embedder)
     rules = sorted({rule for r in results for rule in r.rules_checked})
     with timer.stage("rationale"):
         rationale = build_rationale(actx, variants[0], variants, prompt, deps.llm, rules)

@@ -131,7 +131,10 @@ def other_customers(brand: str, deps: AgentDeps) -> tuple[list[str], np.ndarray]
     return ids, vecs
 
 
-def build_scoring_context(actx: AgentContext, deps: AgentDeps) -> ScoringContext:
+def build_scoring_context(
+    actx: AgentContext, deps: AgentDeps, variant_texts: list[str] | None = None
+) -> ScoringContext:
+    """Reference vectors; ``variant_texts`` are embedded in the same single model call."""
     emb, guide, kind = deps.embedder, actx.guide, actx.request.kind
     examples = guide.examples.get(kind)
     good_texts = (list(examples.do) if examples else []) + [e.text for e in actx.exemplars]
@@ -148,6 +151,12 @@ def build_scoring_context(actx: AgentContext, deps: AgentDeps) -> ScoringContext
     past: list[str] = []
     if actx.personalized and actx.request.customer_id:
         past = deps.past_texts(actx.request.brand, actx.request.customer_id, kind, deps.settings)
+    # one embedder call for everything not cached yet (each call has a fixed cost)
+    _VECTORS.embed(
+        emb,
+        good_texts + bad_texts + past + list(variant_texts or [])
+        + ([interest] if interest else []) + ([theme_text(own_themes)] if own_themes else []),
+    )  # fmt: skip
     return ScoringContext(
         good=_VECTORS.embed(emb, good_texts),
         bad=_VECTORS.embed(emb, bad_texts),
@@ -201,13 +210,17 @@ def novelty(vec: np.ndarray, sctx: ScoringContext) -> float:
     return float(np.clip(1.0 - float(np.max(sctx.past @ vec)), 0.0, 1.0))
 
 
+def variant_texts(variants: list[Variant]) -> list[str]:
+    return [v.content.all_text() or " " for v in variants]
+
+
 def score_variants(
     variants: list[Variant], sctx: ScoringContext, embedder: Embedder
 ) -> list[Variant]:
     """Scores on every variant, best first."""
     if not variants:
         return []
-    vecs = embedder.embed([v.content.all_text() or " " for v in variants])
+    vecs = _VECTORS.embed(embedder, variant_texts(variants))
     scored: list[Variant] = []
     for v, vec in zip(variants, vecs, strict=True):
         parts = {

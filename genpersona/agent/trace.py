@@ -88,6 +88,17 @@ CURRENT_TIMER: contextvars.ContextVar[StageTimer | None] = contextvars.ContextVa
 )
 
 
+@contextmanager
+def substage(name: str) -> Iterator[None]:
+    """Time a part of a stage into the current run's trace (no-op outside a run)."""
+    timer = CURRENT_TIMER.get()
+    if timer is None:
+        yield
+        return
+    with timer.stage(name):
+        yield
+
+
 class TimedEmbedder(Embedder):
     """Wraps the embedder: repeated texts (briefs, interests, exemplars) are embedded once,
     and time spent embedding is charged to the current run's trace."""
