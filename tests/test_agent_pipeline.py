@@ -224,3 +224,31 @@ def test_anonymous_visitors_in_different_contexts_get_their_own_drafts() -> None
     )
     assert fr.id != es.id and again.id == fr.id
     assert "visiting from Spain" in world.llm.prompts[-1]
+
+
+def test_chat_style_models_get_system_and_user_messages_and_write_preheaders() -> None:
+    llm = FakeLLM(
+        ["Subject: Rose teapots for spring\nPreheader: Fresh from our shelves"], prompt_style="chat"
+    )
+    world = World(llm)
+    draft = generate(_req(n=1), deps=world.deps())
+    call = llm.calls[0]
+    assert call["kind"] == "chat"
+    system, user = call["messages"]
+    assert system.role == "system" and "Tea for two, cake for one" in system.content
+    assert user.role == "user" and MEMORY_TEXT in user.content and MEMORY_TEXT not in system.content
+    top = draft.top.content
+    assert (top.subject, top.preheader) == ("Rose teapots for spring", "Fresh from our shelves")
+    assert draft.rationale.prompt_template == "subject_line.chat.j2"
+
+
+def test_settings_override_the_backends_prompt_style(monkeypatch: pytest.MonkeyPatch) -> None:
+    from genpersona.settings import get_settings
+
+    monkeypatch.setenv("GENPERSONA_LLM_PROMPT_STYLE", "chat")
+    get_settings.cache_clear()
+    world = World(FakeLLM(["Subject: Rose teapots"]))  # a completion-style backend
+    draft = generate(_req(n=1), deps=world.deps())
+    assert world.llm.calls[0]["kind"] == "chat" and draft.rationale.prompt_template.endswith(
+        ".chat.j2"
+    )
