@@ -235,7 +235,7 @@ def synthetic(home: Path, real_home: Path, n_customers: int, per_customer: int, 
     n_facts = n_customers * per_customer
     print(
         f"== synthetic: {n_customers:,} customers / {n_facts:,} memory facts "
-        "(random unit vectors, fake brief embedder unless GENPERSONA_EMBEDDER=minilm)"
+        f"(random unit fact vectors; briefs embedded by {os.environ.get('GENPERSONA_EMBEDDER')}, cached)"
     )
     build_synthetic(home, n_customers, per_customer, real_home)
     _reset_process_state()
