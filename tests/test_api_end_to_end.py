@@ -77,11 +77,15 @@ def test_customer_journey_over_http(client: TestClient) -> None:
     data = export.json()
     assert {e["type"] for e in data["events"]} >= {"view", "email_open"}
     assert data["other"]["campaigns"]["outcomes"][0]["type"] == "sent"
+    exported_drafts = {d["id"] for d in data["other"]["review_queue"]["drafts"]}
+    assert draft["id"] in exported_drafts
 
     erased = client.delete(base)
     assert erased.status_code == 200, erased.text
     assert erased.json()["rows"]["campaigns"] == 1
+    assert erased.json()["rows"]["review_queue"] >= 2  # the personal and the generic draft
     assert client.get(f"{base}/export").status_code == 404
+    assert client.get(f"/v1/drafts/{draft['id']}").status_code == 404
 
 
 def test_unknown_customer_and_brand_over_http(client: TestClient) -> None:

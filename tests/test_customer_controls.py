@@ -146,3 +146,37 @@ def test_record_purchase_refreshes_profile(shop):
         shop, "10003", "purchase", stock_code="22423", quantity=1, unit_price=12.75, order_id="X1"
     )
     assert context_for(shop, "10003", "x").profile.frequency == before + 1
+
+
+def test_erase_reaches_drafts_decisions_audit_and_exemplars(shop):
+    """The marker in a reviewed draft (and its exemplar) is gone after erasure too."""
+    import random
+
+    from genpersona.agent.models import VariantContent
+    from genpersona.review.queue import edit_and_approve, get_draft, submit_draft
+    from genpersona.review.seed import make_draft
+
+    home = get_settings().home_dir
+    draft = make_draft(
+        random.Random(7), brand=shop, kind="subject_line", customer_id="10001",
+        violation_rate=0.0, fallback_rate=0.0,
+    )  # fmt: skip
+    draft.brief = f"about {MARKER}"
+    stored = submit_draft(draft)
+    edit_and_approve(
+        stored.id, 0, VariantContent(subject=f"Your {MARKER} picks are here"), "alice",
+        stored.version,
+    )  # fmt: skip
+    other = submit_draft(make_draft(random.Random(8), brand=shop, customer_id="10002"))
+    assert _files_containing(home, MARKER.encode())
+    exported = export_customer(shop, "10001")
+    assert exported["other"]["review_queue"]["drafts"][0]["id"] == stored.id
+
+    report = erase_customer(shop, "10001")
+    assert report.rows["review_queue"] >= 3  # draft, decision, exemplar (+ audit entries)
+    assert _files_containing(home, MARKER.encode()) == []
+    from genpersona.errors import DraftNotFound
+
+    with pytest.raises(DraftNotFound):
+        get_draft(stored.id)
+    assert get_draft(other.id).customer_id == "10002"

@@ -1,8 +1,9 @@
 """Erase one customer from the review queue: their drafts (with variants, decisions), exemplars
 written from their drafts (rows and vectors) and their audit entries.
 
-Called by the customer-erasure flow (``genpersona.customers.erasure``), which
-registers it with ``register_eraser``; it can also be called directly.
+Registered with the customer-erasure flow (``genpersona.customers.erasure``
+discovers this module), so erasing a customer removes this too and an export
+lists it; ``erase_customer_review_data`` can also be called directly.
 Vectors are deleted after the SQL commit: a vector whose row is gone is never
 returned (``similar_exemplars`` reads the words from SQL), so the order is safe.
 """
@@ -14,9 +15,11 @@ import logging
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from genpersona.customers.erasure import CustomerRef, register_eraser, register_exporter
 from genpersona.db.engine import session_scope
 from genpersona.review.audit import erase_customer_audit
 from genpersona.review.exemplars import delete_exemplar_vectors
+from genpersona.review.store import load_draft
 from genpersona.review.tables import DraftRow, ExemplarRow, ReviewRow
 from genpersona.settings import Settings
 
@@ -64,3 +67,42 @@ def erase_customer_review_data(
         result = erase_in_session(session, brand, customer_id)
     delete_exemplar_vectors(list(result.pop("exemplar_ids")), settings)  # type: ignore[call-overload]
     return {k: int(v) for k, v in result.items()}  # type: ignore[call-overload]
+
+
+def _erase_hook(session: Session, ref: CustomerRef) -> int:
+    """Registered with the customer-erasure flow: rows inside its transaction, then vectors."""
+    result = erase_in_session(session, ref.brand, ref.external_id)
+    exemplar_ids = list(result.pop("exemplar_ids"))  # type: ignore[call-overload]
+    # A vector whose row is gone is never returned, so deleting before the commit is safe
+    # either way: on rollback the exemplar simply stops being retrieved.
+    delete_exemplar_vectors(exemplar_ids)
+    return sum(int(v) for v in result.values())  # type: ignore[call-overload]
+
+
+def _export_hook(session: Session, ref: CustomerRef) -> dict[str, object]:
+    """Everything the review queue holds about the customer, for the data export."""
+    rows = session.scalars(
+        select(DraftRow).where(DraftRow.brand == ref.brand, DraftRow.customer_id == ref.external_id)
+    )
+    drafts = [load_draft(session, row.id).model_dump(mode="json") for row in rows]
+    reviews = session.scalars(
+        select(ReviewRow).where(
+            ReviewRow.brand == ref.brand, ReviewRow.customer_id == ref.external_id
+        )
+    )
+    exemplars = session.scalars(
+        select(ExemplarRow).where(
+            ExemplarRow.brand == ref.brand, ExemplarRow.customer_id == ref.external_id
+        )
+    )
+    return {
+        "drafts": drafts,
+        "decisions": [
+            {c.name: getattr(r, c.name) for c in ReviewRow.__table__.columns} for r in reviews
+        ],
+        "exemplars": [{"id": e.id, "kind": e.kind, "text": e.text} for e in exemplars],
+    }
+
+
+register_eraser(_erase_hook, name="review_queue")
+register_exporter(_export_hook, name="review_queue")
