@@ -210,6 +210,12 @@ class InvalidTransition(ReviewError):
     pass
 
 
+class EditBreaksRules(ReviewError):
+    """A reviewer's edit fails the brand guide; ``data['violations']`` lists why."""
+
+    http_status = 422
+
+
 class AuditLogImmutable(ReviewError):
     """Code tried to update or delete an audit-log row outside customer erasure."""
 

@@ -148,9 +148,16 @@ def test_record_purchase_refreshes_profile(shop):
     assert context_for(shop, "10003", "x").profile.frequency == before + 1
 
 
-def test_erase_reaches_drafts_decisions_audit_and_exemplars(shop):
+def test_erase_reaches_drafts_decisions_audit_and_exemplars(shop, tmp_path, monkeypatch):
     """The marker in a reviewed draft (and its exemplar) is gone after erasure too."""
     import random
+    import shutil
+
+    guides = tmp_path / "guides"
+    guides.mkdir()  # edits are checked against the brand's guide: give 'shop' the demo one
+    shutil.copy(get_settings().brand_guides_dir / "giftloft.yaml", guides / "shop.yaml")
+    monkeypatch.setenv("GENPERSONA_BRAND_GUIDES_DIR", str(guides))
+    get_settings.cache_clear()
 
     from genpersona.agent.models import VariantContent
     from genpersona.review.queue import edit_and_approve, get_draft, submit_draft

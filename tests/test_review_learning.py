@@ -163,8 +163,13 @@ def test_a_rule_that_would_break_the_guide_is_not_written(
     path = guides_dir / "giftloft.yaml"
     guide = load_guide("giftloft")
     banned = next(t.term for t in guide.banned_terms if t.term)
+    # Edits are guard-checked now, so such swaps can only predate the rule: count them directly.
+    from genpersona.review.suggestions import record_substitutions
+
     for _ in range(3):
-        _edit_swap(draft_factory, "Grab", banned)
+        draft = submit_draft(draft_factory(brand="giftloft", kind="subject_line"))
+        with session_scope() as session:
+            record_substitutions(session, "giftloft", draft.id, [("grab", banned)])
     [s] = list_suggestions()
     before = path.read_text()
     with pytest.raises(BrandGuideError):
@@ -172,6 +177,25 @@ def test_a_rule_that_would_break_the_guide_is_not_written(
     assert path.read_text() == before
     assert list_suggestions()[0].status == "open"  # still there to dismiss
     assert dismiss_suggestion(s.id, "marketer").status == "dismissed"
+
+
+def test_an_edit_that_breaks_a_brand_rule_is_refused_and_the_draft_stays_pending(
+    backend, draft_factory, memory_vectors, guides_dir
+) -> None:
+    from genpersona.errors import EditBreaksRules
+    from genpersona.review.queue import get_draft
+
+    banned = next(t.term for t in load_guide("giftloft").banned_terms if t.term)
+    d = draft_factory(brand="giftloft", kind="subject_line")
+    d.variants[0].violations = []
+    saved = submit_draft(d)
+    with pytest.raises(EditBreaksRules, match="banned_term") as info:
+        edit_and_approve(
+            saved.id, 0, VariantContent(subject=f"Our {banned} tea sets"), "bob", expected_version=1
+        )
+    assert info.value.data["violations"][0].rule_id == "banned_term"
+    assert get_draft(saved.id).status == "pending"
+    assert list_suggestions() == []
 
 
 def test_guide_writer_adds_a_block_when_the_guide_has_none(tmp_path, monkeypatch) -> None:

@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 from genpersona.agent.models import Draft, VariantContent
 from genpersona.db.base import utcnow
 from genpersona.db.engine import session_scope
-from genpersona.errors import DraftConflict, DraftNotFound, InputError, InvalidTransition
+from genpersona.errors import (
+    DraftConflict,
+    DraftNotFound,
+    EditBreaksRules,
+    InputError,
+    InvalidTransition,
+)
 from genpersona.review.audit import audit_values, record, record_many
 from genpersona.review.diffs import diff_content, edit_size, substitutions
 from genpersona.review.exemplars import add_exemplar, embed_exemplars
@@ -232,9 +238,13 @@ def edit_and_approve(
         )
     with session_scope(settings) as session:
         original = _variant_content(session, draft_id, variant_index)  # variants never change
+        brand, kind = session.execute(
+            select(DraftRow.brand, DraftRow.kind).where(DraftRow.id == draft_id)
+        ).one()
     ops = diff_content(original, new_content)
     if not ops:
         return approve(draft_id, variant_index, reviewer, expected_version, settings)
+    edit_warnings = _guard_edit(draft_id, brand, kind, new_content, settings)
     size = edit_size(ops)
     with session_scope(settings) as session:
         row = _claim(session, draft_id, expected_version, reviewer, "edited", variant_index)
@@ -270,11 +280,36 @@ def edit_and_approve(
                 "diff": ops,
                 "edit_size": size,
                 "exemplar_id": exemplar_id,
+                "warnings": edit_warnings,
             },
         )
         result = _result(row, reviewer, variant_index=variant_index, exemplar_id=exemplar_id)
     embed_exemplars([exemplar_id], settings)
     return result
+
+
+def _guard_edit(
+    draft_id: int, brand: str, kind: str, content: VariantContent, settings: Settings | None
+) -> list[str]:
+    """A reviewer's words pass the same brand rules as the model's before they are approved.
+
+    Edits bypassing the guardrails would let an off-brand claim or a creepy
+    line reach customers through the one door meant to make copy safer.
+    Returns the non-blocking warnings, kept in the audit entry.
+    """
+    from genpersona.brands.loader import load_guide
+    from genpersona.guard.engine import check
+
+    report = check(content, load_guide(brand, settings), kind=kind)  # type: ignore[arg-type]
+    if report.blocking:
+        raise EditBreaksRules(
+            f"the edited copy for draft {draft_id} breaks brand rules: "
+            + "; ".join(f"{v.rule_id}: {v.message}" for v in report.blocking),
+            fix="change the flagged words (see each violation's suggestion) and approve again",
+            draft_id=draft_id,
+            violations=report.blocking,
+        )
+    return [f"{v.rule_id}: {v.message}" for v in report.violations]
 
 
 def _check_reason(reason_code: str, note: str) -> None:
