@@ -21,6 +21,7 @@ from genpersona.agent.prompting import PromptLibrary, RenderedPrompt
 from genpersona.agent.trace import StageTimer
 from genpersona.agent.variables import prompt_variables
 from genpersona.guard.models import Attempt, Violation
+from genpersona.guard.repair import format_violations_for_prompt
 from genpersona.llm.base import LLM, GenerationParams, PromptStyle
 
 _FIELD_RE = re.compile(r"^\s*(subject|preheader|headline|subheadline|cta|answer)\s*:\s*(.*)$", re.I)
@@ -101,15 +102,6 @@ def seed_for(key: str, candidate: int, attempt: int) -> int:
     return (int(key[:8], 16) + 7919 * candidate + 104_729 * attempt) % (2**31 - 1)
 
 
-def format_violations(violations: list[Violation]) -> str:
-    try:
-        from genpersona.guard.repair import format_violations_for_prompt
-
-        return format_violations_for_prompt(violations)
-    except ImportError:  # the guard package names it differently in older trees
-        return "; ".join(v.suggestion or v.message for v in violations)
-
-
 class CandidateRunner:
     """Produces candidate i: render, call the model, parse; the guard drives re-asks."""
 
@@ -147,7 +139,11 @@ class CandidateRunner:
         return result.text
 
     def produce(self, candidate: int, attempt: int, violations: list[Violation]) -> VariantContent:
-        prompt = self.base_prompt if not violations else self.render(format_violations(violations))
+        prompt = (
+            self.base_prompt
+            if not violations
+            else self.render(format_violations_for_prompt(violations))
+        )
         text = self.call(prompt, seed_for(self.key, candidate, attempt))
         content = parse_output(self.actx.request.kind, text, self.actx)
         if not content.main_text():  # an empty line is not worth a guard pass: one more draw
