@@ -187,3 +187,35 @@ def test_erase_reaches_drafts_decisions_audit_and_exemplars(shop, tmp_path, monk
     with pytest.raises(DraftNotFound):
         get_draft(stored.id)
     assert get_draft(other.id).customer_id == "10002"
+
+
+def test_reimporting_after_erase_does_not_bring_the_customer_back(shop, tmp_path):
+    from genpersona.data.tables import ErasedCustomer
+
+    erase_customer(shop, "10001")
+    report = ingest_online_retail(tmp_path / "r.parquet", shop)
+    assert report.skipped_erased == 1 and report.new_customers == 0
+    with pytest.raises(CustomerNotFound):
+        export_customer(shop, "10001")
+    with session_scope() as session:
+        stored = session.scalars(select(ErasedCustomer.digest)).all()
+        assert len(stored) == 1 and "10001" not in stored[0]
+    assert export_customer(shop, "10002")["customer"]["external_id"] == "10002"
+    # the generic events import honours the suppression list too
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        json.dumps({"customer_id": "10001", "type": "view", "ts": "2011-10-01T10:00:00"})
+        + "\n"
+        + json.dumps({"customer_id": "20001", "type": "view", "ts": "2011-10-01T10:00:00"})
+        + "\n"
+    )
+    from genpersona.data.ingest_events import ingest_events
+
+    assert ingest_events(events, shop).skipped_erased == 1
+    with pytest.raises(CustomerNotFound):
+        export_customer(shop, "10001")
+    # a knowing new sign-up through the API clears the entry
+    record_event(shop, "10001", "email_open", create_customer=True)
+    assert export_customer(shop, "10001")["customer"]["external_id"] == "10001"
+    with session_scope() as session:
+        assert session.scalars(select(ErasedCustomer)).all() == []

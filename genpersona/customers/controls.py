@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from genpersona.context.models import Consent, Evidence, MemoryFactView
 from genpersona.customers.erasure import CustomerRef, discover, erasers, exporters
+from genpersona.customers.tombstones import add_tombstone, clear_tombstone
 from genpersona.data.derive import derive
 from genpersona.data.locales import locale_for_country
 from genpersona.data.recs_store import fit_recommender, recommender_path
@@ -177,6 +178,7 @@ def erase_customer(
         )
         session.execute(delete(Customer).where(Customer.id == c.id))
         report.rows["customers"] = 1
+        add_tombstone(session, brand, customer_id)
         brand_id = b.id
     store = get_vector_store(settings)
     ids = [memory_vector_id(i) for i in fact_ids]
@@ -413,6 +415,7 @@ def record_event(
         if c is None:
             if not create_customer:
                 get_customer(session, b, customer_id)  # raises CustomerNotFound
+            clear_tombstone(session, brand, customer_id)  # a knowing new sign-up
             loc = locale_for_country(country)
             c = Customer(
                 brand_id=b.id,

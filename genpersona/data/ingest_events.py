@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
+from genpersona.customers.tombstones import erased_among
 from genpersona.data.catalog import (
     build_catalog,
     catalog_vectors,
@@ -220,6 +221,7 @@ def ingest_events(
     with factory() as session:
         brand_id = session.scalar(select(Brand.id).where(Brand.slug == brand))
         previous = old_descriptions(session, brand_id)
+        erased = erased_among(session, brand, ev["customer"].dropna().unique())
         stored = (
             session.execute(select(CatalogItem).where(CatalogItem.brand_id == brand_id))
             .scalars()
@@ -234,6 +236,8 @@ def ingest_events(
                 for i in stored
             ]
         )  # fmt: skip
+    if erased:  # erased customers stay erased: their rows are not imported again
+        ev = ev[~ev["customer"].isin(erased)]
     # catalog = stored items + items seen in this file (file descriptions win)
     sales = ev[ev["stock_code"].notna()].assign(
         description=lambda f: f["description"].where(f["description"] != "", None),
@@ -337,6 +341,7 @@ def ingest_events(
         rows=len(ev),
         customers=int(ev["customer"].nunique()),
         new_customers=n_new,
+        skipped_erased=len(erased),
         guest_rows=int(ev["customer"].isna().sum()),
         products=len(catalog),
         events={k: int(v) for k, v in counts.items()},

@@ -25,6 +25,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, insert, select
 
+from genpersona.customers.tombstones import erased_among
 from genpersona.data.catalog import build_catalog, catalog_vectors, old_descriptions, write_catalog
 from genpersona.data.derive import derive
 from genpersona.data.locales import locale_for_country
@@ -63,6 +64,7 @@ class IngestReport(BaseModel):
     rows: int
     customers: int
     new_customers: int
+    skipped_erased: int = 0  # customers erased before, whose rows were not imported again
     guest_rows: int
     products: int
     events: dict[str, int] = Field(default_factory=dict)
@@ -279,6 +281,11 @@ def ingest_online_retail(
         with factory() as session, session.begin():
             brand_row = get_or_create_brand(session, brand, brand_name)
             write_catalog(session, brand_row, catalog, assignment)
+            erased = erased_among(session, brand, countries.index)
+            if erased:  # erased customers stay erased: drop their rows, not just their link
+                tx = tx[~tx["customer"].isin(erased)]
+                is_return, is_customer = is_return[tx.index], is_customer[tx.index]
+                countries = countries.drop(index=list(erased))
             consent = dict.fromkeys(("personalization", "email", "chat_memory"), demo_consent)
             id_of, n_new = upsert_customers(
                 session, brand_row, countries, source=SOURCE, consent=consent
@@ -350,6 +357,7 @@ def ingest_online_retail(
         rows=len(tx),
         customers=len(id_of),
         new_customers=n_new,
+        skipped_erased=len(erased),
         guest_rows=int((~is_customer).sum()),
         products=len(products),
         events={k: int(v) for k, v in counts.items()},

@@ -186,3 +186,19 @@ class IngestRun(Base):
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     started_at: Mapped[datetime] = mapped_column(DateTime)
     finished_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ErasedCustomer(Base):
+    """Suppression list: a one-way digest of each erased customer's id (migration 0004).
+
+    Without it, re-importing the same source file would bring an erased
+    customer straight back. Only the digest is kept, never the id itself.
+    """
+
+    __tablename__ = "erased_customers"
+    __table_args__ = (UniqueConstraint("brand", "digest"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    brand: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))
+    erased_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
