@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# the demo ends by serving the review console; `make demo DEMO_ARGS=--no-console` just prints
+DEMO_ARGS ?= --console
 
 .PHONY: install demo test lint format bench evals console clean
 
@@ -18,7 +20,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(VENV)/bin/genpersona demo
+	$(VENV)/bin/genpersona demo $(DEMO_ARGS)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -95,3 +95,27 @@ def test_demo_without_the_data_file_says_where_to_put_it(
     result = runner.invoke(app, ["demo", "--customers", "2"])
     assert result.exit_code == 2
     assert "online_retail.parquet" in result.stderr and "GENPERSONA_DATA_DIR" in result.stderr
+
+
+def test_demo_runs_the_whole_path_on_a_small_file_and_then_serves_the_console(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    """`genpersona demo --console`: ingest, draft with the configured (fake) model, queue, console."""
+    from genpersona.review.queue import QueueFilter, list_drafts
+    from genpersona.settings import get_settings
+    from tests._data_fixtures import retail_frame, write_parquet
+
+    write_parquet(retail_frame(), tmp_path / "online_retail.parquet")
+    monkeypatch.setenv("GENPERSONA_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    started: list[list[str]] = []
+    monkeypatch.setattr(
+        "genpersona.cli.console.subprocess.call", lambda cmd: started.append(cmd) or 0
+    )
+    result = runner.invoke(app, ["demo", "--customers", "2", "-n", "2", "--console"])
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "drafts queued" in result.stdout
+    page = list_drafts(QueueFilter(brand=get_settings().default_brand), page_size=50)
+    assert page.total >= 2 and {r.kind for r in page.rows} >= {"subject_line"}
+    [cmd] = started
+    assert "streamlit" in cmd and cmd[cmd.index("--server.port") + 1] == "8501"

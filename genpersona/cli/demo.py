@@ -132,6 +132,12 @@ def register(app: typer.Typer) -> None:
         ),
         n: int = typer.Option(3, "-n", help="Subject-line variants per customer."),
         json_out: bool = JsonOpt,
+        open_console: bool = typer.Option(
+            False,
+            "--console/--no-console",
+            help="At the end, start the review console on http://127.0.0.1:8501 (Ctrl-C stops it).",
+        ),
+        port: int = typer.Option(8501, "--port", help="Console port, with --console."),
     ) -> None:
         """Ingest the demo data (once), draft for real customers with the local model, queue."""
         from genpersona.agent.deps import default_deps
@@ -166,4 +172,12 @@ def register(app: typer.Typer) -> None:
             )
             return
         render(rows, f"{deps.llm.backend}:{deps.llm.model}")
-        console.print(f"{len(rows)} drafts queued. Next: run `genpersona console` to review them.")
+        if not open_console:
+            console.print(
+                f"{len(rows)} drafts queued. Next: run `genpersona console` to review them."
+            )
+            return
+        console.print(f"{len(rows)} drafts queued; starting the review console (Ctrl-C stops it).")
+        from genpersona.cli.console import console_cmd
+
+        console_cmd(port=port, address="127.0.0.1", headless=True, seed=0)
