@@ -118,18 +118,19 @@ def score_cold_start(rec: Recommender, split: Split) -> tuple[Score, Score]:
     )
 
 
-def objective(rec: Recommender, split: Split) -> float:
-    """Validation objective: mean HR@10 over both protocols (discovery and all purchases)."""
+def objective(rec: Recommender, split: Split, protocols: tuple[str, ...] = PROTOCOLS) -> float:
+    """Validation objective: mean HR@10 over the protocols (default: discovery and all)."""
     fn = recommender_fn(rec, split)
-    return sum(score("blend", fn, split, p).hr for p in PROTOCOLS) / len(PROTOCOLS)
+    return sum(score("blend", fn, split, p).hr for p in protocols) / len(protocols)
 
 
+#: Searched jointly: new arrivals and content interact (both lift items co-purchase misses).
 WEIGHT_GRID = {
     "w_content": (0.0, 0.15, 0.3, 0.5),
-    "w_popular": (0.0, 0.1, 0.2, 0.3),
+    "w_popular": (0.0, 0.1, 0.2),
+    "w_trend": (0.0, 0.1, 0.2, 0.3),
 }
 HALF_LIFE_GRID = (30.0, 90.0, 180.0)
-TREND_GRID = (0.1, 0.2, 0.3, 0.4, 0.6)
 #: Fit-time shapes tried first; each names every knob it varies so the grid means the same
 #: thing whatever RecParams' defaults are.
 _PLAIN = {"co_purchase_half_life_days": None}
@@ -154,15 +155,22 @@ FIT_GRID: tuple[dict[str, object], ...] = (
 
 
 def tune(
-    items: pd.DataFrame, vectors, split: Split, log: Callable[[str], None]
+    items: pd.DataFrame,
+    vectors,
+    split: Split,
+    log: Callable[[str], None],
+    protocols: tuple[str, ...] = PROTOCOLS,
 ) -> tuple[dict[str, object], float]:
-    """Coordinate search on the validation split: fit-time shape, then weights, then the
-    new-arrivals weight, then the history half-life.
+    """Coordinate search on the validation split: fit-time shape, then the blend weights
+    (a joint grid), then the history half-life.
 
-    Coordinate-wise rather than a full grid keeps it to ~30 evaluations, which
+    Coordinate-wise rather than a full grid keeps it to ~70 evaluations, which
     matters on a shared 2-core machine; each step keeps the best so far.
     """
     from genpersona.recs.models import RecParams
+
+    def target(rec: Recommender, split: Split) -> float:
+        return objective(rec, split, protocols)
 
     best: dict[str, object] = {}
     best_val, best_rec = -1.0, None
@@ -170,7 +178,7 @@ def tune(
         rec = Recommender.fit(
             split.train, items, vectors, now=split.cutoff, params=RecParams(**shape)
         )
-        val = objective(rec, split)
+        val = target(rec, split)
         log(f"  fit {shape}: {val:.4f}")
         if val > best_val:
             best, best_val, best_rec = dict(shape), val, rec
@@ -179,24 +187,17 @@ def tune(
     if vectors is None:
         weights = [w for w in weights if w[0] == 0.0]
     defaults = RecParams()
-    current = {"w_content": defaults.w_content, "w_popular": defaults.w_popular}
-    for w_content, w_popular in weights:
-        changes = {"w_content": w_content, "w_popular": w_popular}
-        val = objective(best_rec.with_params(**changes), split)
+    current = {name: getattr(defaults, name) for name in WEIGHT_GRID}
+    for combo in weights:
+        changes = dict(zip(WEIGHT_GRID, combo, strict=True))
+        val = target(best_rec.with_params(**changes), split)
         if val > best_val:
             best, best_val, current = {**best, **changes}, val, changes
     log(f"  weights: {len(weights)} combinations, best {current}: {best_val:.4f}")
-    request_best = {k: v for k, v in best.items() if k in ("w_content", "w_popular")}
-    for w_trend in TREND_GRID:
-        changes = {**request_best, "w_trend": w_trend}
-        val = objective(best_rec.with_params(**changes), split)
-        log(f"  new arrivals {w_trend:g}: {val:.4f}")
-        if val > best_val:
-            best, best_val = {**best, "w_trend": w_trend}, val
-    request_best = {k: v for k, v in best.items() if k in ("w_content", "w_popular", "w_trend")}
+    request_best = {k: v for k, v in best.items() if k in WEIGHT_GRID}
     for half_life in HALF_LIFE_GRID:
         changes = {**request_best, "history_half_life_days": half_life}
-        val = objective(best_rec.with_params(**changes), split)
+        val = target(best_rec.with_params(**changes), split)
         log(f"  half-life {half_life:g} d: {val:.4f}")
         if val > best_val:
             best, best_val = {**best, "history_half_life_days": half_life}, val

@@ -1,6 +1,7 @@
 """Recommendation quality on UCI Online Retail: tuned blend vs a popularity baseline.
 
-    python -m evals.recs.run [--data PATH] [--limit N] [--embedder minilm|fake] [--no-tune] [--json]
+    python -m evals.recs.run [--data PATH] [--limit N] [--embedder minilm|fake] [--no-tune]
+                             [--objective both|all|new] [--json]
 
 1. Tune on a validation split carved from the training period only
    (fit < 2011-07-01, score purchases 2011-07-01..2011-09-01).
@@ -65,13 +66,15 @@ def methods(rec: Recommender, split) -> dict[str, object]:
     out = {
         "popularity (all-time, global)": popularity_fn(split),
         "popularity (recent, country)": recommender_fn(
-            rec.with_params(w_co_purchase=0.0, w_content=0.0, w_popular=1.0), split
+            rec.with_params(w_co_purchase=0.0, w_content=0.0, w_popular=1.0, w_trend=0.0), split
         ),
-        "co-purchase only": recommender_fn(rec.with_params(w_content=0.0, w_popular=0.0), split),
+        "co-purchase only": recommender_fn(
+            rec.with_params(w_co_purchase=1.0, w_content=0.0, w_popular=0.0, w_trend=0.0), split
+        ),
     }
     if rec.content is not None:
         out["content only"] = recommender_fn(
-            rec.with_params(w_co_purchase=0.0, w_popular=0.0), split
+            rec.with_params(w_co_purchase=0.0, w_content=1.0, w_popular=0.0, w_trend=0.0), split
         )
     out["blend (tuned)"] = recommender_fn(rec, split)
     return out
@@ -122,8 +125,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-tune", action="store_true", help="skip validation tuning, use RecParams defaults"
     )
+    parser.add_argument(
+        "--objective",
+        choices=("both", *PROTOCOLS),
+        default="both",
+        help="validation objective: mean HR@10 of both protocols (default), or one of them",
+    )
     parser.add_argument("--json", action="store_true", help="print results as JSON only")
     args = parser.parse_args(argv)
+    protocols = PROTOCOLS if args.objective == "both" else (args.objective,)
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr if args.json else sys.stdout, flush=True)
@@ -134,14 +144,27 @@ def main(argv: list[str] | None = None) -> int:
     vectors = item_vectors(items, args.embedder, log)
 
     tuned: dict[str, object] = {}
+    validation: list[Score] = []
     if not args.no_tune:
         val = make_split(purchases, VAL_CUTOFF, TEST_CUTOFF, name="validation", limit=args.limit)
         log(
             f"tuning on validation split: fit < {VAL_CUTOFF}, score {VAL_CUTOFF}..{TEST_CUTOFF}, "
-            f"{len(val.held_all)} customers (objective: mean HR@10 of protocols all/new)"
+            f"{len(val.held_all)} customers (objective: mean HR@10 of protocol(s) "
+            f"{'/'.join(protocols)})"
         )
-        tuned, val_score = tune(items, vectors, val, log)
+        tuned, val_score = tune(items, vectors, val, log, protocols)
         log(f"tuned parameters: {tuned} (validation objective {val_score:.4f})")
+        val_rec = Recommender.fit(
+            val.train, items, vectors, now=val.cutoff, params=RecParams(**tuned)
+        )
+        validation = [
+            score(name, fn, val, protocol)
+            for protocol in PROTOCOLS
+            for name, fn in (
+                ("popularity (all-time, global)", popularity_fn(val)),
+                ("blend (tuned)", recommender_fn(val_rec, val)),
+            )
+        ]
     params = RecParams(**tuned)
 
     test = make_split(purchases, TEST_CUTOFF, name="test", limit=args.limit)
@@ -163,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         "embedder": args.embedder,
         "test_cutoff": TEST_CUTOFF,
         "validation_cutoff": VAL_CUTOFF,
+        "objective": args.objective,
         "tuned": tuned,
+        "validation_rows": [r.__dict__ for r in validation],
         "params": params.model_dump(),
         "rows": [r.__dict__ for r in [*rows, *cold]],
         "blend_vs_popularity_hr": {p: blend[p] / baseline[p] for p in PROTOCOLS if baseline[p]},
@@ -182,7 +207,14 @@ def main(argv: list[str] | None = None) -> int:
         f"embedder={args.embedder}; exclusion: 'all' drops items bought in the last "
         f"{EXCLUDE_RECENT_DAYS} days, 'new' drops everything bought before the cutoff"
     )
-    print_table("Customers with purchases on both sides", rows, base_rows)
+    if validation:
+        val_base = {r.protocol: r for r in validation if r.method.startswith("popularity")}
+        print_table(
+            f"VALIDATION (the split the parameters were tuned on; objective {args.objective})",
+            validation,
+            val_base,
+        )
+    print_table("TEST: customers with purchases on both sides", rows, base_rows)
     print_table(
         "Cold start: customers whose first purchase is after the cutoff", list(cold), base_rows
     )

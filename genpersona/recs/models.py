@@ -34,18 +34,20 @@ class Rec(BaseModel):
 class RecParams(BaseModel):
     """Blend weights and model shape. Defaults are the values tuned on the validation split
     (train < 2011-07-01, validate 2011-07-01..09-01) by ``python -m evals.recs.run`` with
-    MiniLM vectors: EASE (lambda 100, co-purchase half-life 90 d), content 0.3, popularity
-    prior 0 (popularity still fills lists and serves cold starts)."""
+    MiniLM vectors and the default objective (mean HR@10 of both protocols): EASE (lambda
+    100, co-purchase half-life 90 d), history half-life 180 d, content 0, popularity prior
+    0.2, new arrivals 0.2. Tuned for discovery alone (``--objective new``) the weights are
+    content 0.15, popularity 0, new arrivals 0.2 (see the README's Recommendations)."""
 
     # --- personal blend (each component is scaled to [0, 1] per customer before weighting)
     w_co_purchase: float = Field(default=1.0, ge=0)
-    w_content: float = Field(default=0.3, ge=0)
-    w_popular: float = Field(default=0.0, ge=0)
+    w_content: float = Field(default=0.0, ge=0)
+    w_popular: float = Field(default=0.2, ge=0)
     #: New arrivals selling now (see ``popularity.new_arrivals``), added to every
     #: customer's personal score; its picks carry reason "popular" and no evidence.
-    w_trend: float = Field(default=0.0, ge=0)
+    w_trend: float = Field(default=0.2, ge=0)
     #: Half-life (days) of a customer's past purchase in their profile: recent tastes weigh more.
-    history_half_life_days: float = Field(default=90.0, gt=0)
+    history_half_life_days: float = Field(default=180.0, gt=0)
     #: Only the customer's this-many heaviest (recent x frequent) items feed the scores:
     #: bounds the cost of a request for wholesale accounts with thousands of items.
     max_history_items: int = Field(default=300, ge=1)

@@ -211,7 +211,11 @@ class Recommender:
         cp_top = float(cp.max()) if len(cp) else 0.0
         if cp_top > 0:
             cp = cp / cp_top
-        ct = self.content.score(owned, weights) if self.content is not None else None
+        ct = (
+            self.content.score(owned, weights)
+            if self.content is not None and p.w_content > 0
+            else None
+        )
         own_country = country or str(self.history.countries[row]) or None
         pop = self.popularity.for_country(own_country)
         parts = {"co_purchase": p.w_co_purchase * cp, "popular": p.w_popular * pop}
