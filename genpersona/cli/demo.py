@@ -106,20 +106,33 @@ def _short(text: str, limit: int = 90) -> str:
 
 
 def render(rows: list[dict], model: str) -> None:
-    table = Table(title=f"genpersona demo · {model}", expand=True)
+    """One row per draft; the copy gets the width and the per-score detail sits under it.
+
+    Rich falls back to 80 columns when output is not a terminal, so a column per
+    score would squeeze the generated text — the point of the demo — to nothing.
+    """
+    table = Table(title=f"genpersona demo · {model}", expand=True, show_lines=True)
     table.add_column("customer", no_wrap=True)
     table.add_column("kind", no_wrap=True)
-    table.add_column("top variant", ratio=1, min_width=24, overflow="fold")
-    for col in ("voice", "relev.", "specif.", "total", "caught", "repaired", "fallback", "time"):
+    table.add_column("top variant · scores", ratio=1, min_width=30, overflow="fold")
+    for col in ("total", "caught/fixed", "fallback", "time"):
         table.add_column(col, no_wrap=True, justify="right")
     for r in rows:
         s = r["scores"]
+        detail = (
+            f"voice {s['brand_voice']:.2f} · relevance {s['relevance']:.2f} · "
+            f"specificity {s['specificity']:.2f} · length {s['length_fit']:.2f}"
+        )
+        because = f"\n{r['because']}" if r["because"] else ""
         table.add_row(
-            str(r["customer"]), KIND_SHORT[r["kind"]], _short(r["top_variant"]), f"{s['brand_voice']:.2f}",
-            f"{s['relevance']:.2f}", f"{s['specificity']:.2f}", f"{s['total']:.2f}",
-            str(r["violations_caught"]), str(r["repaired"]), f"{r['fallbacks']}/{r['candidates']}",
+            str(r["customer"]),
+            KIND_SHORT[r["kind"]],
+            f"{_short(r['top_variant'], 160)}\n[dim]{detail}{because}[/dim]",
+            f"{s['total']:.2f}",
+            f"{r['violations_caught']}/{r['repaired']}",
+            f"{r['fallbacks']}/{r['candidates']}",
             "queued before" if r["reused"] else f"{r['seconds']:.1f}s",
-        )  # fmt: skip
+        )
     console.print(table)
 
 
