@@ -112,16 +112,18 @@ def render(rows: list[dict], model: str) -> None:
     score would squeeze the generated text — the point of the demo — to nothing.
     """
     table = Table(title=f"genpersona demo · {model}", expand=True, show_lines=True)
-    table.add_column("customer", no_wrap=True)
-    table.add_column("kind", no_wrap=True)
-    table.add_column("top variant · scores", ratio=1, min_width=30, overflow="fold")
-    for col in ("total", "caught/fixed", "fallback", "time"):
-        table.add_column(col, no_wrap=True, justify="right")
+    table.add_column("customer", no_wrap=True, max_width=8)
+    table.add_column("kind", no_wrap=True, max_width=7)
+    table.add_column("top variant · scores", ratio=1, overflow="fold")
+    table.add_column("total", no_wrap=True, justify="right", max_width=5)
+    table.add_column("caught /fixed", justify="right", max_width=6)
+    table.add_column("time", no_wrap=True, justify="right", max_width=6)
     for r in rows:
         s = r["scores"]
         detail = (
             f"voice {s['brand_voice']:.2f} · relevance {s['relevance']:.2f} · "
-            f"specificity {s['specificity']:.2f} · length {s['length_fit']:.2f}"
+            f"specificity {s['specificity']:.2f} · length {s['length_fit']:.2f} · "
+            f"fallbacks {r['fallbacks']}/{r['candidates']}"
         )
         because = f"\n{r['because']}" if r["because"] else ""
         table.add_row(
@@ -130,8 +132,7 @@ def render(rows: list[dict], model: str) -> None:
             f"{_short(r['top_variant'], 160)}\n[dim]{detail}{because}[/dim]",
             f"{s['total']:.2f}",
             f"{r['violations_caught']}/{r['repaired']}",
-            f"{r['fallbacks']}/{r['candidates']}",
-            "queued before" if r["reused"] else f"{r['seconds']:.1f}s",
+            "reused" if r["reused"] else f"{r['seconds']:.1f}s",
         )
     console.print(table)
 
