@@ -56,7 +56,9 @@ def _reset_process_state() -> None:
     clear_context_caches()
 
 
-def measure(label: str, customers: list[str], calls: int) -> None:
+def measure(
+    label: str, customers: list[str], calls: int, baseline_calls: int | None = None
+) -> None:
     from genpersona.context.retrieval import context_for
 
     rng = random.Random(7)
@@ -64,7 +66,8 @@ def measure(label: str, customers: list[str], calls: int) -> None:
         for brief in BRIEFS:  # warm the brief cache and the recommender load
             context_for("giftloft", customers[0], brief, memory_strategy=strategy)
         times, mem_times = [], []
-        for _ in range(calls):
+        n_calls = calls if strategy == "by_id" or baseline_calls is None else baseline_calls
+        for _ in range(n_calls):
             cid = rng.choice(customers)
             start = time.perf_counter()
             bundle = context_for("giftloft", cid, rng.choice(BRIEFS), memory_strategy=strategy)
@@ -75,7 +78,7 @@ def measure(label: str, customers: list[str], calls: int) -> None:
         print(
             f"   {label:<34} {strategy:<9} context_for p50 {np.percentile(t, 50):7.2f} ms  "
             f"p95 {np.percentile(t, 95):7.2f} ms   (memory step p50 {np.percentile(m, 50):6.2f} ms, "
-            f"p95 {np.percentile(m, 95):6.2f} ms; {calls} calls)"
+            f"p95 {np.percentile(m, 95):6.2f} ms; {n_calls} calls)"
         )
 
 
@@ -231,16 +234,29 @@ def build_synthetic(home: Path, n_customers: int, per_customer: int, real_home: 
     )
 
 
-def synthetic(home: Path, real_home: Path, n_customers: int, per_customer: int, calls: int) -> None:
+def synthetic(
+    home: Path,
+    real_home: Path,
+    n_customers: int,
+    per_customer: int,
+    calls: int,
+    *,
+    reuse: bool = False,
+    baseline_calls: int | None = None,
+) -> None:
     n_facts = n_customers * per_customer
     print(
         f"== synthetic: {n_customers:,} customers / {n_facts:,} memory facts "
         f"(random unit fact vectors; briefs embedded by {os.environ.get('GENPERSONA_EMBEDDER')}, cached)"
     )
-    build_synthetic(home, n_customers, per_customer, real_home)
+    if reuse and (home / "genpersona.db").exists():
+        print(f"   reusing the synthetic store in {home} (built by an earlier run)")
+        os.environ["GENPERSONA_HOME"] = str(home)
+    else:
+        build_synthetic(home, n_customers, per_customer, real_home)
     _reset_process_state()
     customers = [f"S{i:06d}" for i in range(n_customers)]
-    measure(f"synthetic ({n_customers:,} / {n_facts:,})", customers, calls)
+    measure(f"synthetic ({n_customers:,} / {n_facts:,})", customers, calls, baseline_calls)
 
 
 def main() -> None:
@@ -254,6 +270,17 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=1000)
     parser.add_argument("--skip-real", action="store_true")
     parser.add_argument("--skip-synthetic", action="store_true")
+    parser.add_argument(
+        "--reuse-synthetic",
+        action="store_true",
+        help="measure an existing synthetic store instead of rebuilding it (~13 min at 1M facts)",
+    )
+    parser.add_argument(
+        "--baseline-calls",
+        type=int,
+        default=None,
+        help="calls for the naive filtered baseline (default --calls; it takes seconds per call at 1M)",
+    )
     args = parser.parse_args()
     os.environ.setdefault("GENPERSONA_EMBEDDER", "minilm")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -264,7 +291,13 @@ def main() -> None:
         if not (args.real_home / "genpersona.db").exists():
             raise SystemExit("synthetic run copies the real catalog: run without --skip-real first")
         synthetic(
-            args.synthetic_home, args.real_home, args.customers, args.facts_per_customer, args.calls
+            args.synthetic_home,
+            args.real_home,
+            args.customers,
+            args.facts_per_customer,
+            args.calls,
+            reuse=args.reuse_synthetic,
+            baseline_calls=args.baseline_calls,
         )
 
 
