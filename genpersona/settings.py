@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from genpersona.errors import ConfigError
@@ -104,6 +104,14 @@ class Settings(BaseSettings):
         default=None, description="http://host:port of a Chroma server; default embedded."
     )
 
+    # --- context retrieval ------------------------------------------------------
+    context_warm_facts: int = Field(
+        default=20_000,
+        ge=0,
+        description="Vectors of a brand's most common memory-fact texts a process loads at its "
+        "first request for that brand (one bulk read instead of one per request); 0 = off.",
+    )
+
     # --- demo / data ----------------------------------------------------------
     data_dir: Path = Field(default=PROJECT_ROOT.parent / "shared" / "data")
     default_brand: str = "giftloft"
@@ -158,10 +166,19 @@ class Settings(BaseSettings):
         return (init_settings, env_settings, _TomlSource(settings_cls))
 
     # --- derived paths ----------------------------------------------------------
+    _home_resolved: tuple[Path, Path] | None = PrivateAttr(default=None)
+
     @property
     def home_dir(self) -> Path:
+        """The home, created if missing. Remembered per instance: several stores ask for it
+        on every request, and mkdir + resolve cost ~20 syscalls each time."""
+        cached = self._home_resolved
+        if cached is not None and cached[0] == self.home and cached[1].is_dir():
+            return cached[1]
         self.home.mkdir(parents=True, exist_ok=True)
-        return self.home.resolve()
+        resolved = self.home.resolve()
+        self._home_resolved = (self.home, resolved)
+        return resolved
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -93,3 +93,32 @@ def test_expired_and_chat_facts_respect_consent(shop):
     set_consent(shop, "10003", chat_memory=False)
     texts = [m.text for m in context_for(shop, "10003", "party", k_memories=20).memories]
     assert "Planning a garden party in June" not in texts
+
+
+def test_common_fact_vectors_are_warmed_once_and_rank_exactly_as_the_store(shop):
+    """After the first request for a brand, shared fact texts skip the vector store; the
+    ranking is the same as the naive filtered query's."""
+    from genpersona.context.fact_vectors import FACT_VECTORS
+    from genpersona.context.retrieval import warm_context
+
+    warmed = warm_context(shop)
+    assert warmed["fact_vectors"] > 0
+    assert warm_context(shop)["fact_vectors"] == 0  # once per process and brand
+    hits = FACT_VECTORS.hits
+    for cid in ("10001", "10002"):
+        by_id = context_for(shop, cid, "candles", k_memories=3)
+        filtered = context_for(shop, cid, "candles", k_memories=3, memory_strategy="filtered")
+        assert [m.fact_id for m in by_id.memories] == [m.fact_id for m in filtered.memories]
+        assert [m.score for m in by_id.memories] == pytest.approx(
+            [m.score for m in filtered.memories], abs=1e-4
+        )
+    assert FACT_VECTORS.hits > hits and FACT_VECTORS.misses == 0
+
+
+def test_a_fact_added_after_warming_is_fetched_and_ranked(shop):
+    from genpersona.context.retrieval import warm_context
+
+    warm_context(shop)
+    add_memory_fact(shop, "10002", "Collects lavender scented soap", "chat", True)
+    top = context_for(shop, "10002", "lavender scented soap", k_memories=1).memories[0]
+    assert top.text == "Collects lavender scented soap"

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from genpersona.agent.models import Draft, FeaturedItem
 from genpersona.brands.guide import BrandGuide
@@ -79,22 +80,32 @@ def past_texts(
     brand: str, customer_id: str, kind: str, settings: Settings, limit: int = 50
 ) -> list[str]:
     """Top texts already drafted for this customer (the novelty baseline)."""
-    from genpersona.db.engine import session_scope
-    from genpersona.review.tables import DraftRow
+    from genpersona.db.engine import get_engine
 
-    with session_scope(settings) as session:
-        rows = session.execute(
-            select(DraftRow.top_text)
-            .where(
-                DraftRow.brand == brand,
-                DraftRow.customer_id == customer_id,
-                DraftRow.kind == kind,
-                DraftRow.status != "rejected",
-            )
-            .order_by(DraftRow.id.desc())
-            .limit(limit)
+    with get_engine(settings).connect() as conn:
+        rows = conn.execute(
+            _past_texts_sql(),
+            {"brand": brand, "customer_id": customer_id, "kind": kind, "limit": limit},
         ).all()
     return [r[0] for r in rows if r[0]]
+
+
+@cache
+def _past_texts_sql() -> Select:
+    """Built once (per-request statement building cost more than the query itself)."""
+    from genpersona.review.tables import DraftRow
+
+    return (
+        select(DraftRow.top_text)
+        .where(
+            DraftRow.brand == bindparam("brand"),
+            DraftRow.customer_id == bindparam("customer_id"),
+            DraftRow.kind == bindparam("kind"),
+            DraftRow.status != "rejected",
+        )
+        .order_by(DraftRow.id.desc())
+        .limit(bindparam("limit"))
+    )
 
 
 def other_interest_texts(brand: str, settings: Settings, limit: int = 60) -> list[tuple[str, str]]:

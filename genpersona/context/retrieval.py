@@ -26,8 +26,10 @@ from datetime import datetime
 from typing import Literal
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Connection, Row, bindparam, func, select
+from sqlalchemy.orm import Session
 
+from genpersona.context.fact_vectors import FACT_VECTORS
 from genpersona.context.models import (
     AnonymousContext,
     Consent,
@@ -41,7 +43,7 @@ from genpersona.data.catalog import theme_labels
 from genpersona.data.recs_store import get_recommender
 from genpersona.data.repo import get_brand, memory_vector_id
 from genpersona.data.tables import Customer, CustomerProfile, MemoryFact
-from genpersona.db.engine import session_factory
+from genpersona.db.engine import get_engine
 from genpersona.embeddings.factory import get_embedder
 from genpersona.errors import CustomerNotFound, InputError
 from genpersona.settings import Settings, get_settings
@@ -75,16 +77,55 @@ def clear_context_caches() -> None:
     with _LOCK:
         _brief_cache.clear()
         _brand_cache.clear()
+    FACT_VECTORS.clear()
 
 
-def _brand(session, slug: str, settings: Settings) -> tuple[int, dict[str, str]]:  # type: ignore[no-untyped-def]
+_CUSTOMER_SQL = (
+    select(
+        Customer.id,
+        Customer.external_id,
+        Customer.country,
+        Customer.locale,
+        Customer.timezone,
+        Customer.consent_personalization,
+        Customer.consent_email,
+        Customer.consent_chat_memory,
+        Customer.learning_since,
+        CustomerProfile.customer_id.label("profile_id"),
+        CustomerProfile.recency_days,
+        CustomerProfile.frequency,
+        CustomerProfile.monetary,
+        CustomerProfile.favourite_themes,
+        CustomerProfile.typical_order_weekday,
+        CustomerProfile.typical_order_hour,
+        CustomerProfile.price_band,
+    )
+    .outerjoin(CustomerProfile, CustomerProfile.customer_id == Customer.id)
+    .where(
+        Customer.brand_id == bindparam("brand_id"),
+        Customer.external_id == bindparam("external_id"),
+    )
+)
+_FACTS_SQL = select(
+    MemoryFact.id,
+    MemoryFact.text,
+    MemoryFact.kind,
+    MemoryFact.source,
+    MemoryFact.knowingly_shared,
+    MemoryFact.provenance,
+    MemoryFact.expires_at,
+).where(MemoryFact.customer_id == bindparam("customer_id"))
+
+
+def _brand(conn: Connection, slug: str, settings: Settings) -> tuple[int, dict[str, str]]:
     key = (settings.sqlalchemy_url, slug)
     with _LOCK:
         hit = _brand_cache.get(key)
     if hit is not None:
         return hit
-    brand = get_brand(session, slug)
-    value = (brand.id, theme_labels(session, brand.id))
+    with Session(bind=conn) as session:
+        brand = get_brand(session, slug)
+        value = (brand.id, theme_labels(session, brand.id))
     with _LOCK:
         _brand_cache[key] = value
     return value
@@ -139,12 +180,65 @@ def _non_personal(
     )
 
 
-def _rank_by_id(facts: list[MemoryFact], query: np.ndarray, settings: Settings) -> dict[int, float]:
-    fetched = get_vector_store(settings).get(MEMORY, [memory_vector_id(f.id) for f in facts])
-    if not fetched.ids or fetched.vectors.shape[1] != query.shape[0]:
+def _fact_namespace(settings: Settings) -> str:
+    return f"{settings.chroma_url or settings.chroma_path}|{settings.embedder}"
+
+
+def warm_fact_vectors(brand_id: int, settings: Settings) -> int:
+    """Load the vectors of the brand's most common fact texts (once per process and brand).
+
+    Per-customer facts are mostly templated ("Orders mostly in November"), so a few
+    thousand texts cover most requests, which then skip the vector store entirely.
+    """
+
+    def common(limit: int) -> list[tuple[str, str]]:
+        with get_engine(settings).connect() as conn:
+            rows = conn.execute(
+                select(func.min(MemoryFact.id), MemoryFact.text)
+                .where(MemoryFact.brand_id == brand_id)
+                .group_by(MemoryFact.text)
+                .order_by(func.count().desc(), func.min(MemoryFact.id))
+                .limit(limit)
+            ).all()
+        return [(memory_vector_id(fact_id), text) for fact_id, text in rows]
+
+    if settings.context_warm_facts <= 0:
+        return 0
+    return FACT_VECTORS.warm(
+        get_vector_store(settings),
+        _fact_namespace(settings),
+        (settings.sqlalchemy_url, _fact_namespace(settings), brand_id),
+        common,
+        settings.context_warm_facts,
+    )
+
+
+def warm_context(brand: str, settings: Settings | None = None) -> dict[str, float]:
+    """What a long-running process (API server, campaign job, eval) does once per brand before
+    its first request: brand lookups, the recommender, and the common fact vectors."""
+    settings = settings or get_settings()
+    t0 = time.perf_counter()
+    with get_engine(settings).connect() as conn:
+        brand_id, _ = _brand(conn, brand, settings)
+    loaded = warm_fact_vectors(brand_id, settings)
+    get_recommender(brand, settings)
+    return {"fact_vectors": loaded, "ms": round((time.perf_counter() - t0) * 1000, 1)}
+
+
+def _rank_by_id(
+    facts: list[Row], query: np.ndarray, brand_id: int, settings: Settings
+) -> dict[int, float]:
+    warm_fact_vectors(brand_id, settings)
+    positions, vectors = FACT_VECTORS.vectors(
+        get_vector_store(settings),
+        _fact_namespace(settings),
+        [memory_vector_id(f.id) for f in facts],
+        [f.text for f in facts],
+    )
+    if not positions or vectors.shape[1] != query.shape[0]:
         return {}
-    scores = fetched.vectors @ query
-    return {int(i.split(":", 1)[1]): float(s) for i, s in zip(fetched.ids, scores, strict=True)}
+    scores = vectors @ query
+    return {facts[p].id: float(sc) for p, sc in zip(positions, scores, strict=True)}
 
 
 def _rank_filtered(
@@ -177,17 +271,16 @@ def context_for(
         )
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    with session_factory(settings)() as session:
-        brand_id, labels = _brand(session, brand, settings)
+    # Core rows, not ORM objects: this runs on every request, and nothing here is written
+    with get_engine(settings).connect() as conn:
+        brand_id, labels = _brand(conn, brand, settings)
         if customer_id is None:
             timings["sql"] = (time.perf_counter() - t0) * 1000
             return _non_personal(
                 brand, None, brief, Consent(), anonymous, k_items, settings, timings
             )
-        row = session.execute(
-            select(Customer, CustomerProfile)
-            .outerjoin(CustomerProfile, CustomerProfile.customer_id == Customer.id)
-            .where(Customer.brand_id == brand_id, Customer.external_id == customer_id)
+        row = conn.execute(
+            _CUSTOMER_SQL, {"brand_id": brand_id, "external_id": customer_id}
         ).first()
         if row is None:
             raise CustomerNotFound(
@@ -197,11 +290,10 @@ def context_for(
                 brand=brand,
                 customer_id=customer_id,
             )
-        customer, profile = row
         consent = Consent(
-            personalization=customer.consent_personalization,
-            email=customer.consent_email,
-            chat_memory=customer.consent_chat_memory,
+            personalization=row.consent_personalization,
+            email=row.consent_email,
+            chat_memory=row.consent_chat_memory,
         )
         if not consent.personalization:
             timings["sql"] = (time.perf_counter() - t0) * 1000
@@ -211,15 +303,13 @@ def context_for(
         now = datetime.now()
         facts = [
             f
-            for f in session.scalars(
-                select(MemoryFact).where(MemoryFact.customer_id == customer.id)
-            )
+            for f in conn.execute(_FACTS_SQL, {"customer_id": row.id})
             if (f.expires_at is None or f.expires_at > now)
             and (consent.chat_memory or f.source != "chat")
         ]
         timings["sql"] = (time.perf_counter() - t0) * 1000
 
-    summary = _summary(customer, profile, labels)
+    summary = _summary(row, labels)
     t = time.perf_counter()
     memories: list[MemoryFactView] = []
     if facts and k_memories:
@@ -231,7 +321,7 @@ def context_for(
                 brand, customer_id, query, max(k_memories, len(facts)), settings
             )
         else:
-            scores = _rank_by_id(facts, query, settings)
+            scores = _rank_by_id(facts, query, brand_id, settings)
         ranked = sorted(facts, key=lambda f: (-scores.get(f.id, -2.0), f.id))[:k_memories]
         memories = [_view(f, scores.get(f.id, 0.0)) for f in ranked]
         timings["memories"] = (time.perf_counter() - t) * 1000
@@ -239,14 +329,14 @@ def context_for(
     # after a reset, a model fitted before it still knows the old history: don't use it
     loaded = get_recommender(brand, settings)
     personal_recs = loaded is not None and (
-        customer.learning_since is None or loaded.fitted_at >= customer.learning_since
+        row.learning_since is None or loaded.fitted_at >= row.learning_since
     )
     recs = _recommend(
         brand,
         settings,
         customer_id if personal_recs else None,
         k_items,
-        country=customer.country if personal_recs else (anonymous.country if anonymous else None),
+        country=row.country if personal_recs else (anonymous.country if anonymous else None),
         when=anonymous.local_time if anonymous else None,
     )
     timings["recommend"] = (time.perf_counter() - t) * 1000
@@ -265,32 +355,30 @@ def context_for(
     )
 
 
-def _summary(
-    customer: Customer, profile: CustomerProfile | None, labels: dict[str, str]
-) -> ProfileSummary:
+def _summary(row: Row, labels: dict[str, str]) -> ProfileSummary:
     base = ProfileSummary(
-        customer_id=customer.external_id,
-        country=customer.country,
-        locale=customer.locale,
-        timezone=customer.timezone,
+        customer_id=row.external_id,
+        country=row.country,
+        locale=row.locale,
+        timezone=row.timezone,
     )
-    if profile is None:
+    if row.profile_id is None:
         return base
-    band = profile.price_band if profile.price_band in ("budget", "mid", "premium") else None
+    band = row.price_band if row.price_band in ("budget", "mid", "premium") else None
     return base.model_copy(
         update={
-            "recency_days": profile.recency_days,
-            "frequency": profile.frequency,
-            "monetary": profile.monetary,
-            "favourite_themes": [labels.get(t, t) for t in profile.favourite_themes or []],
-            "typical_order_weekday": profile.typical_order_weekday,
-            "typical_order_hour": profile.typical_order_hour,
+            "recency_days": row.recency_days,
+            "frequency": row.frequency,
+            "monetary": row.monetary,
+            "favourite_themes": [labels.get(t, t) for t in row.favourite_themes or []],
+            "typical_order_weekday": row.typical_order_weekday,
+            "typical_order_hour": row.typical_order_hour,
             "price_band": band,
         }
     )
 
 
-def _view(fact: MemoryFact, score: float) -> MemoryFactView:
+def _view(fact: Row, score: float) -> MemoryFactView:
     prov = fact.provenance or {}
     return MemoryFactView(
         fact_id=fact.id,

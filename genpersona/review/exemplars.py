@@ -17,12 +17,13 @@ from sqlalchemy.orm import Session
 
 from genpersona.agent.models import VariantContent
 from genpersona.db.base import utcnow
-from genpersona.db.engine import session_scope
+from genpersona.db.engine import get_engine, session_scope
 from genpersona.embeddings.base import Embedder
 from genpersona.embeddings.factory import get_embedder
+from genpersona.review.exemplar_index import EXEMPLAR_INDEX, MAX_CACHED, vector_id, version_of
 from genpersona.review.models import Exemplar
 from genpersona.review.tables import DraftRow, ExemplarRow
-from genpersona.settings import Settings
+from genpersona.settings import Settings, get_settings
 from genpersona.vectors.base import EXEMPLARS, VectorStore
 from genpersona.vectors.factory import get_vector_store
 
@@ -30,10 +31,6 @@ log = logging.getLogger(__name__)
 
 #: un-embedded rows healed per retrieval call, so one call never embeds a backlog of thousands
 HEAL_BATCH = 256
-
-
-def vector_id(exemplar_id: int) -> str:
-    return f"ex:{exemplar_id}"
 
 
 def add_exemplar(session: Session, draft: DraftRow, content: VariantContent, decision: str) -> int:
@@ -118,31 +115,51 @@ def similar_exemplars(
     store: VectorStore | None = None,
     embedder: Embedder | None = None,
 ) -> list[Exemplar]:
-    """The k approved/edited texts of this brand and kind closest to a new request's brief."""
+    """The k approved/edited texts of this brand and kind closest to a new request's brief.
+
+    Ranked in process against a copy that one aggregate query proves current
+    (see ``exemplar_index``); very large sets go to the vector store's query.
+    """
     if k <= 0:
         return []
-    with session_scope(settings) as session:
-        backlog = list(
-            session.scalars(
-                select(ExemplarRow.id)
-                .where(
-                    ExemplarRow.brand == brand,
-                    ExemplarRow.kind == kind,
-                    ExemplarRow.embedded.is_(False),
+    settings = settings or get_settings()
+    with get_engine(settings).connect() as conn:
+        version = version_of(conn, brand, kind)
+    if version[3]:  # rows whose embedding failed earlier: heal a batch now
+        with session_scope(settings) as session:
+            backlog = list(
+                session.scalars(
+                    select(ExemplarRow.id)
+                    .where(
+                        ExemplarRow.brand == brand,
+                        ExemplarRow.kind == kind,
+                        ExemplarRow.embedded.is_(False),
+                    )
+                    .limit(HEAL_BATCH)
                 )
-                .limit(HEAL_BATCH)
             )
-        )
-    if backlog:
         embed_exemplars(backlog, settings, store=store, embedder=embedder)
+        with get_engine(settings).connect() as conn:
+            version = version_of(conn, brand, kind)
+    if version[0] == version[3]:  # nothing embedded: no exemplar to offer
+        return []
     embedder = embedder or get_embedder(settings=settings)
     store = store or get_vector_store(settings)
-    hits = store.query(
-        EXEMPLARS,
-        embedder.embed_one(text_or_brief or f"{brand} {kind}"),
-        k=k,
-        where={"$and": [{"brand": brand}, {"kind": kind}]},
-    )
+    query = embedder.embed_one(text_or_brief or f"{brand} {kind}")
+    if version[0] > MAX_CACHED:
+        return _query_store(brand, kind, query, k, settings, store)
+    namespace = f"{settings.sqlalchemy_url}|{settings.chroma_url or settings.chroma_path}"
+    with get_engine(settings).connect() as conn:
+        hits = EXEMPLAR_INDEX.search(
+            conn, store, f"{namespace}|{embedder.name}", brand, kind, version, query, k
+        )
+    return [_to_model(row, score) for row, score in hits]
+
+
+def _query_store(
+    brand: str, kind: str, query, k: int, settings: Settings, store: VectorStore
+) -> list[Exemplar]:  # type: ignore[no-untyped-def]
+    hits = store.query(EXEMPLARS, query, k=k, where={"$and": [{"brand": brand}, {"kind": kind}]})
     scores = {int(h.id.split(":", 1)[1]): h.score for h in hits if h.id.startswith("ex:")}
     if not scores:
         return []

@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from genpersona.errors import VectorStoreError
-from genpersona.vectors.base import Fetched, Metadata, QueryHit, VectorStore
+from genpersona.vectors.base import Fetched, QueryHit, VectorStore
 
 _BATCH = 5000  # Chroma rejects very large single upserts
 
@@ -67,14 +67,13 @@ class ChromaVectorStore(VectorStore):
                 metadatas=[m or {"_": 0} for m in metadatas[start:end]] if metadatas else None,
             )
 
-    def get(self, collection, ids):  # type: ignore[override]
+    def get(self, collection, ids, *, metadata=True):  # type: ignore[override]
         if not ids:
             return Fetched(ids=[], vectors=np.zeros((0, 0), np.float32), metadatas=[])
-        res = self._col(collection).get(ids=list(ids), include=["embeddings", "metadatas"])
-        by_id = {
-            i: (e, m)
-            for i, e, m in zip(res["ids"], res["embeddings"], res["metadatas"], strict=True)
-        }
+        include = ["embeddings", "metadatas"] if metadata else ["embeddings"]
+        res = self._col(collection).get(ids=list(ids), include=include)
+        metas = res["metadatas"] if metadata else [{}] * len(res["ids"])
+        by_id = {i: (e, m) for i, e, m in zip(res["ids"], res["embeddings"], metas, strict=True)}
         found = [i for i in ids if i in by_id]
         vecs = (
             np.asarray([by_id[i][0] for i in found], dtype=np.float32)
@@ -125,6 +124,3 @@ class ChromaVectorStore(VectorStore):
             "heartbeat": self._client.heartbeat(),
             "ok": True,
         }
-
-
-

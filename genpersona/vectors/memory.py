@@ -39,12 +39,13 @@ class InMemoryVectorStore(VectorStore):
         for i, id_ in enumerate(ids):
             col[id_] = (np.asarray(vectors[i], dtype=np.float32), dict(metadatas[i]))
 
-    def get(self, collection, ids):  # type: ignore[override]
+    def get(self, collection, ids, *, metadata=True):  # type: ignore[override]
         col = self._data.get(collection, {})
         found = [i for i in ids if i in col]
         dim = next(iter(col.values()))[0].shape[0] if col else 0
         vecs = np.stack([col[i][0] for i in found]) if found else np.zeros((0, dim), np.float32)
-        return Fetched(ids=found, vectors=vecs, metadatas=[col[i][1] for i in found])
+        metas = [col[i][1] if metadata else {} for i in found]
+        return Fetched(ids=found, vectors=vecs, metadatas=metas)
 
     def query(self, collection, vector, k=10, where=None):  # type: ignore[override]
         col = self._data.get(collection, {})
