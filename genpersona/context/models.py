@@ -59,7 +59,9 @@ class RecommendedItem(BaseModel):
     price: float | None = None
     theme: str | None = None
     score: float = 0.0
-    reason: Literal["content", "co_purchase", "blend", "popular_country", "popular_season", "popular"]
+    reason: Literal[
+        "content", "co_purchase", "blend", "popular_country", "popular_season", "popular"
+    ]
     evidence: Evidence
 
 
