@@ -5,5 +5,6 @@ purchase / item frames, ``recommend`` per request, ``save`` / ``load`` as .npz).
 Pieces: ``interactions`` (frames -> per-customer arrays), ``co_purchase``
 (item-to-item neighbour table), ``content`` (description embeddings),
 ``popularity`` (global / country / season), ``ranking`` and ``explain``
-(top-k and "because you bought X"), ``retail`` (UCI Online Retail -> frames).
+(top-k and "because you bought X"), ``rerank`` (optional learned second stage,
+off by default), ``retail`` (UCI Online Retail -> frames).
 """

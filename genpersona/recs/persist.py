@@ -22,6 +22,7 @@ from genpersona.recs.content import ContentModel
 from genpersona.recs.interactions import History
 from genpersona.recs.models import RecParams
 from genpersona.recs.popularity import PopularityTables
+from genpersona.recs.rerank import TreeEnsemble
 
 if TYPE_CHECKING:
     from genpersona.recs.recommender import Recommender
@@ -44,6 +45,10 @@ def save_recommender(rec: Recommender, path: Path) -> None:
     }
     if rec.content is not None:
         arrays["item_vectors"] = rec.content.vectors
+    if rec.item_stats is not None:
+        arrays["item_stats"] = rec.item_stats
+    if rec.ranker is not None:
+        arrays.update(rec.ranker.to_arrays("rr"))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
@@ -89,6 +94,9 @@ def load_recommender(path: Path) -> Recommender:
             popularity=PopularityTables.from_arrays(arrays),
             params=RecParams.model_validate(json.loads(str(arrays["params_json"]))),
             now=pd.Timestamp(str(arrays["now"])).to_pydatetime(),
+            # Both optional: files saved before the re-ranker existed serve the blend.
+            item_stats=arrays.get("item_stats"),
+            ranker=TreeEnsemble.from_arrays(arrays, "rr"),
         )
     except KeyError as exc:
         raise RecsModelFileError(

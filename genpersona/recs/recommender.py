@@ -32,6 +32,7 @@ from genpersona.recs.interactions import (
 from genpersona.recs.models import FIT_TIME_PARAMS, Rec, RecParams, RecReason
 from genpersona.recs.popularity import PopularityTables, build_popularity
 from genpersona.recs.ranking import COLD_LABELS, cold_scores, personal_reasons, top_k
+from genpersona.recs.rerank import Personal, TreeEnsemble, candidate_features, item_stats
 
 __all__ = ["Rec", "RecParams", "RecReason", "Recommender"]
 
@@ -48,6 +49,10 @@ class Recommender:
     popularity: PopularityTables
     params: RecParams
     now: datetime
+    #: (n_items, len(rerank.ITEM_FEATURES)) item features of the re-ranker (None: no re-ranker).
+    item_stats: np.ndarray | None = None
+    #: Second stage trained at fit time (None: too little data, or an older model file).
+    ranker: TreeEnsemble | None = None
     _code_index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -101,10 +106,16 @@ class Recommender:
                 alpha=params.cosine_alpha,
                 min_count=params.min_co_count,
             )
+        prices = pd.to_numeric(catalog["price"], errors="coerce").to_numpy(np.float64)
+        ranker = None
+        if params.rerank:
+            from genpersona.recs.rerank import train_ranker
+
+            ranker = train_ranker(purchases, items, clean, now_day, params)
         return cls(
             item_codes=catalog["stock_code"].to_numpy(dtype=str),
             item_descriptions=catalog["description"].fillna("").astype(str).to_numpy(dtype=str),
-            item_prices=pd.to_numeric(catalog["price"], errors="coerce").to_numpy(np.float64),
+            item_prices=prices,
             item_themes=catalog["theme"].fillna("").astype(str).to_numpy(dtype=str),
             history=build_history(clean),
             neighbours=table,
@@ -124,6 +135,8 @@ class Recommender:
             ),
             params=params,
             now=pd.Timestamp(now).to_pydatetime(),
+            item_stats=item_stats(counted, clean, prices, now_day) if params.rerank else None,
+            ranker=ranker,
         )
 
     def with_params(self, **changes: object) -> Recommender:
@@ -139,6 +152,7 @@ class Recommender:
         return Recommender(
             self.item_codes, self.item_descriptions, self.item_prices, self.item_themes,
             self.history, self.neighbours, self.content, self.popularity, params, self.now,
+            self.item_stats, self.ranker,
         )  # fmt: skip
 
     # --- serving ----------------------------------------------------------------------
@@ -191,40 +205,33 @@ class Recommender:
                 for i in top_k(cold, blocked, k)
             ]
 
-        owned, n_days, last_day = self.history.slice(row)
-        weights = np.log1p(n_days) * 0.5 ** (
-            np.maximum(when_day - last_day, 0.0) / p.history_half_life_days
-        )
+        owned, _, last_day = self.history.slice(row)
         recent = (
             owned[last_day >= when_day - exclude_recent_days] if exclude_recent_days else owned[:0]
         )
         if len(recent):
             blocked = blocked.copy()
             blocked[recent] = True
-        if len(owned) > p.max_history_items:
-            keep = np.sort(
-                np.argpartition(-weights, p.max_history_items - 1)[: p.max_history_items]
+        use_ranker = self.ranker is not None and p.rerank
+        personal = self._personal(row, when_day, country, features=use_ranker)
+        parts, score = personal.parts, personal.blend
+        picked: np.ndarray | None = None
+        if use_ranker:
+            cand = candidate_features(
+                self, personal, blocked, when_day, stamp.month, p.rerank_candidates
             )
-            owned, weights = owned[keep], weights[keep]
-        src, partner, sim = self.neighbours.gather(owned)
-        cp = np.bincount(partner, weights=sim * weights[src], minlength=len(self.item_codes))
-        cp_top = float(cp.max()) if len(cp) else 0.0
-        if cp_top > 0:
-            cp = cp / cp_top
-        ct = (
-            self.content.score(owned, weights)
-            if self.content is not None and p.w_content > 0
-            else None
-        )
+            if len(cand.items):
+                raw = self.ranker.predict(cand.features)
+                best = np.lexsort((np.arange(len(raw)), -raw))[:k]
+                picked = cand.items[best]
+                prob = 1.0 / (1.0 + np.exp(-raw[best]))  # the ranker's purchase probability
+                shown = dict(zip(picked.tolist(), prob.tolist(), strict=True))
+        if picked is None:
+            order = top_k(score, blocked, k, fallback=cold)
+            shown = {i: float(score[i]) for i in order.tolist()}
+        else:
+            order = picked
         own_country = country or str(self.history.countries[row]) or None
-        pop = self.popularity.for_country(own_country)
-        parts = {"co_purchase": p.w_co_purchase * cp, "popular": p.w_popular * pop}
-        if ct is not None:
-            parts["content"] = p.w_content * ct
-        if p.w_trend > 0:
-            parts["trend"] = p.w_trend * self.popularity.trend
-        score = sum(parts.values())
-        order = top_k(score, blocked, k, fallback=cold)
         pop_reason: RecReason = (
             "popular_country" if self.popularity.country_row(own_country) is not None else "popular"
         )
@@ -235,18 +242,67 @@ class Recommender:
             for i, r in zip(order.tolist(), reasons, strict=True)
         ]
         evidence = explain(
-            order, reasons, owned, weights, (src, partner, sim), self.content,
-            self._codes, self.params.max_evidence,
+            order, reasons, personal.used, personal.used_weights, personal.gathered,
+            self.content, self._codes, self.params.max_evidence,
         )  # fmt: skip
         return [
             Rec(
                 stock_code=self._codes[i],
-                score=float(score[i]),
+                score=shown[i],
                 reason=reason,
                 evidence_stock_codes=ev,
             )
-            for i, reason, ev in zip(order, reasons, evidence, strict=True)
+            for i, reason, ev in zip(order.tolist(), reasons, evidence, strict=True)
         ]
+
+    def _personal(
+        self, row: int, when_day: float, country: str | None, *, features: bool = False
+    ) -> Personal:
+        """First-stage scores of one known customer: the blend, and (``features``) the extra
+        co-purchase sums the re-ranker reads."""
+        p = self.params
+        owned, n_days, last_day = self.history.slice(row)
+        weights = np.log1p(n_days) * 0.5 ** (
+            np.maximum(when_day - last_day, 0.0) / p.history_half_life_days
+        )
+        used, used_weights = owned, weights
+        if len(owned) > p.max_history_items:
+            keep = np.sort(
+                np.argpartition(-weights, p.max_history_items - 1)[: p.max_history_items]
+            )
+            used, used_weights = owned[keep], weights[keep]
+        n_items = len(self.item_codes)
+        src, partner, sim = self.neighbours.gather(used)
+        cp_raw = np.bincount(partner, weights=sim * used_weights[src], minlength=n_items)
+        cp_top = float(cp_raw.max()) if len(cp_raw) else 0.0
+        cp = cp_raw / cp_top if cp_top > 0 else cp_raw
+        ct = (
+            self.content.score(used, used_weights)
+            if self.content is not None and p.w_content > 0
+            else None
+        )
+        own_country = country or str(self.history.countries[row]) or None
+        pop = self.popularity.for_country(own_country)
+        parts = {"co_purchase": p.w_co_purchase * cp, "popular": p.w_popular * pop}
+        if ct is not None:
+            parts["content"] = p.w_content * ct
+        if p.w_trend > 0:
+            parts["trend"] = p.w_trend * self.popularity.trend
+        return Personal(
+            owned=owned,
+            n_days=n_days,
+            last_day=last_day,
+            weights=weights,
+            cp_raw=cp_raw,
+            cp_unweighted=np.bincount(partner, weights=sim, minlength=n_items) if features else cp,
+            cp_hits=np.bincount(partner, minlength=n_items).astype(np.float64) if features else cp,
+            parts=parts,
+            popular=pop,
+            blend=sum(parts.values()),
+            used=used,
+            used_weights=used_weights,
+            gathered=(src, partner, sim),
+        )
 
     def recommended_items(
         self, customer_id: str | None, k: int = 10, **kwargs: object
