@@ -41,7 +41,7 @@ def _config_file_values() -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(
             f"config file {path} is not valid TOML: {exc}",
-            fix="correct the TOML syntax (key = \"value\" lines) or delete the file",
+            fix='correct the TOML syntax (key = "value" lines) or delete the file',
             path=str(path),
         ) from exc
     return data.get("genpersona", data)
@@ -110,6 +110,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Vectors of a brand's most common memory-fact texts a process loads at its "
         "first request for that brand (one bulk read instead of one per request); 0 = off.",
+    )
+
+    recs_precompute: bool = Field(
+        default=True,
+        description="After each recommender fit, compute every known customer's default "
+        "recommendations once, so requests read them instead of scoring the catalog.",
     )
 
     # --- demo / data ----------------------------------------------------------

@@ -55,6 +55,10 @@ def run(customers: int, n: int, heroes: int, brand: str | None, seed: int) -> di
     ensure_demo_data(brand, settings, quiet=True)
     ids = sample_customers(brand, customers, settings, seed=seed)
     deps = default_deps(settings=settings)
+    # what a server or campaign job does once before its first request (measured, reported)
+    from genpersona.context.retrieval import warm_context
+
+    warm = warm_context(brand, settings)
     interests = dict(other_interest_texts(brand, settings, limit=100_000))
     brief = "our new season gift picks"
 
@@ -167,6 +171,7 @@ def run(customers: int, n: int, heroes: int, brand: str | None, seed: int) -> di
             if all_drafts
             else 0,
         },
+        "warm_up": warm,
         "drafts_per_minute": round((len(all_drafts) + len(generic)) / (wall / 60), 1)
         if wall
         else 0,
@@ -214,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
     print("            stages p50/p95 ms: " + ", ".join(
         f"{k} {v:.1f}/{lat['stages_p95'][k]:.1f}" for k, v in lat["stages_p50"].items()))  # fmt: skip
     print(f"throughput  {result['drafts_per_minute']} drafts/min (wall {result['wall_s']} s)")
+    print(f"warm-up     {result['warm_up']['ms']:.0f} ms once per process before the first draft "
+          f"({result['warm_up']['fact_vectors']} common fact vectors loaded)")  # fmt: skip
     for name, version in result["scorers"].items():
         print(f"  scorer {name}: {version}")
     for e in result["errors"][:5]:

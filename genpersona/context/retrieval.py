@@ -145,6 +145,10 @@ def _recommend(
     loaded = get_recommender(brand, settings)
     if loaded is None:
         return []
+    if customer_id is not None and when is None and loaded.served is not None:
+        served = loaded.served.lookup(loaded.model, customer_id, k, country)
+        if served is not None:
+            return served
     return loaded.model.recommended_items(customer_id, k, country=country, when=when)
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import threading
+import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +21,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from genpersona.data.catalog import load_item_vectors, load_items
+from genpersona.data.recs_serving import (
+    ServedRecs,
+    build_served,
+    load_served,
+    save_served,
+    served_path,
+)
 from genpersona.data.tables import Brand, Customer, Event
 from genpersona.db.base import utcnow
 from genpersona.recs.recommender import Recommender
@@ -32,6 +41,8 @@ class LoadedRecommender:
     fitted_at: datetime
     path: Path
     mtime: float
+    #: every known customer's default answer, computed at fit time (None: compute live)
+    served: ServedRecs | None = None
 
 
 _CACHE: dict[str, LoadedRecommender] = {}
@@ -88,11 +99,19 @@ def fit_recommender(
         return None
     vectors = load_item_vectors(brand, items["stock_code"].tolist(), store)
     model = Recommender.fit(purchases, items, vectors)
+    token = uuid.uuid4().hex
+    meta: dict[str, object] = {"fitted_at": utcnow().isoformat(), "purchases": len(purchases)}
+    settings = settings or get_settings()
+    if settings.recs_precompute:
+        started = time.perf_counter()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_served(build_served(model, token), served_path(path))
+        meta |= {"token": token, "served_seconds": round(time.perf_counter() - started, 2)}
+    else:
+        served_path(path).unlink(missing_ok=True)
+    # the table is written first and names its fit: a reader never pairs it with another model
     model.save(path)
-    _meta_path(path).write_text(
-        json.dumps({"fitted_at": utcnow().isoformat(), "purchases": len(purchases)}),
-        encoding="utf-8",
-    )
+    _meta_path(path).write_text(json.dumps(meta), encoding="utf-8")
     with _LOCK:
         _CACHE.pop(str(path), None)
     return path
@@ -100,7 +119,7 @@ def fit_recommender(
 
 def drop_recommender(brand_slug: str, settings: Settings | None = None) -> None:
     path = recommender_path(brand_slug, settings)
-    for p in (path, _meta_path(path)):
+    for p in (path, _meta_path(path), served_path(path)):
         p.unlink(missing_ok=True)
     with _LOCK:
         _CACHE.pop(str(path), None)
@@ -120,12 +139,16 @@ def get_recommender(brand_slug: str, settings: Settings | None = None) -> Loaded
             return hit
         model = Recommender.load(path)
         meta_file = _meta_path(path)
+        meta = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else {}
         fitted_at = (
-            datetime.fromisoformat(json.loads(meta_file.read_text(encoding="utf-8"))["fitted_at"])
-            if meta_file.exists()
+            datetime.fromisoformat(meta["fitted_at"])
+            if "fitted_at" in meta
             else datetime.fromtimestamp(mtime)
         )
-        loaded = LoadedRecommender(model=model, fitted_at=fitted_at, path=path, mtime=mtime)
+        served = load_served(served_path(path), meta["token"]) if "token" in meta else None
+        loaded = LoadedRecommender(
+            model=model, fitted_at=fitted_at, path=path, mtime=mtime, served=served
+        )
         _CACHE[key] = loaded
         return loaded
 

@@ -308,8 +308,12 @@ class Recommender:
         self, customer_id: str | None, k: int = 10, **kwargs: object
     ) -> list[RecommendedItem]:
         """``recommend`` mapped onto the context contract, with catalog text and evidence."""
+        return self.as_items(self.recommend(customer_id, k, **kwargs))  # type: ignore[arg-type]
+
+    def as_items(self, recs: list[Rec]) -> list[RecommendedItem]:
+        """Recs (live, or precomputed at fit time) with the catalog text the context needs."""
         items: list[RecommendedItem] = []
-        for rec in self.recommend(customer_id, k, **kwargs):  # type: ignore[arg-type]
+        for rec in recs:
             i = self._code_index[rec.stock_code]
             price = float(self.item_prices[i])
             items.append(
