@@ -61,19 +61,28 @@ def catalog_items(
     """The catalog rows that exist for these codes: the proof that a featured item is real."""
     if not stock_codes:
         return {}
-    from genpersona.data.tables import Brand, CatalogItem
-    from genpersona.db.engine import session_scope
+    from genpersona.db.engine import get_engine
 
-    with session_scope(settings) as session:
-        rows = session.execute(
-            select(CatalogItem.stock_code, CatalogItem.description, CatalogItem.price)
-            .join(Brand, Brand.id == CatalogItem.brand_id)
-            .where(Brand.slug == brand, CatalogItem.stock_code.in_(stock_codes))
-        ).all()
+    with get_engine(settings).connect() as conn:
+        rows = conn.execute(_catalog_sql(), {"brand": brand, "codes": list(stock_codes)}).all()
     return {
         code: FeaturedItem(stock_code=code, description=desc, price=price)
         for code, desc, price in rows
     }
+
+
+@cache
+def _catalog_sql() -> Select:
+    from genpersona.data.tables import Brand, CatalogItem
+
+    return (
+        select(CatalogItem.stock_code, CatalogItem.description, CatalogItem.price)
+        .join(Brand, Brand.id == CatalogItem.brand_id)
+        .where(
+            Brand.slug == bindparam("brand"),
+            CatalogItem.stock_code.in_(bindparam("codes", expanding=True)),
+        )
+    )
 
 
 def past_texts(
