@@ -252,3 +252,18 @@ def test_settings_override_the_backends_prompt_style(monkeypatch: pytest.MonkeyP
     assert world.llm.calls[0]["kind"] == "chat" and draft.rationale.prompt_template.endswith(
         ".chat.j2"
     )
+
+
+def test_scoring_prepared_beside_generation_charges_its_embedding_to_the_same_trace() -> None:
+    """The reference vectors are embedded in another thread while candidates decode; that
+    embedder time still lands in this draft's trace (and is not double-counted)."""
+    from genpersona.agent.trace import timed
+
+    world = World(FakeLLM(["Rose teapots for your spring table"]))
+    deps = world.deps()
+    deps.embedder = timed(deps.embedder)  # as default_deps does: time is charged per run
+    draft = generate(_req(n=2), deps=deps, submit=False)
+    assert draft.trace.embed_ms > 0
+    assert draft.trace.models_ms <= draft.trace.model_ms + draft.trace.embed_ms + 1e-6
+    assert draft.trace.models_ms >= max(draft.trace.model_ms, draft.trace.embed_ms) - 1e-6
+    assert all(v.scores.relevance > 0 for v in draft.variants)

@@ -227,3 +227,21 @@ def test_timed_embedder_caches_repeats_and_charges_the_current_run() -> None:
     assert inner.calls == 1  # the second call was served from the cache
     assert np.allclose(a[0], b[1]) and b.shape == (3, inner.dim)
     assert timer.finish().embed_ms > 0
+
+
+def test_overhead_subtracts_the_union_of_llm_and_embedder_time_never_both() -> None:
+    """Scoring is prepared while candidates decode: overlapping model time counts once."""
+    from genpersona.agent.trace import overhead_ms
+
+    timer = StageTimer()
+    now = time.perf_counter()
+    res = LLMResult(text="x", model="m", backend="fake", prompt_tokens=1, completion_tokens=1)
+    timer.record_llm(res, now, now + 1.0)
+    timer.record_embed(now + 0.5, now + 1.5)
+    trace = timer.finish()
+    assert trace.model_ms == pytest.approx(1000, abs=1)
+    assert trace.embed_ms == pytest.approx(1000, abs=1)
+    assert trace.models_ms == pytest.approx(1500, abs=1)
+    assert overhead_ms(trace, include_embeddings=False) == pytest.approx(
+        max(0.0, trace.total_ms - 1500), abs=1
+    )

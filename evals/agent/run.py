@@ -28,8 +28,8 @@ SCORERS = {
     "guard_pass": "guard-pass-2026.11.1 (per candidate; final = passed after autofix/re-ask, not fallback)",
     "specificity": "specificity-1of10-2026.11.1 (MiniLM cosine: top variant vs favourite-theme text, own vs 9 random others)",
     "grounding": "grounding-2026.11.1 (every featured stock code found in the brand's catalog table)",
-    "latency": "latency-2026.11.2 (Trace.total_ms; overhead = total - union of LLM-call intervals; "
-    "also minus embedder time)",
+    "latency": "latency-2026.11.3 (Trace.total_ms; overhead = total - union of LLM-call intervals; "
+    "also minus embedder time: total - union of LLM and embedder intervals)",
 }
 
 
@@ -122,9 +122,7 @@ def run(customers: int, n: int, heroes: int, brand: str | None, seed: int) -> di
 
     totals = [d.trace.total_ms for d in all_drafts]
     overheads = [max(0.0, d.trace.total_ms - d.trace.model_ms) for d in all_drafts]
-    no_models = [
-        max(0.0, d.trace.total_ms - d.trace.model_ms - d.trace.embed_ms) for d in all_drafts
-    ]
+    no_models = [max(0.0, d.trace.total_ms - d.trace.models_ms) for d in all_drafts]
     stage_ms: dict[str, list[float]] = {}
     for d in all_drafts:
         for st in d.trace.stages:

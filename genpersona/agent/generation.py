@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 
 from pydantic import BaseModel, ConfigDict
 
@@ -130,6 +131,7 @@ class CandidateRunner:
             stop=self.plan.stop,
             seed=seed,
         )
+        self.timer.model_started.set()
         started = time.perf_counter()
         if prompt.style == "completion":
             result = self.llm.complete(prompt.text, params)
@@ -253,6 +255,13 @@ def run_candidate(runner: CandidateRunner, candidate: int) -> CandidateResult:
     )
 
 
+@cache
+def _candidate_pool(workers: int) -> ThreadPoolExecutor:
+    """One pool per size for the process: starting threads per request cost ~0.2 ms, and
+    concurrent requests sharing it cannot oversubscribe the model's decoding slots."""
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="genpersona-candidate")
+
+
 def generate_candidates(
     actx: AgentContext,
     llm: LLM,
@@ -267,6 +276,6 @@ def generate_candidates(
     if workers <= 1 or n == 1:
         results = [run_candidate(runner, i) for i in range(n)]
     else:
-        with ThreadPoolExecutor(max_workers=min(workers, n)) as pool:
-            results = list(pool.map(lambda i: run_candidate(runner, i), range(n)))
+        pool = _candidate_pool(min(workers, n))
+        results = list(pool.map(lambda i: run_candidate(runner, i), range(n)))
     return results, runner.base_prompt

@@ -156,6 +156,9 @@ class Trace(BaseModel):
     )
     candidates: int = 0
     embed_ms: float = 0.0  # time inside the text embedder (scoring, knowledge, exemplar lookup)
+    #: time inside either model: the union of LLM and embedder intervals, which overlap when
+    #: scoring is prepared while candidates decode (so model_ms + embed_ms would double-count)
+    models_ms: float = 0.0
 
 
 class Draft(BaseModel):

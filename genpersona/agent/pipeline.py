@@ -12,7 +12,9 @@ the model while the first draft is pending).
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 
 from genpersona.agent.context_stage import build_context
 from genpersona.agent.deps import AgentDeps, default_deps
@@ -20,11 +22,22 @@ from genpersona.agent.generation import generate_candidates
 from genpersona.agent.models import ContentRequest, Draft
 from genpersona.agent.prompting import get_library
 from genpersona.agent.rationale import build_rationale
-from genpersona.agent.scoring import build_scoring_context, score_variants, variant_texts
+from genpersona.agent.scoring import build_scoring_context, score_variants
 from genpersona.agent.trace import CURRENT_TIMER, StageTimer
 from genpersona.errors import RetriesExhausted
 from genpersona.llm.base import LLM, PromptStyle
 from genpersona.settings import Settings, get_settings
+
+#: prepares scoring references next to generation; small: each job is a few ms plus one
+#: embedder call, and the embedder serialises anyway
+_PREPARE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="genpersona-scoring")
+
+
+def _prepare_scoring(actx, deps: AgentDeps, timer: StageTimer):  # type: ignore[no-untyped-def]
+    """Scoring references, built once the first candidate is decoding (or after 1 s, so a
+    backend that never reports a start cannot stall the draft)."""
+    timer.model_started.wait(timeout=1.0)
+    return build_scoring_context(actx, deps)
 
 
 def prompt_style(llm: LLM, settings: Settings) -> PromptStyle:
@@ -90,6 +103,9 @@ def _run(
 
     with timer.stage("context"):
         actx = build_context(request, deps)
+    # the reference vectors of scoring depend only on the context: prepare them while the
+    # candidates decode (this request's contextvars travel along, so the trace stays whole)
+    scoring = _PREPARE.submit(contextvars.copy_context().run, _prepare_scoring, actx, deps, timer)
     style = prompt_style(deps.llm, settings)
     with timer.stage("prompt"):
         library = get_library(settings.prompts_dir)
@@ -108,8 +124,7 @@ def _run(
         )
     with timer.stage("score"):
         kept = [r.variant for r in passed]
-        sctx = build_scoring_context(actx, deps, variant_texts(kept))
-        variants = score_variants(kept, sctx, deps.embedder)
+        variants = score_variants(kept, scoring.result(), deps.embedder)
     rules = sorted({rule for r in results for rule in r.rules_checked})
     with timer.stage("rationale"):
         rationale = build_rationale(actx, variants[0], variants, prompt, deps.llm, rules)

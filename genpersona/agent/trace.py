@@ -31,6 +31,9 @@ class StageTimer:
         self._intervals: list[tuple[float, float]] = []
         self._embed_intervals: list[tuple[float, float]] = []
         self._lock = threading.Lock()
+        #: set when the first model call starts: work meant to run beside decoding waits for
+        #: it, instead of competing for the interpreter with the prompt's own preparation
+        self.model_started = threading.Event()
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
@@ -61,6 +64,8 @@ class StageTimer:
         self.trace.total_ms = round((time.perf_counter() - self._start) * 1000, 3)
         self.trace.model_ms = round(union_seconds(self._intervals) * 1000, 3)
         self.trace.embed_ms = round(union_seconds(self._embed_intervals) * 1000, 3)
+        both = self._intervals + self._embed_intervals
+        self.trace.models_ms = round(union_seconds(both) * 1000, 3)
         return self.trace
 
 
@@ -79,7 +84,7 @@ def union_seconds(intervals: list[tuple[float, float]]) -> float:
 def overhead_ms(trace: Trace, *, include_embeddings: bool = True) -> float:
     """Pipeline time spent outside the LLM (context, prompt, guard, scoring, queue);
     optionally also outside the embedder, the other model in the loop."""
-    spent = trace.model_ms + (0.0 if include_embeddings else trace.embed_ms)
+    spent = trace.model_ms if include_embeddings else trace.models_ms
     return max(0.0, trace.total_ms - spent)
 
 
