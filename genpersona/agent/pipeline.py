@@ -105,7 +105,12 @@ def _run(
         actx = build_context(request, deps)
     # the reference vectors of scoring depend only on the context: prepare them while the
     # candidates decode (this request's contextvars travel along, so the trace stays whole)
-    scoring = _PREPARE.submit(contextvars.copy_context().run, _prepare_scoring, actx, deps, timer)
+    # (not beside an instant fake model: there the thread hand-off would cost more than it hides)
+    scoring = (
+        _PREPARE.submit(contextvars.copy_context().run, _prepare_scoring, actx, deps, timer)
+        if deps.llm.backend != "fake"
+        else None
+    )
     style = prompt_style(deps.llm, settings)
     with timer.stage("prompt"):
         library = get_library(settings.prompts_dir)
@@ -124,7 +129,8 @@ def _run(
         )
     with timer.stage("score"):
         kept = [r.variant for r in passed]
-        variants = score_variants(kept, scoring.result(), deps.embedder)
+        sctx = scoring.result() if scoring else build_scoring_context(actx, deps)
+        variants = score_variants(kept, sctx, deps.embedder)
     rules = sorted({rule for r in results for rule in r.rules_checked})
     with timer.stage("rationale"):
         rationale = build_rationale(actx, variants[0], variants, prompt, deps.llm, rules)
