@@ -259,7 +259,10 @@ def test_scoring_prepared_beside_generation_charges_its_embedding_to_the_same_tr
     embedder time still lands in this draft's trace (and is not double-counted)."""
     from genpersona.agent.trace import timed
 
-    world = World(FakeLLM(["Rose teapots for your spring table"]))
+    class RemoteLLM(FakeLLM):
+        backend = "openai"  # a model on another machine: scoring is prepared beside it
+
+    world = World(RemoteLLM(["Rose teapots for your spring table"]))
     deps = world.deps()
     deps.embedder = timed(deps.embedder)  # as default_deps does: time is charged per run
     draft = generate(_req(n=2), deps=deps, submit=False)
