@@ -105,7 +105,34 @@ def real(home: Path, calls: int) -> None:
         f"{get_vector_store().count(MEMORY):,} memory vectors (embedder "
         f"{os.environ.get('GENPERSONA_EMBEDDER', 'minilm')})"
     )
+    from genpersona.settings import get_settings
+
+    _print_warm_and_served(get_settings().default_brand)
     measure(f"real ({len(customers):,} customers)", customers, calls)
+
+
+def _print_warm_and_served(brand: str) -> None:
+    """What the request path leans on: the once-per-process warm-up and the fit-time table."""
+    import json
+
+    from genpersona.context.retrieval import warm_context
+    from genpersona.data.recs_serving import served_path
+    from genpersona.data.recs_store import recommender_path
+
+    warm = warm_context(brand)
+    print(
+        f"   warm-up (once per process): {warm['fact_vectors']:,} fact vectors in {warm['ms']:.0f} ms"
+    )
+    model = recommender_path(brand)
+    meta_file, table = model.with_suffix(".json"), served_path(model)
+    meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
+    if table.exists() and "served_seconds" in meta:
+        print(
+            f"   served recommendations: built in {meta['served_seconds']} s at fit time, "
+            f"{table.stat().st_size / 1e6:.1f} MB"
+        )
+    else:
+        print("   served recommendations: none (fitted before precompute, or turned off)")
 
 
 def build_synthetic(home: Path, n_customers: int, per_customer: int, real_home: Path) -> None:
