@@ -85,8 +85,10 @@ def test_console_loads_and_shows_the_queue_in_chromium(isolated_home: Path, tmp_
         url = f"http://127.0.0.1:{port}/?reviewer=ci-reviewer"
         # the first page load pays for the server's imports; Chromium's virtual time
         # does not wait for the server, so load until the queue is in the DOM
-        dom = ""
-        for attempt in range(4):
+        # (on a busy 2-core machine the first loads can come back empty: retry for up to
+        # three minutes, pausing between tries so the server can finish starting)
+        dom, attempt, deadline = "", 0, time.monotonic() + 180
+        while time.monotonic() < deadline:
             dom = _chromium_run(
                 chromium,
                 ["--dump-dom", "--virtual-time-budget=30000", url],
@@ -94,6 +96,8 @@ def test_console_loads_and_shows_the_queue_in_chromium(isolated_home: Path, tmp_
             ).stdout
             if "Page 1 of" in dom:
                 break
+            attempt += 1
+            time.sleep(3)
         assert "Review queue" in dom
         assert "Signed in as" in dom and "ci-reviewer" in dom
         assert "Page 1 of 3" in dom  # 60 pending drafts, 25 per page
