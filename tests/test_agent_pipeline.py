@@ -270,3 +270,19 @@ def test_scoring_prepared_beside_generation_charges_its_embedding_to_the_same_tr
     assert draft.trace.models_ms <= draft.trace.model_ms + draft.trace.embed_ms + 1e-6
     assert draft.trace.models_ms >= max(draft.trace.model_ms, draft.trace.embed_ms) - 1e-6
     assert all(v.scores.relevance > 0 for v in draft.variants)
+
+
+def test_scoring_embeds_references_and_candidates_in_one_call_beside_a_local_model() -> None:
+    """Each embedder call has a fixed cost: inline scoring makes exactly one."""
+    from genpersona.agent.context_stage import build_context
+
+    world = World(FakeLLM(["Rose teapots for your spring table"]))
+    deps = world.deps()
+    before = deps.embedder.calls
+    build_context(_req(n=2), deps)
+    context_calls = deps.embedder.calls - before
+    scoring.clear_caches()
+    scoring.other_customers("teashop", deps)  # brand-level and cached across requests
+    before = deps.embedder.calls
+    generate(_req(n=2), deps=deps, submit=False)
+    assert deps.embedder.calls - before == context_calls + 1

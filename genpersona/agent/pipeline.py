@@ -22,7 +22,7 @@ from genpersona.agent.generation import generate_candidates
 from genpersona.agent.models import ContentRequest, Draft
 from genpersona.agent.prompting import get_library
 from genpersona.agent.rationale import build_rationale
-from genpersona.agent.scoring import build_scoring_context, score_variants
+from genpersona.agent.scoring import build_scoring_context, score_variants, variant_texts
 from genpersona.agent.trace import CURRENT_TIMER, StageTimer
 from genpersona.errors import RetriesExhausted
 from genpersona.llm.base import LLM, PromptStyle
@@ -132,7 +132,10 @@ def _run(
         )
     with timer.stage("score"):
         kept = [r.variant for r in passed]
-        sctx = scoring.result() if scoring else build_scoring_context(actx, deps)
+        # inline, the candidates join the references in one embedder call (each has a fixed cost)
+        sctx = (
+            scoring.result() if scoring else build_scoring_context(actx, deps, variant_texts(kept))
+        )
         variants = score_variants(kept, sctx, deps.embedder)
     rules = sorted({rule for r in results for rule in r.rules_checked})
     with timer.stage("rationale"):
