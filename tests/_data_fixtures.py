@@ -99,3 +99,18 @@ def memory_vectors(monkeypatch: pytest.MonkeyPatch) -> InMemoryVectorStore:
     ):
         monkeypatch.setattr(f"{module}.get_vector_store", lambda settings=None: store)
     return store
+
+
+@pytest.fixture
+def shop(tmp_path: Path, memory_vectors: InMemoryVectorStore):  # type: ignore[no-untyped-def]
+    """Brand "shop" ingested from ``retail_frame`` (in-memory vectors), caches cleared around."""
+    from genpersona.context.retrieval import clear_context_caches
+    from genpersona.data.ingest_online_retail import ingest_online_retail
+    from genpersona.data.recs_store import clear_recommender_cache
+
+    clear_context_caches()
+    clear_recommender_cache()
+    ingest_online_retail(write_parquet(retail_frame(), tmp_path / "r.parquet"), "shop")
+    yield "shop"
+    clear_context_caches()
+    clear_recommender_cache()

@@ -1,5 +1,6 @@
 """context_for: personalized bundle with evidence, ranking by brief, opt-out, anonymous."""
 
+# ruff: noqa: F811  (the shared fixtures imported from _data_fixtures are used as arguments)
 from __future__ import annotations
 
 import json
@@ -7,22 +8,10 @@ import json
 import pytest
 
 from genpersona.context.models import AnonymousContext
-from genpersona.context.retrieval import clear_context_caches, context_for
+from genpersona.context.retrieval import context_for
 from genpersona.customers.controls import add_memory_fact, set_opt_out
-from genpersona.data.ingest_online_retail import ingest_online_retail
-from genpersona.data.recs_store import clear_recommender_cache
 from genpersona.errors import CustomerNotFound
-from tests._data_fixtures import memory_vectors, retail_frame, write_parquet  # noqa: F401
-
-
-@pytest.fixture
-def shop(tmp_path, memory_vectors):  # noqa: F811
-    clear_context_caches()
-    clear_recommender_cache()
-    ingest_online_retail(write_parquet(retail_frame(), tmp_path / "r.parquet"), "shop")
-    yield "shop"
-    clear_context_caches()
-    clear_recommender_cache()
+from tests._data_fixtures import memory_vectors, retail_frame, shop, write_parquet  # noqa: F401
 
 
 def test_personalized_bundle_has_profile_memories_and_recs_with_evidence(shop):

@@ -1,28 +1,18 @@
 """Recommendations precomputed at fit time: identical to the live answer, or not served."""
 
+# ruff: noqa: F811  (the shared fixtures imported from _data_fixtures are used as arguments)
 from __future__ import annotations
 
 import json
 
 import numpy as np
-import pytest
 
-from genpersona.context.retrieval import clear_context_caches, context_for
+from genpersona.context.retrieval import context_for
 from genpersona.data.ingest_online_retail import ingest_online_retail
 from genpersona.data.recs_serving import SERVED_K, load_served, served_path
 from genpersona.data.recs_store import clear_recommender_cache, get_recommender, recommender_path
 from genpersona.settings import get_settings
-from tests._data_fixtures import memory_vectors, retail_frame, write_parquet  # noqa: F401
-
-
-@pytest.fixture
-def shop(tmp_path, memory_vectors):  # noqa: F811
-    clear_context_caches()
-    clear_recommender_cache()
-    ingest_online_retail(write_parquet(retail_frame(), tmp_path / "r.parquet"), "shop")
-    yield "shop"
-    clear_context_caches()
-    clear_recommender_cache()
+from tests._data_fixtures import memory_vectors, retail_frame, shop, write_parquet  # noqa: F401
 
 
 def test_served_answers_equal_the_live_model_for_every_customer(shop):
