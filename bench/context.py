@@ -127,9 +127,13 @@ def _print_warm_and_served(brand: str) -> None:
     meta_file, table = model.with_suffix(".json"), served_path(model)
     meta = json.loads(meta_file.read_text()) if meta_file.exists() else {}
     if table.exists() and "served_seconds" in meta:
+        import numpy as np
+
+        with np.load(table, allow_pickle=False) as f:
+            n = len(f["customer_ids"])
         print(
-            f"   served recommendations: built in {meta['served_seconds']} s at fit time, "
-            f"{table.stat().st_size / 1e6:.1f} MB"
+            f"   served recommendations: {n:,} customers, built in {meta['served_seconds']} s "
+            f"at fit time, {table.stat().st_size / 1e6:.1f} MB"
         )
     else:
         print("   served recommendations: none (fitted before precompute, or turned off)")
