@@ -186,13 +186,26 @@ class Settings(BaseSettings):
         self._home_resolved = (self.home, resolved)
         return resolved
 
+    _derived: tuple[Path, str | None, str, Path] | None = PrivateAttr(default=None)
+
+    def _derived_paths(self) -> tuple[str, Path]:
+        """(database URL, Chroma path), built once per home: every request asks for both
+        several times, and each build cost a stat and a few Path objects."""
+        cached = self._derived
+        if cached is not None and cached[0] is self.home and cached[1] == self.database_url:
+            return cached[2], cached[3]
+        home = self.home_dir
+        url = self.database_url or f"sqlite:///{home / 'genpersona.db'}"
+        self._derived = (self.home, self.database_url, url, home / "chroma")
+        return url, home / "chroma"
+
     @property
     def sqlalchemy_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.home_dir / 'genpersona.db'}"
+        return self._derived_paths()[0]
 
     @property
     def chroma_path(self) -> Path:
-        return self.home_dir / "chroma"
+        return self._derived_paths()[1]
 
     @property
     def llm_provider(self) -> str:

@@ -90,12 +90,10 @@ def past_texts(
 ) -> list[str]:
     """Top texts already drafted for this customer (the novelty baseline)."""
     from genpersona.db.engine import get_engine
+    from genpersona.db.fast_read import FAST_READER
 
-    with get_engine(settings).connect() as conn:
-        rows = conn.execute(
-            _past_texts_sql(),
-            {"brand": brand, "customer_id": customer_id, "kind": kind, "limit": limit},
-        ).all()
+    params = {"brand": brand, "customer_id": customer_id, "kind": kind, "limit": limit}
+    rows = FAST_READER.all(get_engine(settings), _past_texts_sql(), params)
     return [r[0] for r in rows if r[0]]
 
 

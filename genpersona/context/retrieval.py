@@ -23,10 +23,10 @@ import threading
 import time
 from collections import OrderedDict
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
-from sqlalchemy import Connection, Row, bindparam, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 from genpersona.context.fact_vectors import FACT_VECTORS
@@ -40,10 +40,11 @@ from genpersona.context.models import (
     RecommendedItem,
 )
 from genpersona.data.catalog import theme_labels
-from genpersona.data.recs_store import get_recommender
+from genpersona.data.recs_store import LoadedRecommender, get_recommender
 from genpersona.data.repo import get_brand, memory_vector_id
 from genpersona.data.tables import Customer, CustomerProfile, MemoryFact
 from genpersona.db.engine import get_engine
+from genpersona.db.fast_read import FAST_READER
 from genpersona.embeddings.factory import get_embedder
 from genpersona.errors import CustomerNotFound, InputError
 from genpersona.settings import Settings, get_settings
@@ -51,6 +52,8 @@ from genpersona.vectors.base import MEMORY
 from genpersona.vectors.factory import get_vector_store
 
 MemoryStrategy = Literal["by_id", "filtered"]
+#: a Core row or a fast-path named tuple: both give ``row.column``
+RowLike = Any
 _BRIEF_CACHE_SIZE = 4096
 _brief_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
 _brand_cache: dict[tuple[str, str], tuple[int, dict[str, str]]] = {}
@@ -117,13 +120,13 @@ _FACTS_SQL = select(
 ).where(MemoryFact.customer_id == bindparam("customer_id"))
 
 
-def _brand(conn: Connection, slug: str, settings: Settings) -> tuple[int, dict[str, str]]:
+def _brand(slug: str, settings: Settings) -> tuple[int, dict[str, str]]:
     key = (settings.sqlalchemy_url, slug)
     with _LOCK:
         hit = _brand_cache.get(key)
     if hit is not None:
         return hit
-    with Session(bind=conn) as session:
+    with Session(bind=get_engine(settings)) as session:
         brand = get_brand(session, slug)
         value = (brand.id, theme_labels(session, brand.id))
     with _LOCK:
@@ -132,18 +135,14 @@ def _brand(conn: Connection, slug: str, settings: Settings) -> tuple[int, dict[s
 
 
 def _recommend(
-    brand: str,
-    settings: Settings,
+    loaded: LoadedRecommender | None,
     customer_id: str | None,
     k: int,
     *,
     country: str | None,
     when: datetime | None,
 ) -> list[RecommendedItem]:
-    if k <= 0:
-        return []
-    loaded = get_recommender(brand, settings)
-    if loaded is None:
+    if k <= 0 or loaded is None:
         return []
     if customer_id is not None and when is None and loaded.served is not None:
         served = loaded.served.lookup(loaded.model, customer_id, k, country)
@@ -164,8 +163,7 @@ def _non_personal(
 ) -> ContextBundle:
     t = time.perf_counter()
     recs = _recommend(
-        brand,
-        settings,
+        get_recommender(brand, settings),
         None,
         k_items,
         country=anonymous.country if anonymous else None,
@@ -222,15 +220,14 @@ def warm_context(brand: str, settings: Settings | None = None) -> dict[str, floa
     its first request: brand lookups, the recommender, and the common fact vectors."""
     settings = settings or get_settings()
     t0 = time.perf_counter()
-    with get_engine(settings).connect() as conn:
-        brand_id, _ = _brand(conn, brand, settings)
+    brand_id, _ = _brand(brand, settings)
     loaded = warm_fact_vectors(brand_id, settings)
     get_recommender(brand, settings)
     return {"fact_vectors": loaded, "ms": round((time.perf_counter() - t0) * 1000, 1)}
 
 
 def _rank_by_id(
-    facts: list[Row], query: np.ndarray, brand_id: int, settings: Settings
+    facts: list[RowLike], query: np.ndarray, brand_id: int, settings: Settings
 ) -> dict[int, float]:
     warm_fact_vectors(brand_id, settings)
     positions, vectors = FACT_VECTORS.vectors(
@@ -275,43 +272,42 @@ def context_for(
         )
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    # Core rows, not ORM objects: this runs on every request, and nothing here is written
-    with get_engine(settings).connect() as conn:
-        brand_id, labels = _brand(conn, brand, settings)
-        if customer_id is None:
-            timings["sql"] = (time.perf_counter() - t0) * 1000
-            return _non_personal(
-                brand, None, brief, Consent(), anonymous, k_items, settings, timings
-            )
-        row = conn.execute(
-            _CUSTOMER_SQL, {"brand_id": brand_id, "external_id": customer_id}
-        ).first()
-        if row is None:
-            raise CustomerNotFound(
-                f"customer {customer_id!r} does not exist for brand {brand!r}",
-                fix="check the id, or call context_for with customer_id=None and an "
-                "AnonymousContext for visitors without a profile",
-                brand=brand,
-                customer_id=customer_id,
-            )
-        consent = Consent(
-            personalization=row.consent_personalization,
-            email=row.consent_email,
-            chat_memory=row.consent_chat_memory,
-        )
-        if not consent.personalization:
-            timings["sql"] = (time.perf_counter() - t0) * 1000
-            return _non_personal(
-                brand, customer_id, brief, consent, anonymous, k_items, settings, timings
-            )
-        now = datetime.now()
-        facts = [
-            f
-            for f in conn.execute(_FACTS_SQL, {"customer_id": row.id})
-            if (f.expires_at is None or f.expires_at > now)
-            and (consent.chat_memory or f.source != "chat")
-        ]
+    # prebuilt Core statements on the read fast path: this runs on every request, and
+    # nothing here is written
+    engine = get_engine(settings)
+    brand_id, labels = _brand(brand, settings)
+    if customer_id is None:
         timings["sql"] = (time.perf_counter() - t0) * 1000
+        return _non_personal(brand, None, brief, Consent(), anonymous, k_items, settings, timings)
+    row = FAST_READER.first(
+        engine, _CUSTOMER_SQL, {"brand_id": brand_id, "external_id": customer_id}
+    )
+    if row is None:
+        raise CustomerNotFound(
+            f"customer {customer_id!r} does not exist for brand {brand!r}",
+            fix="check the id, or call context_for with customer_id=None and an "
+            "AnonymousContext for visitors without a profile",
+            brand=brand,
+            customer_id=customer_id,
+        )
+    consent = Consent(
+        personalization=row.consent_personalization,
+        email=row.consent_email,
+        chat_memory=row.consent_chat_memory,
+    )
+    if not consent.personalization:
+        timings["sql"] = (time.perf_counter() - t0) * 1000
+        return _non_personal(
+            brand, customer_id, brief, consent, anonymous, k_items, settings, timings
+        )
+    now = datetime.now()
+    facts = [
+        f
+        for f in FAST_READER.all(engine, _FACTS_SQL, {"customer_id": row.id})
+        if (f.expires_at is None or f.expires_at > now)
+        and (consent.chat_memory or f.source != "chat")
+    ]
+    timings["sql"] = (time.perf_counter() - t0) * 1000
 
     summary = _summary(row, labels)
     t = time.perf_counter()
@@ -336,8 +332,7 @@ def context_for(
         row.learning_since is None or loaded.fitted_at >= row.learning_since
     )
     recs = _recommend(
-        brand,
-        settings,
+        loaded,
         customer_id if personal_recs else None,
         k_items,
         country=row.country if personal_recs else (anonymous.country if anonymous else None),
@@ -359,7 +354,7 @@ def context_for(
     )
 
 
-def _summary(row: Row, labels: dict[str, str]) -> ProfileSummary:
+def _summary(row: RowLike, labels: dict[str, str]) -> ProfileSummary:
     base = ProfileSummary(
         customer_id=row.external_id,
         country=row.country,
@@ -382,7 +377,7 @@ def _summary(row: Row, labels: dict[str, str]) -> ProfileSummary:
     )
 
 
-def _view(fact: Row, score: float) -> MemoryFactView:
+def _view(fact: RowLike, score: float) -> MemoryFactView:
     prov = fact.provenance or {}
     return MemoryFactView(
         fact_id=fact.id,

@@ -84,6 +84,9 @@ def session_scope(settings: Settings | None = None) -> Iterator[Session]:
 
 
 def dispose_engines() -> None:
+    from genpersona.db.fast_read import FAST_READER
+
+    FAST_READER.reset()
     with _LOCK:
         for engine in _ENGINES.values():
             engine.dispose()

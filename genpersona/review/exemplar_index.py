@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, case, func, select
+from sqlalchemy import Connection, Engine, bindparam, case, func, select
 from sqlalchemy.orm import Session
 
+from genpersona.db.fast_read import FAST_READER
 from genpersona.review.tables import ExemplarRow
 from genpersona.vectors.base import EXEMPLARS, VectorStore
 
@@ -40,9 +41,10 @@ _VERSION_SQL = select(
 ).where(ExemplarRow.brand == bindparam("brand"), ExemplarRow.kind == bindparam("kind"))
 
 
-def version_of(conn: Connection, brand: str, kind: str) -> Version:
-    """One aggregate query (built once: building it cost more than running it)."""
-    row = conn.execute(_VERSION_SQL, {"brand": brand, "kind": kind}).one()
+def version_of(engine: Engine, brand: str, kind: str) -> Version:
+    """One aggregate query (built once: building it cost more than running it), on the
+    read fast path: it runs on every request."""
+    row = FAST_READER.all(engine, _VERSION_SQL, {"brand": brand, "kind": kind})[0]
     return int(row[0]), int(row[1] or 0), row[2], int(row[3])
 
 
@@ -64,7 +66,7 @@ class ExemplarIndex:
 
     def search(
         self,
-        conn: Connection,
+        engine: Engine,
         store: VectorStore,
         namespace: str,
         brand: str,
@@ -78,7 +80,8 @@ class ExemplarIndex:
         with self._lock:
             entry = self._entries.get(key)
         if entry is None or entry.version != version:
-            entry = self._load(conn, store, brand, kind, version)
+            with engine.connect() as conn:
+                entry = self._load(conn, store, brand, kind, version)
             with self._lock:
                 self._entries[key] = entry
         if not entry.ids or entry.vectors.shape[1] != query.shape[0]:

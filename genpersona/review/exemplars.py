@@ -123,8 +123,7 @@ def similar_exemplars(
     if k <= 0:
         return []
     settings = settings or get_settings()
-    with get_engine(settings).connect() as conn:
-        version = version_of(conn, brand, kind)
+    version = version_of(get_engine(settings), brand, kind)
     if version[3]:  # rows whose embedding failed earlier: heal a batch now
         with session_scope(settings) as session:
             backlog = list(
@@ -139,8 +138,7 @@ def similar_exemplars(
                 )
             )
         embed_exemplars(backlog, settings, store=store, embedder=embedder)
-        with get_engine(settings).connect() as conn:
-            version = version_of(conn, brand, kind)
+        version = version_of(get_engine(settings), brand, kind)
     if version[0] == version[3]:  # nothing embedded: no exemplar to offer
         return []
     embedder = embedder or get_embedder(settings=settings)
@@ -149,10 +147,9 @@ def similar_exemplars(
     if version[0] > MAX_CACHED:
         return _query_store(brand, kind, query, k, settings, store)
     namespace = f"{settings.sqlalchemy_url}|{settings.chroma_url or settings.chroma_path}"
-    with get_engine(settings).connect() as conn:
-        hits = EXEMPLAR_INDEX.search(
-            conn, store, f"{namespace}|{embedder.name}", brand, kind, version, query, k
-        )
+    hits = EXEMPLAR_INDEX.search(
+        get_engine(settings), store, f"{namespace}|{embedder.name}", brand, kind, version, query, k
+    )
     return [_to_model(row, score) for row, score in hits]
 
 

@@ -1,0 +1,121 @@
+"""The read fast path gives the same rows as SQLAlchemy Core, never stale, never writing."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import bindparam, select, text
+
+from genpersona.context.retrieval import _CUSTOMER_SQL, _FACTS_SQL
+from genpersona.data.tables import Brand, Customer, MemoryFact
+from genpersona.db.engine import dispose_engines, get_engine, session_scope
+from genpersona.db.fast_read import FAST_READER
+from genpersona.settings import get_settings
+
+
+def _seed(slug: str = "shop", fact_text: str = "Often buys lanterns") -> tuple[int, int]:
+    with session_scope() as s:
+        brand = Brand(slug=slug, name=slug)
+        s.add(brand)
+        s.flush()
+        cust = Customer(
+            brand_id=brand.id,
+            external_id="c1",
+            country="France",
+            consent_personalization=True,
+            consent_chat_memory=False,
+            learning_since=datetime(2024, 5, 6, 7, 8, 9),
+        )
+        s.add(cust)
+        s.flush()
+        s.add_all(
+            [
+                MemoryFact(brand_id=brand.id, customer_id=cust.id, text=fact_text,
+                           source="derived", knowingly_shared=True,
+                           provenance={"event_ids": [3, 4], "note": "ünïcode"},
+                           expires_at=datetime(2030, 1, 2, 3, 4, 5, 600)),
+                MemoryFact(brand_id=brand.id, customer_id=cust.id, text="Said hi",
+                           source="chat", provenance={}),
+            ]
+        )  # fmt: skip
+        return brand.id, cust.id
+
+
+def _core(stmt, params):  # type: ignore[no-untyped-def]
+    with get_engine().connect() as conn:
+        return [tuple(r) for r in conn.execute(stmt, params).all()]
+
+
+def test_rows_equal_core_rows_value_for_value_and_type_for_type() -> None:
+    brand_id, cust_id = _seed()
+    engine = get_engine()
+    for stmt, params in (
+        (_CUSTOMER_SQL, {"brand_id": brand_id, "external_id": "c1"}),
+        (_FACTS_SQL, {"customer_id": cust_id}),
+    ):
+        fast = FAST_READER.all(engine, stmt, params)
+        core = _core(stmt, params)
+        assert [tuple(r) for r in fast] == core
+        for f_row, c_row in zip(fast, core, strict=True):
+            assert [type(v) for v in f_row] == [type(v) for v in c_row]
+    row = FAST_READER.first(engine, _CUSTOMER_SQL, {"brand_id": brand_id, "external_id": "c1"})
+    # attribute access by column key, and the types the context code relies on
+    assert row.consent_personalization is True and row.consent_chat_memory is False
+    assert row.learning_since == datetime(2024, 5, 6, 7, 8, 9)
+    facts = FAST_READER.all(engine, _FACTS_SQL, {"customer_id": cust_id})
+    assert facts[0].provenance == {"event_ids": [3, 4], "note": "ünïcode"}
+    assert facts[0].expires_at == datetime(2030, 1, 2, 3, 4, 5, 600)
+    assert (
+        FAST_READER.first(engine, _CUSTOMER_SQL, {"brand_id": brand_id, "external_id": "x"}) is None
+    )
+
+
+def test_sees_each_committed_write_at_once() -> None:
+    _, cust_id = _seed()
+    engine = get_engine()
+    assert len(FAST_READER.all(engine, _FACTS_SQL, {"customer_id": cust_id})) == 2
+    with session_scope() as s:
+        s.execute(text("DELETE FROM memory_facts WHERE source = 'chat'"))
+    assert [r.text for r in FAST_READER.all(engine, _FACTS_SQL, {"customer_id": cust_id})] == [
+        "Often buys lanterns"
+    ]
+
+
+def test_connection_is_read_only_and_holds_no_snapshot() -> None:
+    _, cust_id = _seed()
+    engine = get_engine()
+    FAST_READER.all(engine, _FACTS_SQL, {"customer_id": cust_id})
+    conn = FAST_READER._connection(str(engine.url.database))
+    assert conn is not None
+    with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        conn.execute("DELETE FROM memory_facts")
+    # a fully fetched read leaves no open read transaction: a truncating checkpoint completes
+    with engine.connect() as core:
+        busy, _, _ = core.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    assert busy == 0
+    assert Path(f"{engine.url.database}-wal").stat().st_size == 0
+
+
+def test_a_replaced_database_file_is_reopened_not_read_stale(tmp_path: Path) -> None:
+    db = Path(str(get_engine().url.database))
+    _seed(fact_text="old file")
+    old = FAST_READER.all(get_engine(), _FACTS_SQL, {"customer_id": 1})
+    assert old[0].text == "old file"
+    dispose_engines()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    get_settings.cache_clear()
+    _seed(fact_text="new file")
+    assert FAST_READER.all(get_engine(), _FACTS_SQL, {"customer_id": 1})[0].text == "new file"
+
+
+def test_statements_the_fast_path_cannot_run_take_the_core_path() -> None:
+    brand_id, _ = _seed()
+    stmt = select(Customer.external_id).where(
+        Customer.brand_id == brand_id, Customer.external_id.in_(bindparam("ids", expanding=True))
+    )
+    rows = FAST_READER.all(get_engine(), stmt, {"ids": ["c1", "nobody"]})
+    assert [r.external_id for r in rows] == ["c1"]
