@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -139,3 +140,44 @@ def test_guide_without_fallback_raises_with_attempts(tmp_path) -> None:
     with pytest.raises(RetriesExhausted) as exc:
         generate_guarded(producer(llm), guide, kind="subject_line", max_attempts=2, send_date=DAY)
     assert len(exc.value.data["attempts"]) == 2
+
+
+def _eval_texts() -> list[tuple[str, str, str | None, date | None, str]]:
+    """(brand, kind, channel, send_date, text) for every line of the guard eval sets."""
+    import yaml
+
+    root = Path(__file__).resolve().parents[1] / "evals" / "guard"
+    out = []
+    for path in sorted(root.glob("*/*.yaml")):
+        spec = yaml.safe_load(path.read_text())
+        for case in spec.get("violating", []) + spec.get("compliant", []):
+            case = case if isinstance(case, dict) else {"text": case}
+            text = case.get("text") or " ".join((case.get("content") or {}).values())
+            brand, kind = case.get("brand", spec["brand"]), case.get("kind", spec["kind"])
+            channel = case.get("channel", spec.get("channel"))
+            out.append((brand, kind, channel, case.get("send_date", spec.get("send_date")), text))
+    return out
+
+
+def test_skipping_autofix_is_safe_exactly_when_autofix_would_change_nothing() -> None:
+    """The repair loop skips autofix when ``autofix_would_change`` says no: over every line of
+    the guard eval sets, in every kind and channel, with and without untidy spacing, a "no"
+    must mean autofix returns the same content and no fixes."""
+    from genpersona.guard.engine import as_content, autofix, autofix_would_change, check
+
+    skipped = changed = 0
+    for brand, kind, channel, send_date, text in _eval_texts():
+        guide = load_guide(brand)
+        channels = {channel, None, *guide.disclaimers}
+        for variant in (text, f"{text} .", text.replace(" ", "  ", 1)):
+            for ch in channels:
+                for k in {kind, "subject_line", "hero", "chat_answer"}:
+                    raw = as_content(variant, k)  # type: ignore[arg-type]
+                    report = check(raw, guide, kind=k, channel=ch, send_date=send_date)  # type: ignore[arg-type]
+                    fixed, fixes = autofix(raw, guide, kind=k, channel=ch, send_date=send_date)  # type: ignore[arg-type]
+                    if autofix_would_change(raw, report, k):  # type: ignore[arg-type]
+                        changed += 1
+                    else:
+                        skipped += 1
+                        assert fixed == raw and fixes == [], (brand, k, ch, variant)
+    assert skipped > 500 and changed > 500  # both branches are exercised

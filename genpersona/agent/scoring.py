@@ -168,30 +168,34 @@ def build_scoring_context(
     )
 
 
-def _top_mean(sims: np.ndarray, k: int = 3) -> float:
-    if sims.size == 0:
-        return 0.0
-    return float(np.mean(np.sort(sims)[-k:]))
+def _top_mean(sims: np.ndarray, k: int = 3) -> np.ndarray:
+    """Per variant (column), the mean of its k highest similarities to the references."""
+    if sims.shape[0] == 0:
+        return np.zeros(sims.shape[1])
+    return np.sort(sims, axis=0)[-k:].mean(axis=0)
 
 
-def brand_voice(vec: np.ndarray, sctx: ScoringContext) -> float:
+# Each scorer takes every variant's vector at once (rows of ``vecs``): one matrix product
+# per reference set instead of one per variant, on the request path.
+def brand_voice(vecs: np.ndarray, sctx: ScoringContext) -> np.ndarray:
     if sctx.good.size == 0 and sctx.bad.size == 0:
-        return 0.5
-    margin = _top_mean(sctx.good @ vec) - _top_mean(sctx.bad @ vec)
-    return float(np.clip(0.5 + margin, 0.0, 1.0))
+        return np.full(len(vecs), 0.5)
+    margin = _top_mean(sctx.good @ vecs.T) - _top_mean(sctx.bad @ vecs.T)
+    return np.clip(0.5 + margin, 0.0, 1.0)
 
 
-def relevance(vec: np.ndarray, sctx: ScoringContext) -> float:
-    return 0.0 if sctx.interest is None else float(np.clip(sctx.interest @ vec, 0.0, 1.0))
+def relevance(vecs: np.ndarray, sctx: ScoringContext) -> np.ndarray:
+    if sctx.interest is None:
+        return np.zeros(len(vecs))
+    return np.clip(vecs @ sctx.interest, 0.0, 1.0)
 
 
-def specificity(vec: np.ndarray, sctx: ScoringContext) -> float:
-    """Share of other customers this draft fits worse than it fits this one."""
+def specificity(vecs: np.ndarray, sctx: ScoringContext) -> np.ndarray:
+    """Share of other customers each draft fits worse than it fits this one."""
     if sctx.own_themes is None or sctx.others.shape[0] == 0:
-        return 0.0
-    own = float(sctx.own_themes @ vec)
-    others = sctx.others @ vec
-    return float(np.mean(others < own))
+        return np.zeros(len(vecs))
+    own = vecs @ sctx.own_themes
+    return np.mean((sctx.others @ vecs.T) < own, axis=0)
 
 
 def length_fit(text: str, max_chars: int) -> float:
@@ -204,10 +208,10 @@ def length_fit(text: str, max_chars: int) -> float:
     return 1.0 if n >= low else float(n / low)
 
 
-def novelty(vec: np.ndarray, sctx: ScoringContext) -> float:
+def novelty(vecs: np.ndarray, sctx: ScoringContext) -> np.ndarray:
     if sctx.past.shape[0] == 0:
-        return 1.0
-    return float(np.clip(1.0 - float(np.max(sctx.past @ vec)), 0.0, 1.0))
+        return np.ones(len(vecs))
+    return np.clip(1.0 - np.max(sctx.past @ vecs.T, axis=0), 0.0, 1.0)
 
 
 def variant_texts(variants: list[Variant]) -> list[str]:
@@ -221,15 +225,16 @@ def score_variants(
     if not variants:
         return []
     vecs = _VECTORS.embed(embedder, variant_texts(variants))
+    columns = {
+        "brand_voice": brand_voice(vecs, sctx),
+        "relevance": relevance(vecs, sctx),
+        "specificity": specificity(vecs, sctx),
+        "length_fit": [length_fit(v.content.main_text(), sctx.max_chars) for v in variants],
+        "novelty": novelty(vecs, sctx),
+    }
     scored: list[Variant] = []
-    for v, vec in zip(variants, vecs, strict=True):
-        parts = {
-            "brand_voice": brand_voice(vec, sctx),
-            "relevance": relevance(vec, sctx),
-            "specificity": specificity(vec, sctx),
-            "length_fit": length_fit(v.content.main_text(), sctx.max_chars),
-            "novelty": novelty(vec, sctx),
-        }
+    for i, v in enumerate(variants):
+        parts = {k: float(col[i]) for k, col in columns.items()}
         total = sum(WEIGHTS[k] * parts[k] for k in WEIGHTS)
         if v.is_fallback:
             total -= FALLBACK_PENALTY

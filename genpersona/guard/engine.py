@@ -197,6 +197,27 @@ def _trim(text: str, max_chars: int | None, max_words: int | None) -> str | None
     return best
 
 
+def autofix_would_change(
+    content: VariantContent | str, report: GuardReport, kind: ContentKind
+) -> bool:
+    """Whether ``autofix`` could change this content, judged from its full check report.
+
+    Lets the repair loop skip autofix and its second check for copy that is already clean
+    (most model output): autofix only acts on violations that carry a replacement, over-long
+    fields, missing disclaimers (all reported by ``check`` as auto-fixable or ``length.max_*``)
+    and untidy spacing. A test holds this to autofix's own behaviour on the guard eval sets.
+    """
+    vc = as_content(content, kind)
+    for v in report.violations:
+        if v.auto_fixable or v.rule_id.startswith("length.max_"):
+            return True
+    for name in FIELDS:
+        raw = getattr(vc, name)
+        if raw and (raw != " ".join(raw.split()) or " ." in raw or " ," in raw):
+            return True
+    return False
+
+
 def autofix(
     content: VariantContent | str,
     guide: BrandGuide,

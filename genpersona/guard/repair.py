@@ -16,7 +16,14 @@ from pydantic import BaseModel, Field
 from genpersona.agent.models import ContentKind, VariantContent
 from genpersona.brands.guide import BrandGuide
 from genpersona.errors import NoFallbackLine, RetriesExhausted
-from genpersona.guard.engine import MAIN_FIELD, apply_disclaimers, as_content, autofix, check
+from genpersona.guard.engine import (
+    MAIN_FIELD,
+    apply_disclaimers,
+    as_content,
+    autofix,
+    autofix_would_change,
+    check,
+)
 from genpersona.guard.models import Attempt, GuardReport, Violation
 
 Producer = Callable[[int, list[Violation]], VariantContent | str]
@@ -98,18 +105,19 @@ def generate_guarded(
         raise ValueError("max_attempts must be at least 1")
     attempts: list[Attempt] = []
     previous: list[Violation] = []
+
+    def guard(vc: VariantContent) -> GuardReport:
+        return check(vc, guide, kind=kind, channel=channel, send_date=send_date, canary=canary,
+                     **check_kwargs)  # fmt: skip
+
     for number in range(1, max_attempts + 1):
         raw = as_content(produce(number, previous), kind)
-        fixed, fixes = autofix(raw, guide, kind=kind, channel=channel, send_date=send_date)
-        report = check(
-            fixed,
-            guide,
-            kind=kind,
-            channel=channel,
-            send_date=send_date,
-            canary=canary,
-            **check_kwargs,
-        )
+        report = guard(raw)
+        fixed, fixes = raw, []
+        # clean copy (the usual case) skips autofix and a second check on the request path
+        if autofix_would_change(raw, report, kind):
+            fixed, fixes = autofix(raw, guide, kind=kind, channel=channel, send_date=send_date)
+            report = guard(fixed)
         attempts.append(
             Attempt(
                 number=number,
