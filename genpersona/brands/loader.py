@@ -9,6 +9,7 @@ still reuse the compiled matchers built on the first check.
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,9 @@ from genpersona.errors import BrandGuideError, BrandNotFound
 from genpersona.settings import Settings, get_settings
 
 _CACHE: dict[tuple[str, int, int], BrandGuide] = {}
+#: (guides folder, name) -> the guide file's resolved path: resolving costs a stat per
+#: path component, and the pipeline loads the guide on every request
+_PATHS: dict[tuple[str, str], str] = {}
 
 
 class _GuideLoader(yaml.SafeLoader):
@@ -79,13 +83,27 @@ def resolve_guide_path(name_or_path: str | Path, settings: Settings | None = Non
 
 
 def load_guide(name_or_path: str | Path, settings: Settings | None = None) -> BrandGuide:
-    """Load, validate and cache one guide. Raises BrandNotFound or BrandGuideError."""
-    path = resolve_guide_path(name_or_path, settings)
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    """Load, validate and cache one guide. Raises BrandNotFound or BrandGuideError.
+
+    One stat per call once the name is known, so an edited guide is picked up at once."""
+    by_name = isinstance(name_or_path, str) and not any(c in name_or_path for c in "/\\.")
+    name_key = (str((settings or get_settings()).brand_guides_dir), str(name_or_path))
+    resolved = _PATHS.get(name_key) if by_name else None
+    try:
+        stat = os.stat(resolved) if resolved else None
+    except OSError:
+        stat = None  # moved or deleted: resolve the name again (and report it if gone)
+    if resolved is None or stat is None:
+        path = resolve_guide_path(name_or_path, settings)
+        stat = path.stat()
+        resolved = str(path.resolve())
+        if by_name:
+            _PATHS[name_key] = resolved
+    key = (resolved, stat.st_mtime_ns, stat.st_size)
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
+    path = Path(resolved)
     guide = parse_guide_text(path.read_text(encoding="utf-8"), path)
     _CACHE[key] = guide
     return guide
@@ -98,6 +116,7 @@ def list_guides(settings: Settings | None = None) -> list[BrandGuide]:
 
 def clear_guide_cache() -> None:
     _CACHE.clear()
+    _PATHS.clear()
 
 
 def parse_guide_text(text: str, path: Path) -> BrandGuide:
