@@ -119,3 +119,24 @@ def test_statements_the_fast_path_cannot_run_take_the_core_path() -> None:
     )
     rows = FAST_READER.all(get_engine(), stmt, {"ids": ["c1", "nobody"]})
     assert [r.external_id for r in rows] == ["c1"]
+
+
+def test_catalog_lookup_is_the_same_on_fixed_and_expanding_statements() -> None:
+    from genpersona.agent.deps import _FIXED_ARITY, catalog_items
+    from genpersona.data.tables import CatalogItem
+
+    brand_id, _ = _seed()
+    other_id, _ = _seed(slug="other")
+    with session_scope() as s:
+        for i in range(40):
+            s.add(CatalogItem(brand_id=brand_id, stock_code=f"{i:05d}", description=f"item {i}",
+                              price=float(i)))  # fmt: skip
+        s.add(CatalogItem(brand_id=other_id, stock_code="99999", description="not ours"))
+    settings = get_settings()
+    few = catalog_items("shop", ["00003", "nope", "00003", "99999"], settings)
+    assert {c: (f.description, f.price) for c, f in few.items()} == {"00003": ("item 3", 3.0)}
+    many_codes = [f"{i:05d}" for i in range(0, 40, 2)] + ["99999"]
+    assert len(many_codes) > _FIXED_ARITY
+    many = catalog_items("shop", many_codes, settings)
+    assert sorted(many) == [f"{i:05d}" for i in range(0, 40, 2)]
+    assert many["00004"].description == "item 4"

@@ -55,6 +55,11 @@ def _submit(draft: Draft, settings: Settings) -> Draft:
     return submit_draft(draft, settings=settings)
 
 
+#: up to this many codes, the lookup uses a statement with that many fixed placeholders
+#: (read fast path); longer lists (eval checks) use one expanding IN on the Core path
+_FIXED_ARITY = 16
+
+
 def catalog_items(
     brand: str, stock_codes: list[str], settings: Settings
 ) -> dict[str, FeaturedItem]:
@@ -62,9 +67,13 @@ def catalog_items(
     if not stock_codes:
         return {}
     from genpersona.db.engine import get_engine
+    from genpersona.db.fast_read import FAST_READER
 
-    with get_engine(settings).connect() as conn:
-        rows = conn.execute(_catalog_sql(), {"brand": brand, "codes": list(stock_codes)}).all()
+    codes = list(dict.fromkeys(stock_codes))
+    n = len(codes) if len(codes) <= _FIXED_ARITY else 0
+    params: dict[str, object] = {"brand": brand}
+    params.update({f"code{i}": c for i, c in enumerate(codes)} if n else {"codes": codes})
+    rows = FAST_READER.all(get_engine(settings), _catalog_sql(n), params)
     return {
         code: FeaturedItem(stock_code=code, description=desc, price=price)
         for code, desc, price in rows
@@ -72,16 +81,19 @@ def catalog_items(
 
 
 @cache
-def _catalog_sql() -> Select:
+def _catalog_sql(arity: int) -> Select:
+    """Built once per arity (0 = one expanding parameter ``codes``)."""
     from genpersona.data.tables import Brand, CatalogItem
 
+    codes = (
+        CatalogItem.stock_code.in_([bindparam(f"code{i}") for i in range(arity)])
+        if arity
+        else CatalogItem.stock_code.in_(bindparam("codes", expanding=True))
+    )
     return (
         select(CatalogItem.stock_code, CatalogItem.description, CatalogItem.price)
         .join(Brand, Brand.id == CatalogItem.brand_id)
-        .where(
-            Brand.slug == bindparam("brand"),
-            CatalogItem.stock_code.in_(bindparam("codes", expanding=True)),
-        )
+        .where(Brand.slug == bindparam("brand"), codes)
     )
 
 
