@@ -140,3 +140,28 @@ def test_catalog_lookup_is_the_same_on_fixed_and_expanding_statements() -> None:
     many = catalog_items("shop", many_codes, settings)
     assert sorted(many) == [f"{i:05d}" for i in range(0, 40, 2)]
     assert many["00004"].description == "item 4"
+
+
+def _read_in_child(db_path: str, cust_id: int, out) -> None:  # type: ignore[no-untyped-def]
+    from genpersona.db.engine import get_engine as child_engine
+
+    conn_before = FAST_READER._local.conns[db_path][2]
+    rows = FAST_READER.all(child_engine(), _FACTS_SQL, {"customer_id": cust_id})
+    out.put((len(rows), FAST_READER._local.conns[db_path][2] is conn_before))
+
+
+def test_a_forked_child_opens_its_own_connection() -> None:
+    import multiprocessing
+
+    _, cust_id = _seed()
+    engine = get_engine()
+    assert len(FAST_READER.all(engine, _FACTS_SQL, {"customer_id": cust_id})) == 2
+    ctx = multiprocessing.get_context("fork")
+    out = ctx.Queue()
+    child = ctx.Process(target=_read_in_child, args=(str(engine.url.database), cust_id, out))
+    child.start()
+    rows, reused = out.get(timeout=60)
+    child.join(timeout=60)
+    assert rows == 2 and reused is False
+    # the parent's own connection still works after the child went away
+    assert len(FAST_READER.all(engine, _FACTS_SQL, {"customer_id": cust_id})) == 2

@@ -14,7 +14,7 @@ the same Python types as Core rows (JSON decoded, datetimes parsed, booleans).
 Rows are named tuples: ``row.name`` and ``row[i]`` both work, as on Core rows.
 
 Where it applies: SQLite only, read-only (``PRAGMA query_only``), one connection
-per thread and database file, in autocommit mode and always fully fetched, so it
+per thread, process and database file, in autocommit mode and always fully fetched, so it
 never holds a read snapshot that would stall WAL checkpoints. Any other database,
 and statements with expanding ``IN`` parameters, take the ordinary Core path.
 """
@@ -98,7 +98,7 @@ class FastReader:
     def _connection(self, path: str) -> sqlite3.Connection | None:
         """This thread's connection to ``path``; reopened when the file was replaced, None
         when there is no file (the Core path then reports or creates it as usual)."""
-        conns: dict[str, tuple[int, tuple[int, int], sqlite3.Connection]] | None = getattr(
+        conns: dict[str, tuple[int, tuple[int, int, int], sqlite3.Connection]] | None = getattr(
             self._local, "conns", None
         )
         if conns is None:
@@ -107,12 +107,14 @@ class FastReader:
             st = os.stat(path)
         except OSError:
             return None
-        ident = (st.st_dev, st.st_ino)
+        # a forked child (Celery prefork, multiprocessing) must not share its parent's
+        # SQLite handle: the process id is part of what the connection is valid for
+        ident = (st.st_dev, st.st_ino, os.getpid())
         held = conns.get(path)
         if held is not None and held[0] == self._generation and held[1] == ident:
             return held[2]
-        if held is not None:
-            held[2].close()
+        if held is not None and held[1][2] == ident[2]:
+            held[2].close()  # never close a handle inherited from the parent process
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA query_only=ON")
         conn.execute("PRAGMA busy_timeout=10000")
