@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from review_support import backend, pg_database_url  # noqa: F401
 from sqlalchemy import bindparam, select, text
 
 from genpersona.context.retrieval import _CUSTOMER_SQL, _FACTS_SQL
@@ -165,3 +166,20 @@ def test_a_forked_child_opens_its_own_connection() -> None:
     assert rows == 2 and reused is False
     # the parent's own connection still works after the child went away
     assert len(FAST_READER.all(engine, _FACTS_SQL, {"customer_id": cust_id})) == 2
+
+
+def test_context_for_reads_the_same_on_sqlite_and_postgres(backend: str) -> None:  # noqa: F811
+    """SQLite takes the fast path, PostgreSQL the Core path: the bundle is the same."""
+    import uuid
+
+    from genpersona.context.retrieval import context_for
+
+    slug = f"fr{uuid.uuid4().hex[:8]}"
+    _seed(slug=slug)
+    bundle = context_for(slug, "c1", "lanterns for winter")
+    assert bundle.personalized and bundle.consent.personalization
+    assert not bundle.consent.chat_memory
+    # the chat fact is left out without chat-memory consent; provenance decoded from JSON
+    assert [m.text for m in bundle.memories] == ["Often buys lanterns"]
+    assert bundle.memories[0].evidence.event_ids == [3, 4]
+    assert bundle.profile is not None and bundle.profile.country == "France"
