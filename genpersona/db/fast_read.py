@@ -125,7 +125,9 @@ class FastReader:
         """Every row of ``stmt`` (named tuples on SQLite, Core rows elsewhere)."""
         prepared = (
             self._prepare(stmt, engine)
-            if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:")
+            if engine.dialect.name == "sqlite"
+            and engine.url.database not in (None, "", ":memory:")
+            and not engine.url.query  # URI options (mode=ro, ...) stay with SQLAlchemy
             else None
         )
         conn = self._connection(str(engine.url.database)) if prepared is not None else None
