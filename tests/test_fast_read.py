@@ -183,3 +183,16 @@ def test_context_for_reads_the_same_on_sqlite_and_postgres(backend: str) -> None
     assert [m.text for m in bundle.memories] == ["Often buys lanterns"]
     assert bundle.memories[0].evidence.event_ids == [3, 4]
     assert bundle.profile is not None and bundle.profile.country == "France"
+
+
+def test_a_removed_home_is_recreated_for_a_new_engine() -> None:
+    import shutil
+
+    settings = get_settings()
+    _seed()
+    home = settings.home_dir
+    dispose_engines()
+    shutil.rmtree(home)
+    # the settings object still holds the derived URL; the new engine makes the folder again
+    assert get_engine(settings).url.database == str(home / "genpersona.db")
+    assert FAST_READER.all(get_engine(settings), _FACTS_SQL, {"customer_id": 1}) == []
