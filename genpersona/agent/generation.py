@@ -117,11 +117,13 @@ class CandidateRunner:
         self.actx, self.llm, self.library, self.style, self.timer = actx, llm, library, style, timer
         self.plan = plan_for(actx.request.kind, style)
         self.key = actx.request.idempotency_key()
+        # built once: a re-ask changes only the repair note, and it renders while no other
+        # candidate may be decoding
+        self.variables = prompt_variables(actx)
         self.base_prompt = self.render("")
-        self.prompts: list[str] = []
 
     def render(self, repair_note: str) -> RenderedPrompt:
-        variables = prompt_variables(self.actx, repair_note=repair_note)
+        variables = {**self.variables, "repair_note": repair_note}
         return self.library.render(self.actx.request.kind, self.style, variables)
 
     def call(self, prompt: RenderedPrompt, seed: int) -> str:
