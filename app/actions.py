@@ -12,11 +12,11 @@ from __future__ import annotations
 import streamlit as st
 
 from app.ui import flash
-from genpersona.agent.models import VariantContent
 from genpersona.errors import DraftConflict, GenpersonaError
 from genpersona.review import queue
 from genpersona.review.models import REJECT_REASONS
 from genpersona.review.suggestions import accept_suggestion, dismiss_suggestion
+from genpersona.types.content import VariantContent
 
 TEXT_FIELDS = ("subject", "preheader", "headline", "subheadline", "cta", "answer")
 

@@ -27,12 +27,10 @@ os.environ["GENPERSONA_LLM"] = "fake"
 os.environ["GENPERSONA_EMBEDDER"] = "fake"
 
 from genpersona.agent.deps import AgentDeps  # noqa: E402
-from genpersona.agent.models import ContentRequest, FeaturedItem  # noqa: E402
 from genpersona.agent.pipeline import generate  # noqa: E402
 from genpersona.agent.trace import TimedEmbedder  # noqa: E402
 from genpersona.brands.loader import load_guide  # noqa: E402
 from genpersona.context.models import (  # noqa: E402
-    Consent,
     ContextBundle,
     Evidence,
     MemoryFactView,
@@ -43,6 +41,8 @@ from genpersona.embeddings.fake import FakeEmbedder  # noqa: E402
 from genpersona.guard.engine import check  # noqa: E402
 from genpersona.llm.fake import FakeLLM  # noqa: E402
 from genpersona.settings import get_settings  # noqa: E402
+from genpersona.types.audience import Consent  # noqa: E402
+from genpersona.types.content import ContentRequest, FeaturedItem  # noqa: E402
 from genpersona.vectors.memory import InMemoryVectorStore  # noqa: E402
 
 THEMES = ["candles and lanterns", "home decor", "kitchen and baking", "garden", "christmas",

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 
 from genpersona.agent.deps import catalog_items, default_deps
-from genpersona.agent.models import ContentRequest
 from genpersona.agent.pipeline import chat_reply, generate
 from genpersona.agent.sampling import sample_customers
 from genpersona.review.queue import get_draft
 from genpersona.settings import get_settings
+from genpersona.types.content import ContentRequest
 
 pytestmark = [pytest.mark.real_model, pytest.mark.slow]
 

@@ -6,11 +6,11 @@ import pytest
 from agent_support import CATALOG, MEMORY_TEXT, PURCHASED, World
 
 from genpersona.agent import scoring
-from genpersona.agent.models import ChatTurn, ContentRequest
 from genpersona.agent.pipeline import chat_reply, generate, regenerate_draft
-from genpersona.context.models import AnonymousContext
 from genpersona.llm.fake import FakeLLM
 from genpersona.review.queue import get_draft
+from genpersona.types.audience import AnonymousContext
+from genpersona.types.content import ChatTurn, ContentRequest
 
 
 @pytest.fixture(autouse=True)

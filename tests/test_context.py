@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from genpersona.context.models import AnonymousContext
 from genpersona.context.retrieval import context_for
 from genpersona.customers.controls import add_memory_fact, set_opt_out
 from genpersona.errors import CustomerNotFound
+from genpersona.types.audience import AnonymousContext
 from tests._data_fixtures import memory_vectors, retail_frame, shop, write_parquet  # noqa: F401
 
 

@@ -9,10 +9,8 @@ from datetime import timedelta
 import pytest
 from review_support import backend, draft_factory, memory_vectors, pg_database_url  # noqa: F401
 
-from genpersona.agent.models import VariantContent
 from genpersona.db.base import utcnow
 from genpersona.errors import DraftConflict, DraftNotFound, InputError, InvalidTransition
-from genpersona.guard.models import Violation
 from genpersona.review.exemplars import list_exemplars
 from genpersona.review.models import QueueFilter
 from genpersona.review.queue import (
@@ -28,6 +26,8 @@ from genpersona.review.queue import (
     submit_draft,
     submit_drafts,
 )
+from genpersona.types.content import VariantContent
+from genpersona.types.violations import Violation
 
 
 def test_approve_records_decision_audit_and_exemplar(

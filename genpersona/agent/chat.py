@@ -15,10 +15,10 @@ import re
 from pydantic import BaseModel, Field
 
 from genpersona.agent.deps import AgentDeps, default_deps
-from genpersona.agent.models import ChatTurn, ContentRequest, Draft
-from genpersona.context.models import AnonymousContext
 from genpersona.llm.base import LLM
 from genpersona.settings import Settings, get_settings
+from genpersona.types.audience import AnonymousContext
+from genpersona.types.content import ChatTurn, ContentRequest, Draft
 
 _PREFERENCE = re.compile(
     r"\b(i\s+(?:really\s+)?(?:love|like|adore|collect|prefer|enjoy)|i'?m\s+(?:into|a fan of)"

@@ -16,12 +16,13 @@ from typing import Any
 
 from sqlalchemy import Select, bindparam, select
 
-from genpersona.agent.models import Draft, FeaturedItem
 from genpersona.brands.guide import BrandGuide
-from genpersona.context.models import AnonymousContext, ContextBundle
+from genpersona.context.models import ContextBundle
 from genpersona.embeddings.base import Embedder
 from genpersona.llm.base import LLM
 from genpersona.settings import Settings, get_settings
+from genpersona.types.audience import AnonymousContext
+from genpersona.types.content import Draft, FeaturedItem
 from genpersona.vectors.base import VectorStore
 
 ContextFn = Callable[..., ContextBundle]

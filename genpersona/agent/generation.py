@@ -17,13 +17,14 @@ from functools import cache
 from pydantic import BaseModel, ConfigDict
 
 from genpersona.agent.context_stage import AgentContext
-from genpersona.agent.models import Variant, VariantContent
 from genpersona.agent.prompting import PromptLibrary, RenderedPrompt
 from genpersona.agent.trace import StageTimer
 from genpersona.agent.variables import prompt_variables
-from genpersona.guard.models import Attempt, Violation
+from genpersona.guard.models import Attempt
 from genpersona.guard.repair import format_violations_for_prompt
 from genpersona.llm.base import LLM, GenerationParams, PromptStyle
+from genpersona.types.content import Variant, VariantContent
+from genpersona.types.violations import Violation
 
 _FIELD_RE = re.compile(r"^\s*(subject|preheader|headline|subheadline|cta|answer)\s*:\s*(.*)$", re.I)
 _TAG_RE = re.compile(r"</?\s*(message|notes)\s*>", re.I)

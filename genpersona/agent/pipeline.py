@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from genpersona.agent.context_stage import build_context
 from genpersona.agent.deps import AgentDeps, default_deps
 from genpersona.agent.generation import generate_candidates
-from genpersona.agent.models import ContentRequest, Draft
 from genpersona.agent.prompting import get_library
 from genpersona.agent.rationale import build_rationale
 from genpersona.agent.scoring import build_scoring_context, score_variants, variant_texts
@@ -27,6 +26,7 @@ from genpersona.agent.trace import CURRENT_TIMER, StageTimer
 from genpersona.errors import RetriesExhausted
 from genpersona.llm.base import LLM, PromptStyle
 from genpersona.settings import Settings, get_settings
+from genpersona.types.content import ContentRequest, Draft
 
 #: prepares scoring references next to generation; small: each job is a few ms plus one
 #: embedder call, and the embedder serialises anyway

@@ -26,9 +26,9 @@ from typing import Any
 import jinja2
 from pydantic import BaseModel, Field
 
-from genpersona.agent.models import ContentKind
 from genpersona.errors import PromptTemplateError
 from genpersona.llm.base import ChatMessage, PromptStyle
+from genpersona.types.content import ContentKind
 
 _VERSION_RE = re.compile(r"\{#\s*version:\s*([\w.\-+]+)\s*#\}")
 _ROLE_RE = re.compile(r"^<<<(system|user|assistant)>>>\s*$", re.MULTILINE)

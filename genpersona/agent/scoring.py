@@ -25,9 +25,9 @@ from pydantic import BaseModel, ConfigDict
 
 from genpersona.agent.context_stage import AgentContext, anonymous_line
 from genpersona.agent.deps import AgentDeps
-from genpersona.agent.models import Scores, Variant
 from genpersona.agent.variables import limit_chars
 from genpersona.embeddings.base import Embedder
+from genpersona.types.content import Scores, Variant
 
 SCORER_VERSIONS = {
     "brand_voice": "voice-2026.11.1",

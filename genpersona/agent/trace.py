@@ -17,9 +17,9 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from genpersona.agent.models import StageTiming, Trace
 from genpersona.embeddings.base import Embedder
 from genpersona.llm.base import LLMResult
+from genpersona.types.content import StageTiming, Trace
 
 
 class StageTimer:

@@ -16,9 +16,9 @@ from typing import Any
 
 from sqlalchemy import text
 
-from genpersona.agent.models import ChatTurn, ContentRequest, Draft
-from genpersona.context.models import AnonymousContext
 from genpersona.settings import Settings
+from genpersona.types.audience import AnonymousContext
+from genpersona.types.content import ChatTurn, ContentRequest, Draft
 
 
 def _generate(request: ContentRequest, settings: Settings) -> Draft:

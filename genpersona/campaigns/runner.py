@@ -20,13 +20,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from genpersona.agent.models import ContentKind, ContentRequest, Draft
 from genpersona.campaigns import store
 from genpersona.campaigns.segments import Segment, select_customers
 from genpersona.db.base import utcnow
 from genpersona.errors import GenpersonaError, SegmentError
 from genpersona.llm.base import LLM
 from genpersona.settings import Settings, get_settings
+from genpersona.types.content import ContentKind, ContentRequest, Draft
 
 ItemStatus = Literal["generated", "skipped", "failed"]
 GenerateFn = Callable[[ContentRequest], Draft]

@@ -18,9 +18,9 @@ from typing import Any
 from celery import Celery, signals
 from celery.result import AsyncResult
 
-from genpersona.agent.models import ContentRequest
 from genpersona.errors import TaskEngineUnavailable
 from genpersona.settings import Settings, get_settings
+from genpersona.types.content import ContentRequest
 
 TASK_NAME = "genpersona.campaigns.generate_for_customer"
 

@@ -12,10 +12,10 @@ import time
 import typer
 from rich.table import Table
 
-from genpersona.agent.models import ChatTurn, ContentRequest, Draft
 from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
 from genpersona.errors import InputError
 from genpersona.settings import Settings, get_settings
+from genpersona.types.content import ChatTurn, ContentRequest, Draft
 
 DEMO_BRIEF = "our new season gift picks"
 DEMO_QUESTION = "Hello! How long does delivery take, and can I return something if it's not right?"

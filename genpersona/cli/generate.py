@@ -14,11 +14,11 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from genpersona.agent.models import ChatTurn, ContentRequest, Draft
 from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
-from genpersona.context.models import AnonymousContext
 from genpersona.errors import InputError
 from genpersona.settings import get_settings
+from genpersona.types.audience import AnonymousContext
+from genpersona.types.content import ChatTurn, ContentRequest, Draft
 
 KindOpt = typer.Option("subject_line", "--kind", "-k", help="subject_line, hero or chat_answer.")
 

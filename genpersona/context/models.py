@@ -7,16 +7,11 @@ Under opt-out, ``personalized`` is False and every personal field is empty.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-
-class Consent(BaseModel):
-    personalization: bool = False
-    email: bool = False
-    chat_memory: bool = False
+from genpersona.types.audience import AnonymousContext, Consent
 
 
 class Evidence(BaseModel):
@@ -63,15 +58,6 @@ class RecommendedItem(BaseModel):
         "content", "co_purchase", "blend", "popular_country", "popular_season", "popular"
     ]
     evidence: Evidence
-
-
-class AnonymousContext(BaseModel):
-    """What we may use for a visitor with no profile: only the request's context."""
-
-    country: str | None = None
-    local_time: datetime | None = None
-    season: str | None = None
-    referrer: str | None = None
 
 
 class ContextBundle(BaseModel):

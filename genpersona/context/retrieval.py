@@ -31,8 +31,6 @@ from sqlalchemy.orm import Session
 
 from genpersona.context.fact_vectors import FACT_VECTORS
 from genpersona.context.models import (
-    AnonymousContext,
-    Consent,
     ContextBundle,
     Evidence,
     MemoryFactView,
@@ -48,6 +46,7 @@ from genpersona.db.fast_read import FAST_READER
 from genpersona.embeddings.factory import get_embedder
 from genpersona.errors import CustomerNotFound, InputError
 from genpersona.settings import Settings, get_settings
+from genpersona.types.audience import AnonymousContext, Consent
 from genpersona.vectors.base import MEMORY
 from genpersona.vectors.factory import get_vector_store
 

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import delete, inspect, select, text
 from sqlalchemy.orm import Session
 
-from genpersona.context.models import Consent, Evidence, MemoryFactView
+from genpersona.context.models import Evidence, MemoryFactView
 from genpersona.customers.erasure import CustomerRef, discover, erasers, exporters
 from genpersona.customers.tombstones import add_tombstone, clear_tombstone
 from genpersona.data.derive import derive
@@ -41,6 +41,7 @@ from genpersona.db.engine import get_engine, session_factory
 from genpersona.embeddings.factory import get_embedder
 from genpersona.errors import ConsentError, InputError
 from genpersona.settings import Settings, get_settings
+from genpersona.types.audience import Consent
 from genpersona.vectors.base import MEMORY
 from genpersona.vectors.factory import get_vector_store
 

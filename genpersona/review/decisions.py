@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from genpersona.agent.models import Draft, VariantContent
 from genpersona.db.base import utcnow
 from genpersona.db.engine import session_scope
 from genpersona.errors import (
@@ -42,6 +41,7 @@ from genpersona.review.store import insert_drafts, load_draft
 from genpersona.review.suggestions import record_substitutions
 from genpersona.review.tables import DraftRow, DraftVariantRow, ReviewRow
 from genpersona.settings import Settings
+from genpersona.types.content import Draft, VariantContent
 
 MAX_NOTE_CHARS = 2000
 

@@ -12,7 +12,10 @@ import hashlib
 import random
 from datetime import datetime, timedelta
 
-from genpersona.agent.models import (
+from genpersona.db.base import utcnow
+from genpersona.settings import Settings
+from genpersona.types.audience import Consent
+from genpersona.types.content import (
     ContentKind,
     Draft,
     FeaturedItem,
@@ -23,10 +26,7 @@ from genpersona.agent.models import (
     Variant,
     VariantContent,
 )
-from genpersona.context.models import Consent
-from genpersona.db.base import utcnow
-from genpersona.guard.models import Span, Violation
-from genpersona.settings import Settings
+from genpersona.types.violations import Span, Violation
 
 ITEMS = [
     ("85123A", "WHITE HANGING HEART T-LIGHT HOLDER", 2.55, "candles"),
