@@ -11,12 +11,14 @@ commit (see ``exemplars.py``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
+from genpersona.brands.loader import load_guide
 from genpersona.db.base import utcnow
 from genpersona.db.engine import session_scope
 from genpersona.errors import (
@@ -26,6 +28,7 @@ from genpersona.errors import (
     InputError,
     InvalidTransition,
 )
+from genpersona.guard.engine import check
 from genpersona.review.audit import audit_values, record, record_many
 from genpersona.review.diffs import diff_content, edit_size, substitutions
 from genpersona.review.exemplars import add_exemplar, embed_exemplars
@@ -297,9 +300,6 @@ def _guard_edit(
     line reach customers through the one door meant to make copy safer.
     Returns the non-blocking warnings, kept in the audit entry.
     """
-    from genpersona.brands.loader import load_guide
-    from genpersona.guard.engine import check
-
     report = check(content, load_guide(brand, settings), kind=kind)  # type: ignore[arg-type]
     if report.blocking:
         raise EditBreaksRules(
@@ -494,12 +494,20 @@ def expire_stale(
     return sorted(r.id for r in expired)
 
 
+#: Produces a fresh draft for (old draft, reviewer's note, settings): the agent's
+#: ``regenerate_draft``. Passed in by the caller (API, CLI, console, campaigns) because the
+#: review queue sits below the agent and must not import it.
+Regenerator = Callable[[Draft, str, Settings | None], Draft]
+
+
 def regenerate(
     draft_id: int,
     note: str,
     reviewer: str,
     expected_version: int | None = None,
     settings: Settings | None = None,
+    *,
+    regenerate_fn: Regenerator,
 ) -> DecisionResult:
     """Ask the agent for a fresh draft with the reviewer's note; the old one is closed.
 
@@ -522,9 +530,7 @@ def regenerate(
     if current.status != "pending" or current.version != version:
         with session_scope(settings) as session:
             _claim(session, draft_id, version, reviewer, "rejected")  # raises the conflict
-    from genpersona.agent.pipeline import regenerate_draft
-
-    fresh = regenerate_draft(current, note, settings)
+    fresh = regenerate_fn(current, note, settings)
     queued_by_agent = fresh.id is not None and fresh.id != draft_id
     try:
         with session_scope(settings) as session:
