@@ -19,6 +19,7 @@ from celery import Celery, signals
 from celery.result import AsyncResult
 
 from genpersona.errors import TaskEngineUnavailable
+from genpersona.runtime import apply_runtime_defaults
 from genpersona.settings import Settings, get_settings
 from genpersona.types.content import ContentRequest
 
@@ -74,6 +75,12 @@ def _generate_task(request: dict[str, Any]) -> dict[str, Any]:
 #: the app the worker command loads (``-A genpersona.campaigns.tasks``)
 app = make_celery_app(get_settings())
 generate_task = app.task(name=TASK_NAME, bind=False)(_generate_task)
+
+
+@signals.worker_init.connect
+def _apply_runtime_defaults(**_: Any) -> None:
+    # the worker is a process entry point: OpenMP defaults before a task loads a model
+    apply_runtime_defaults()
 
 
 @signals.worker_init.connect

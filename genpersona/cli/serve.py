@@ -35,7 +35,7 @@ def serve(
         highlight=False,
     )
     uvicorn.run(
-        "genpersona.api.app:create_app",
+        "genpersona.api.app:serve_app",
         factory=True,
         host=host,
         port=port,
