@@ -260,7 +260,10 @@ def test_scoring_prepared_beside_generation_charges_its_embedding_to_the_same_tr
     from genpersona.agent.trace import timed
 
     class RemoteLLM(FakeLLM):
-        backend = "openai"  # a model on another machine: scoring is prepared beside it
+        # a model on another machine that decodes requests together: scoring is prepared
+        # beside it
+        shares_cpu = False
+        sequential = False
 
     world = World(RemoteLLM(["Rose teapots for your spring table"]))
     deps = world.deps()

@@ -30,7 +30,6 @@ from genpersona.types.content import ContentRequest, Draft
 
 #: prepares scoring references next to generation; small: each job is a few ms plus one
 #: embedder call, and the embedder serialises anyway
-_SAME_CPU_BACKENDS = ("local", "fake")
 _PREPARE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="genpersona-scoring")
 
 
@@ -51,7 +50,7 @@ def prompt_style(llm: LLM, settings: Settings) -> PromptStyle:
 def _workers(llm: LLM, settings: Settings) -> int:
     """Scripted fakes answer in call order, so they run sequentially; real backends
     decode concurrent requests together (llama.cpp slots, remote servers)."""
-    if llm.backend == "fake":
+    if llm.sequential:
         return 1
     return max(1, settings.local_parallel)
 
@@ -111,7 +110,7 @@ def _run(
     # time), and not beside an instant fake, where the thread hand-off costs more.
     scoring = (
         _PREPARE.submit(contextvars.copy_context().run, _prepare_scoring, actx, deps, timer)
-        if deps.llm.backend not in _SAME_CPU_BACKENDS
+        if not deps.llm.shares_cpu
         else None
     )
     style = prompt_style(deps.llm, settings)

