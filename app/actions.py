@@ -12,7 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.ui import flash
-from genpersona.agent.pipeline import regenerate_draft
+from genpersona.agent.regeneration import regenerate_draft
 from genpersona.errors import DraftConflict, GenpersonaError
 from genpersona.review import queue
 from genpersona.review.models import REJECT_REASONS

@@ -43,7 +43,8 @@ def specificity_hit(vec: np.ndarray, own: np.ndarray, others: np.ndarray) -> boo
 
 
 def run(customers: int, n: int, heroes: int, brand: str | None, seed: int, repeat: int = 1) -> dict:
-    from genpersona.agent.deps import default_deps, other_interest_texts
+    from genpersona.agent.deps import default_deps
+    from genpersona.agent.lookups import other_interest_texts
     from genpersona.agent.pipeline import generate
     from genpersona.agent.sampling import sample_customers
     from genpersona.cli.demo import ensure_demo_data

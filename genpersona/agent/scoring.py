@@ -16,15 +16,18 @@ that eval figures name the scorer that produced them. Brand-level vectors
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from genpersona.agent.context_stage import AgentContext, anonymous_line
 from genpersona.agent.deps import AgentDeps
+from genpersona.agent.trace import StageTimer
 from genpersona.agent.variables import limit_chars
 from genpersona.embeddings.base import Embedder
 from genpersona.types.content import Scores, Variant
@@ -78,6 +81,9 @@ class _VectorCache:
 
 
 _VECTORS = _VectorCache()
+#: prepares scoring references next to generation; small: each job is a few ms plus one
+#: embedder call, and the embedder serialises anyway
+_PREPARE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="genpersona-scoring")
 _OTHERS: dict[tuple[str, str], tuple[float, list[str], np.ndarray]] = {}
 _OTHERS_LOCK = threading.Lock()
 
@@ -243,6 +249,41 @@ def score_variants(
         rounded = {k: round(val, 4) for k, val in parts.items()}
         scored.append(v.model_copy(update={"scores": Scores(**rounded, total=round(total, 4))}))
     return sorted(scored, key=lambda v: v.scores.total, reverse=True)
+
+
+def _prepare_scoring(actx: AgentContext, deps: AgentDeps, timer: StageTimer) -> ScoringContext:
+    """Scoring references, built once the first candidate is decoding (or after 1 s, so a
+    backend that never reports a start cannot stall the draft)."""
+    timer.model_started.wait(timeout=1.0)
+    return build_scoring_context(actx, deps)
+
+
+def start_scoring(
+    actx: AgentContext, deps: AgentDeps, timer: StageTimer
+) -> Future[ScoringContext] | None:
+    """The reference vectors of scoring depend only on the context: with a model on another
+    machine, prepare them while the candidates decode (contextvars travel along, so the
+    trace stays whole). Not beside a model that shares this CPU: on a small machine the
+    embedder would only slow its decoding (measured: same wall time, work merely hidden
+    inside model time), and not beside an instant fake, where the thread hand-off costs more.
+    """
+    if deps.llm.shares_cpu:
+        return None
+    return _PREPARE.submit(contextvars.copy_context().run, _prepare_scoring, actx, deps, timer)
+
+
+def score_candidates(
+    passed: list[Variant],
+    actx: AgentContext,
+    deps: AgentDeps,
+    prepared: Future[ScoringContext] | None,
+) -> list[Variant]:
+    """The score stage: the passing variants, scored and ranked best first."""
+    # inline, the candidates join the references in one embedder call (each has a fixed cost)
+    sctx = (
+        prepared.result() if prepared else build_scoring_context(actx, deps, variant_texts(passed))
+    )
+    return score_variants(passed, sctx, deps.embedder)
 
 
 def clear_caches() -> None:

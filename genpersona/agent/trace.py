@@ -69,6 +69,16 @@ class StageTimer:
         return self.trace
 
 
+@contextmanager
+def running(timer: StageTimer) -> Iterator[StageTimer]:
+    """Make ``timer`` the current run's, so embedder and model time anywhere land in it."""
+    token = CURRENT_TIMER.set(timer)
+    try:
+        yield timer
+    finally:
+        CURRENT_TIMER.reset(token)
+
+
 def union_seconds(intervals: list[tuple[float, float]]) -> float:
     total, end = 0.0, float("-inf")
     for start, stop in sorted(intervals):

@@ -35,7 +35,7 @@ def _chat_reply(
     anonymous: AnonymousContext | None,
     settings: Settings,
 ) -> Any:
-    from genpersona.agent.pipeline import chat_reply
+    from genpersona.agent.chat import chat_reply
 
     return chat_reply(
         brand, customer_id, conversation, message, anonymous=anonymous, settings=settings

@@ -146,7 +146,7 @@ def register(app: typer.Typer) -> None:
         json_out: bool = JsonOpt,
     ) -> None:
         """Talk to the brand's assistant as a customer (empty line or Ctrl-D ends)."""
-        from genpersona.agent.pipeline import chat_reply
+        from genpersona.agent.chat import chat_reply
 
         settings = get_settings()
         brand_id = brand or settings.default_brand
