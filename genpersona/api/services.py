@@ -16,13 +16,25 @@ from typing import Any
 
 from sqlalchemy import text
 
+from genpersona.agent.chat import chat_reply
+from genpersona.agent.pipeline import generate
+from genpersona.campaigns.outcomes import record_outcomes
+from genpersona.customers.controls import (
+    erase_customer,
+    export_customer,
+    record_event,
+    reset_customer,
+    set_opt_out,
+)
+from genpersona.db.engine import get_engine
+from genpersona.llm.factory import get_llm
+from genpersona.review.queue import get_draft
 from genpersona.settings import Settings
 from genpersona.types.audience import AnonymousContext
 from genpersona.types.content import ChatTurn, ContentRequest, Draft
 
 
 def _generate(request: ContentRequest, settings: Settings) -> Draft:
-    from genpersona.agent.pipeline import generate
 
     return generate(request, settings=settings)
 
@@ -35,7 +47,6 @@ def _chat_reply(
     anonymous: AnonymousContext | None,
     settings: Settings,
 ) -> Any:
-    from genpersona.agent.chat import chat_reply
 
     return chat_reply(
         brand, customer_id, conversation, message, anonymous=anonymous, settings=settings
@@ -43,31 +54,26 @@ def _chat_reply(
 
 
 def _get_draft(draft_id: int, settings: Settings) -> Draft:
-    from genpersona.review.queue import get_draft
 
     return get_draft(draft_id, settings)
 
 
 def _export(brand: str, customer_id: str, settings: Settings) -> dict[str, Any]:
-    from genpersona.customers.controls import export_customer
 
     return export_customer(brand, customer_id, settings=settings)
 
 
 def _erase(brand: str, customer_id: str, settings: Settings) -> Any:
-    from genpersona.customers.controls import erase_customer
 
     return erase_customer(brand, customer_id, settings=settings)
 
 
 def _set_opt_out(brand: str, customer_id: str, opted_out: bool, settings: Settings) -> Any:
-    from genpersona.customers.controls import set_opt_out
 
     return set_opt_out(brand, customer_id, opted_out, settings=settings)
 
 
 def _reset(brand: str, customer_id: str, settings: Settings) -> Any:
-    from genpersona.customers.controls import reset_customer
 
     return reset_customer(brand, customer_id, settings=settings)
 
@@ -75,19 +81,16 @@ def _reset(brand: str, customer_id: str, settings: Settings) -> Any:
 def _record_event(
     brand: str, customer_id: str, event_type: str, fields: dict[str, Any], settings: Settings
 ) -> Any:
-    from genpersona.customers.controls import record_event
 
     return record_event(brand, customer_id, event_type, **fields, settings=settings)
 
 
 def _record_outcomes(outcomes: list[Any], settings: Settings) -> list[int]:
-    from genpersona.campaigns.outcomes import record_outcomes
 
     return record_outcomes(outcomes, settings=settings)
 
 
 def _check_database(settings: Settings) -> dict[str, Any]:
-    from genpersona.db.engine import get_engine
 
     with get_engine(settings).connect() as conn:
         conn.execute(text("SELECT 1"))
@@ -95,7 +98,6 @@ def _check_database(settings: Settings) -> dict[str, Any]:
 
 
 def _check_llm(settings: Settings) -> dict[str, Any]:
-    from genpersona.llm.factory import get_llm
 
     return get_llm(settings=settings).health()
 

@@ -18,6 +18,7 @@ from typing import Any
 from celery import Celery, signals
 from celery.result import AsyncResult
 
+from genpersona.campaigns.step import CustomerResult, generate_for_customer
 from genpersona.errors import TaskEngineUnavailable
 from genpersona.runtime import apply_runtime_defaults
 from genpersona.settings import Settings, get_settings
@@ -65,8 +66,6 @@ def make_celery_app(settings: Settings) -> Celery:
 
 def _generate_task(request: dict[str, Any]) -> dict[str, Any]:
     """Worker side: validate the request again and run the shared per-customer step."""
-    from genpersona.campaigns.runner import generate_for_customer
-
     settings = get_settings()
     result = generate_for_customer(ContentRequest.model_validate(request), settings=settings)
     return result.model_dump(mode="json")
@@ -151,8 +150,6 @@ def run_distributed(
     A customer whose task does not finish within ``celery_task_timeout_s`` (or
     whose task itself crashed) is reported as failed; the others still count.
     """
-    from genpersona.campaigns.runner import CustomerResult
-
     if not requests:
         return []
     client = ensure_ready(settings)

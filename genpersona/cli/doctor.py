@@ -16,13 +16,19 @@ from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+import numpy as np
 import typer
 from pydantic import BaseModel, Field
 from rich.table import Table
 
 from genpersona.cli.common import JsonOpt, console, emit_json, fail, handle_errors
+from genpersona.db.engine import get_engine
+from genpersona.db.migrate import current_revision, head_revision
+from genpersona.embeddings.factory import get_embedder
 from genpersona.errors import GenpersonaError
+from genpersona.llm.factory import get_llm
 from genpersona.settings import Settings, get_settings
+from genpersona.vectors.factory import get_vector_store
 
 #: (distribution, why it matters) — reported with versions; missing ones fail.
 KEY_PACKAGES: list[tuple[str, str]] = [
@@ -101,7 +107,6 @@ def check_package(dist: str, role: str) -> Check:
 
 
 def check_llm(settings: Settings) -> Check:
-    from genpersona.llm.factory import get_llm
 
     started = time.perf_counter()
     llm = get_llm(settings=settings)
@@ -124,9 +129,6 @@ def check_llm(settings: Settings) -> Check:
 
 
 def check_embedder(settings: Settings) -> Check:
-    import numpy as np
-
-    from genpersona.embeddings.factory import get_embedder
 
     started = time.perf_counter()
     embedder = get_embedder(settings=settings)
@@ -144,8 +146,6 @@ def check_embedder(settings: Settings) -> Check:
 
 
 def check_database(settings: Settings) -> Check:
-    from genpersona.db.engine import get_engine
-    from genpersona.db.migrate import current_revision, head_revision
 
     engine = get_engine(settings)
     current = current_revision(engine)
@@ -163,7 +163,6 @@ def check_database(settings: Settings) -> Check:
 
 
 def check_vectors(settings: Settings) -> Check:
-    from genpersona.vectors.factory import get_vector_store
 
     info = get_vector_store(settings).health()
     return Check(

@@ -14,6 +14,8 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
+from genpersona.agent.chat import chat_reply
+from genpersona.agent.pipeline import generate
 from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
 from genpersona.errors import InputError
 from genpersona.settings import get_settings
@@ -107,7 +109,6 @@ def register(app: typer.Typer) -> None:
         json_out: bool = JsonOpt,
     ) -> None:
         """Draft personalised copy for one customer and queue it for review."""
-        from genpersona.agent.pipeline import generate
 
         settings = get_settings()
         request = build_request(
@@ -146,7 +147,6 @@ def register(app: typer.Typer) -> None:
         json_out: bool = JsonOpt,
     ) -> None:
         """Talk to the brand's assistant as a customer (empty line or Ctrl-D ends)."""
-        from genpersona.agent.chat import chat_reply
 
         settings = get_settings()
         brand_id = brand or settings.default_brand

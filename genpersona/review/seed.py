@@ -13,6 +13,7 @@ import random
 from datetime import datetime, timedelta
 
 from genpersona.db.base import utcnow
+from genpersona.review.queue import submit_drafts
 from genpersona.settings import Settings
 from genpersona.types.audience import Consent
 from genpersona.types.content import (
@@ -223,7 +224,6 @@ def seed_queue(
     batch: int = 1000,
 ) -> list[int]:
     """Queue ``n`` pending drafts spread over the last ``spread``; returns their ids."""
-    from genpersona.review.queue import submit_drafts
 
     rng = random.Random(seed)
     now = utcnow()
