@@ -12,7 +12,6 @@ from genpersona.settings import Settings
 
 
 def customer_count(brand: str, settings: Settings) -> int:
-
     with session_scope(settings) as session:
         return int(
             session.execute(

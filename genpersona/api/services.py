@@ -1,11 +1,9 @@
 """What the HTTP layer calls, gathered in one injectable object.
 
 Routes never import the pipeline, the customer controls or the review queue
-directly: they call a ``Services`` instance held on ``app.state``. Why: the
-service stays importable (and ``/healthz`` answers) even when an optional part
-fails to import, tests can swap one callable without monkeypatching modules,
-and the defaults import their module lazily at the first call, so starting the
-server does not pay for loading the pipeline's dependencies.
+directly: they call a ``Services`` instance held on ``app.state``. Why: tests
+(and an application embedding the API) swap one callable without monkeypatching
+modules, and each route's dependency on the rest of genpersona is one field here.
 """
 
 from __future__ import annotations
@@ -35,7 +33,6 @@ from genpersona.types.content import ChatTurn, ContentRequest, Draft
 
 
 def _generate(request: ContentRequest, settings: Settings) -> Draft:
-
     return generate(request, settings=settings)
 
 
@@ -47,58 +44,48 @@ def _chat_reply(
     anonymous: AnonymousContext | None,
     settings: Settings,
 ) -> Any:
-
     return chat_reply(
         brand, customer_id, conversation, message, anonymous=anonymous, settings=settings
     )
 
 
 def _get_draft(draft_id: int, settings: Settings) -> Draft:
-
     return get_draft(draft_id, settings)
 
 
 def _export(brand: str, customer_id: str, settings: Settings) -> dict[str, Any]:
-
     return export_customer(brand, customer_id, settings=settings)
 
 
 def _erase(brand: str, customer_id: str, settings: Settings) -> Any:
-
     return erase_customer(brand, customer_id, settings=settings)
 
 
 def _set_opt_out(brand: str, customer_id: str, opted_out: bool, settings: Settings) -> Any:
-
     return set_opt_out(brand, customer_id, opted_out, settings=settings)
 
 
 def _reset(brand: str, customer_id: str, settings: Settings) -> Any:
-
     return reset_customer(brand, customer_id, settings=settings)
 
 
 def _record_event(
     brand: str, customer_id: str, event_type: str, fields: dict[str, Any], settings: Settings
 ) -> Any:
-
     return record_event(brand, customer_id, event_type, **fields, settings=settings)
 
 
 def _record_outcomes(outcomes: list[Any], settings: Settings) -> list[int]:
-
     return record_outcomes(outcomes, settings=settings)
 
 
 def _check_database(settings: Settings) -> dict[str, Any]:
-
     with get_engine(settings).connect() as conn:
         conn.execute(text("SELECT 1"))
     return {"ok": True, "url": settings.sqlalchemy_url.split("@")[-1]}
 
 
 def _check_llm(settings: Settings) -> dict[str, Any]:
-
     return get_llm(settings=settings).health()
 
 

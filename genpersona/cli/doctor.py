@@ -107,7 +107,6 @@ def check_package(dist: str, role: str) -> Check:
 
 
 def check_llm(settings: Settings) -> Check:
-
     started = time.perf_counter()
     llm = get_llm(settings=settings)
     info = llm.health()
@@ -129,7 +128,6 @@ def check_llm(settings: Settings) -> Check:
 
 
 def check_embedder(settings: Settings) -> Check:
-
     started = time.perf_counter()
     embedder = get_embedder(settings=settings)
     vec = embedder.embed(["genpersona doctor check"])
@@ -146,7 +144,6 @@ def check_embedder(settings: Settings) -> Check:
 
 
 def check_database(settings: Settings) -> Check:
-
     engine = get_engine(settings)
     current = current_revision(engine)
     head = head_revision(engine)
@@ -163,7 +160,6 @@ def check_database(settings: Settings) -> Check:
 
 
 def check_vectors(settings: Settings) -> Check:
-
     info = get_vector_store(settings).health()
     return Check(
         name="vector store",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+import uvicorn
 
 from genpersona.cli.common import console, handle_errors
 from genpersona.errors import InputError
@@ -17,8 +18,6 @@ def serve(
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
 ) -> None:
     """Serve the HTTP API (docs at /docs) until interrupted."""
-    import uvicorn
-
     if not 0 < port < 65536:
         raise InputError(f"port {port} is out of range", fix="use a port from 1 to 65535")
     if workers < 1:
