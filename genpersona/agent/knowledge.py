@@ -77,8 +77,3 @@ def retrieve(
         if 0 <= index < len(guide.knowledge):
             out.append(guide.knowledge[index])
     return out
-
-
-def reset_index_cache() -> None:
-    with _LOCK:
-        _INDEXED.clear()

@@ -74,9 +74,6 @@ BAD_TERMS = [
     ("50% off", "claim.unregistered", "'50% off' is not in the approved-claims registry"),
     ("Hurry!!", "style.exclamations", "more than one exclamation mark"),
 ]
-REVIEWERS = ["alice", "bob", "chen"]
-
-
 def _key(*parts: object) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
 
