@@ -173,7 +173,7 @@ def split_messages(text: str, template: str = "") -> list[ChatMessage]:
             template=template,
         )
     messages = [
-        ChatMessage(role=role, content=content.strip())  # type: ignore[arg-type]
+        ChatMessage(role=role, content=content.strip())
         for role, content in zip(parts[1::2], parts[2::2], strict=True)
         if content.strip()
     ]

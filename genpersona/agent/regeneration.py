@@ -32,7 +32,7 @@ def request_from_draft(draft: Draft, note: str | None = None) -> ContentRequest:
         brief=draft.brief,
         campaign=draft.campaign,
         n=max(1, min(10, len(draft.variants))),
-        channel=r.channel,  # type: ignore[arg-type]
+        channel=r.channel,
         conversation=r.conversation,
         regenerate_note=note,
     )

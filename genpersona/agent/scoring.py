@@ -231,7 +231,7 @@ def score_variants(
     if not variants:
         return []
     vecs = _VECTORS.embed(embedder, variant_texts(variants))
-    columns = {
+    columns: dict[str, np.ndarray | list[float]] = {
         "brand_voice": brand_voice(vecs, sctx),
         "relevance": relevance(vecs, sctx),
         "specificity": specificity(vecs, sctx),

@@ -88,7 +88,7 @@ def lint_guide(guide: BrandGuide, file: str, *, send_date: date | None = None) -
                 )
             )
     for kind in ("subject_line", "hero", "chat_answer"):
-        if not guide.fallbacks.get(kind):  # type: ignore[call-overload]
+        if not guide.fallbacks.get(kind):
             report.findings.append(
                 LintFinding(
                     level="warning",

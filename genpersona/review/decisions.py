@@ -158,7 +158,7 @@ def _review(row: DraftRow, decision: str, reviewer: str, **kwargs: Any) -> dict[
 def _result(row: DraftRow, reviewer: str, **kwargs: Any) -> DecisionResult:
     return DecisionResult(
         draft_id=row.id, status=row.status, version=row.version, reviewer=reviewer, **kwargs
-    )  # type: ignore[arg-type]
+    )
 
 
 def _approve_in(
