@@ -44,8 +44,8 @@ BRIEFS = [
 
 def _reset_process_state() -> None:
     from genpersona.context.retrieval import clear_context_caches
-    from genpersona.data.recs_store import clear_recommender_cache
     from genpersona.db.engine import dispose_engines
+    from genpersona.recs.store import clear_recommender_cache
     from genpersona.settings import get_settings
     from genpersona.vectors.factory import clear_vector_store_cache
 
@@ -116,8 +116,8 @@ def _print_warm_and_served(brand: str) -> None:
     import json
 
     from genpersona.context.retrieval import warm_context
-    from genpersona.data.recs_serving import served_path
-    from genpersona.data.recs_store import recommender_path
+    from genpersona.recs.serving import served_path
+    from genpersona.recs.store import recommender_path
 
     warm = warm_context(brand)
     print(
@@ -255,7 +255,7 @@ def build_synthetic(home: Path, n_customers: int, per_customer: int, real_home: 
         }
     )
     model = Recommender.fit(purchases, items, None)
-    from genpersona.data.recs_store import recommender_path
+    from genpersona.recs.store import recommender_path
 
     model.save(recommender_path("giftloft"))
     t_rec = time.perf_counter() - t2

@@ -40,13 +40,13 @@ from genpersona.context.models import (
     RecommendedItem,
 )
 from genpersona.data.catalog import theme_labels
-from genpersona.data.recs_store import LoadedRecommender, get_recommender
 from genpersona.data.repo import get_brand, memory_vector_id
 from genpersona.data.tables import Customer, CustomerProfile, MemoryFact
 from genpersona.db.engine import get_engine
 from genpersona.db.fast_read import FAST_READER
 from genpersona.embeddings.factory import get_embedder
 from genpersona.errors import CustomerNotFound, InputError
+from genpersona.recs.store import LoadedRecommender, get_recommender
 from genpersona.settings import Settings, get_settings
 from genpersona.vectors.base import MEMORY
 from genpersona.vectors.factory import get_vector_store

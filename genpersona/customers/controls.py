@@ -22,10 +22,8 @@ from sqlalchemy.orm import Session
 
 from genpersona.context.models import Consent, Evidence, MemoryFactView
 from genpersona.customers.erasure import CustomerRef, discover, erasers, exporters
-from genpersona.customers.tombstones import add_tombstone, clear_tombstone
 from genpersona.data.derive import derive
 from genpersona.data.locales import locale_for_country
-from genpersona.data.recs_store import fit_recommender, recommender_path
 from genpersona.data.repo import get_brand, get_customer, memory_vector_id
 from genpersona.data.tables import (
     EVENT_TYPES,
@@ -36,10 +34,12 @@ from genpersona.data.tables import (
     Event,
     MemoryFact,
 )
+from genpersona.data.tombstones import add_tombstone, clear_tombstone
 from genpersona.db.base import Base, utcnow
 from genpersona.db.engine import get_engine, session_factory
 from genpersona.embeddings.factory import get_embedder
 from genpersona.errors import ConsentError, InputError
+from genpersona.recs.store import fit_recommender, recommender_path
 from genpersona.settings import Settings, get_settings
 from genpersona.vectors.base import MEMORY
 from genpersona.vectors.factory import get_vector_store

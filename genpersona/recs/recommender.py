@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genpersona.context.models import Evidence, RecommendedItem
 from genpersona.errors import RecsInputError
 from genpersona.recs.co_purchase import NeighbourTable, co_purchase_table, ease_table
 from genpersona.recs.content import ContentModel, check_item_vectors
@@ -29,7 +28,14 @@ from genpersona.recs.interactions import (
     validate_items,
     validate_purchases,
 )
-from genpersona.recs.models import FIT_TIME_PARAMS, Rec, RecParams, RecReason
+from genpersona.recs.models import (
+    FIT_TIME_PARAMS,
+    Evidence,
+    Rec,
+    RecommendedItem,
+    RecParams,
+    RecReason,
+)
 from genpersona.recs.popularity import PopularityTables, build_popularity
 from genpersona.recs.ranking import COLD_LABELS, cold_scores, personal_reasons, top_k
 from genpersona.recs.rerank import Personal, TreeEnsemble, candidate_features, item_stats

@@ -21,16 +21,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from genpersona.data.catalog import load_item_vectors, load_items
-from genpersona.data.recs_serving import (
+from genpersona.data.tables import Brand, Customer, Event
+from genpersona.db.base import utcnow
+from genpersona.recs.recommender import Recommender
+from genpersona.recs.serving import (
     ServedRecs,
     build_served,
     load_served,
     save_served,
     served_path,
 )
-from genpersona.data.tables import Brand, Customer, Event
-from genpersona.db.base import utcnow
-from genpersona.recs.recommender import Recommender
 from genpersona.settings import Settings, get_settings
 from genpersona.vectors.base import VectorStore
 
