@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 
 from genpersona.embeddings.base import Embedder
+from genpersona.embeddings.fake import FakeEmbedder
+from genpersona.embeddings.minilm import MiniLMEmbedder
 from genpersona.errors import RealModelForbidden
 from genpersona.llm.factory import real_models_forbidden
 from genpersona.settings import Settings, get_settings
@@ -25,12 +27,8 @@ def get_embedder(name: str | None = None, settings: Settings | None = None) -> E
     with _LOCK:
         if name not in _CACHE:
             if name == "fake":
-                from genpersona.embeddings.fake import FakeEmbedder
-
                 _CACHE[name] = FakeEmbedder()
             else:
-                from genpersona.embeddings.minilm import MiniLMEmbedder
-
                 _CACHE[name] = MiniLMEmbedder(batch_size=settings.embed_batch_size)
         return _CACHE[name]
 

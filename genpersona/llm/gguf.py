@@ -15,6 +15,7 @@ import importlib
 import os
 import struct
 import threading
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from genpersona.errors import ConfigError, ModelFileCorrupt, ModelPackageMissing
@@ -150,8 +151,6 @@ def resolve_model_path(settings: Settings) -> Path:
 
 
 def model_package_version() -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return version(MODEL_DIST)
     except PackageNotFoundError:

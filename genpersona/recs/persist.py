@@ -11,7 +11,7 @@ import json
 import os
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -56,9 +56,8 @@ def save_recommender(rec: Recommender, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def load_recommender(path: Path) -> Recommender:
-    from genpersona.recs.recommender import Recommender
-
+def read_recommender(path: Path) -> dict[str, Any]:
+    """The constructor arguments of the saved ``Recommender`` (it builds itself from them)."""
     if not path.exists():
         raise RecsModelFileError(
             f"recommender file {path} does not exist",
@@ -83,7 +82,7 @@ def load_recommender(path: Path) -> Recommender:
             version=version,
         )
     try:
-        return Recommender(
+        return dict(
             item_codes=arrays["item_codes"],
             item_descriptions=arrays["item_descriptions"],
             item_prices=arrays["item_prices"],

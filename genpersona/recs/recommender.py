@@ -36,9 +36,16 @@ from genpersona.recs.models import (
     RecParams,
     RecReason,
 )
+from genpersona.recs.persist import read_recommender, save_recommender
 from genpersona.recs.popularity import PopularityTables, build_popularity
 from genpersona.recs.ranking import COLD_LABELS, cold_scores, personal_reasons, top_k
-from genpersona.recs.rerank import Personal, TreeEnsemble, candidate_features, item_stats
+from genpersona.recs.rerank import (
+    Personal,
+    TreeEnsemble,
+    candidate_features,
+    item_stats,
+    train_ranker,
+)
 
 __all__ = ["Rec", "RecParams", "RecReason", "Recommender"]
 
@@ -115,9 +122,7 @@ class Recommender:
         prices = pd.to_numeric(catalog["price"], errors="coerce").to_numpy(np.float64)
         ranker = None
         if params.rerank:
-            from genpersona.recs.rerank import train_ranker
-
-            ranker = train_ranker(purchases, items, clean, now_day, params)
+            ranker = train_ranker(purchases, items, clean, now_day, params, cls.fit)
         return cls(
             item_codes=catalog["stock_code"].to_numpy(dtype=str),
             item_descriptions=catalog["description"].fillna("").astype(str).to_numpy(dtype=str),
@@ -340,12 +345,8 @@ class Recommender:
 
     # --- persistence ------------------------------------------------------------------
     def save(self, path: Path) -> None:
-        from genpersona.recs.persist import save_recommender
-
         save_recommender(self, Path(path))
 
     @classmethod
     def load(cls, path: Path) -> Recommender:
-        from genpersona.recs.persist import load_recommender
-
-        return load_recommender(Path(path))
+        return cls(**read_recommender(Path(path)))
