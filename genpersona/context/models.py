@@ -75,4 +75,3 @@ class ContextBundle(BaseModel):
     memories: list[MemoryFactView] = Field(default_factory=list)
     recommendations: list[RecommendedItem] = Field(default_factory=list)
     anonymous: AnonymousContext | None = None
-    timings_ms: dict[str, float] = Field(default_factory=dict)
