@@ -95,7 +95,8 @@ def memory_vectors(monkeypatch: pytest.MonkeyPatch) -> InMemoryVectorStore:
         "genpersona.data.ingest_online_retail",
         "genpersona.data.ingest_events",
         "genpersona.context.retrieval",
-        "genpersona.customers.controls",
+        "genpersona.customers.records",
+        "genpersona.customers.rights",
     ):
         monkeypatch.setattr(f"{module}.get_vector_store", lambda settings=None: store)
     return store

@@ -9,7 +9,8 @@ import pytest
 
 from genpersona.context.models import AnonymousContext
 from genpersona.context.retrieval import context_for
-from genpersona.customers.controls import add_memory_fact, set_opt_out
+from genpersona.customers.records import add_memory_fact
+from genpersona.customers.rights import set_opt_out
 from genpersona.embeddings.factory import get_caching_embedder
 from genpersona.errors import CustomerNotFound
 from tests._data_fixtures import memory_vectors, retail_frame, shop, write_parquet  # noqa: F401
@@ -84,7 +85,7 @@ def test_anonymous_and_unknown_customers(shop):
 def test_expired_and_chat_facts_respect_consent(shop):
     from datetime import datetime, timedelta
 
-    from genpersona.customers.controls import set_consent
+    from genpersona.customers.records import set_consent
 
     add_memory_fact(shop, "10003", "Planning a garden party in June", "chat", True)
     add_memory_fact(

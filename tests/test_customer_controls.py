@@ -10,14 +10,8 @@ from sqlalchemy import func, select
 
 from genpersona.context.retrieval import clear_context_caches, context_for
 from genpersona.customers import erasure
-from genpersona.customers.controls import (
-    add_memory_fact,
-    erase_customer,
-    export_customer,
-    record_event,
-    reset_customer,
-    set_opt_out,
-)
+from genpersona.customers.records import add_memory_fact, record_event
+from genpersona.customers.rights import erase_customer, export_customer, reset_customer, set_opt_out
 from genpersona.data.ingest_online_retail import ingest_online_retail
 from genpersona.data.tables import Customer, CustomerProfile, Event, MemoryFact
 from genpersona.db.engine import session_scope

@@ -63,7 +63,7 @@ def test_ingest_loads_catalog_customers_events_and_derived_data(tmp_path, memory
 
 
 def test_reingest_is_idempotent_and_keeps_customer_choices(tmp_path, memory_vectors):  # noqa: F811
-    from genpersona.customers.controls import set_opt_out
+    from genpersona.customers.rights import set_opt_out
 
     path = write_parquet(retail_frame(), tmp_path / "retail.parquet")
     ingest_online_retail(path, "shop", fit_recs=fit_recommender)

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from genpersona.context.retrieval import clear_context_caches, context_for
-from genpersona.customers.controls import erase_customer, export_customer
+from genpersona.customers.rights import erase_customer, export_customer
 from genpersona.data.ingest_online_retail import ingest_online_retail
 from genpersona.errors import CustomerNotFound
 from genpersona.recs.store import clear_recommender_cache, fit_recommender

@@ -30,7 +30,7 @@ def export_cmd(
     out: Path = typer.Option(None, "--out", help="Write the JSON to this file instead of stdout."),
 ) -> None:
     """Everything held about the customer, as JSON."""
-    from genpersona.customers.controls import export_customer
+    from genpersona.customers.rights import export_customer
 
     data = export_customer(_brand(brand), customer_id)
     if out is not None:
@@ -51,7 +51,7 @@ def erase_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Delete every row, vector and derived text about the customer."""
-    from genpersona.customers.controls import erase_customer
+    from genpersona.customers.rights import erase_customer
 
     if not yes:
         raise InputError(
@@ -81,7 +81,7 @@ def opt_out_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Stop (or resume) personalization; context then carries nothing personal."""
-    from genpersona.customers.controls import set_opt_out
+    from genpersona.customers.rights import set_opt_out
 
     consent = set_opt_out(_brand(brand), customer_id, opted_out=not undo)
     if as_json:
@@ -96,7 +96,7 @@ def opt_out_cmd(
 @handle_errors
 def reset_cmd(customer_id: str, brand: str = BrandOpt, as_json: bool = JsonOpt) -> None:
     """Forget learned preferences and memory facts; purchases are kept."""
-    from genpersona.customers.controls import reset_customer
+    from genpersona.customers.rights import reset_customer
 
     report = reset_customer(_brand(brand), customer_id)
     if as_json:
