@@ -91,36 +91,6 @@ def build_catalog(sales: pd.DataFrame, product_rule=is_product_code) -> pd.DataF
     return cat
 
 
-def embed_catalog(
-    brand: Brand,
-    catalog: pd.DataFrame,
-    embedder: Embedder,
-    store: VectorStore,
-    *,
-    progress=None,  # type: ignore[no-untyped-def]
-) -> np.ndarray:
-    """Embed product descriptions and upsert them; returns vectors in catalog row order.
-
-    Items are embedded by description only (public product text, no personal
-    data), so the catalog collection can be shared and rebuilt at will.
-    """
-    texts = catalog["description"].tolist()
-    batch = 256
-    parts = []
-    for start in range(0, len(texts), batch):
-        parts.append(embedder.embed(texts[start : start + batch]))
-        if progress is not None:
-            progress(min(start + batch, len(texts)))
-    vectors = np.vstack(parts) if parts else np.zeros((0, embedder.dim), np.float32)
-    ids = [item_vector_id(brand.slug, c) for c in catalog["stock_code"]]
-    metas = [
-        {"brand": brand.slug, "stock_code": c, "theme": t or ""}
-        for c, t in zip(catalog["stock_code"], catalog.get("theme", [""] * len(ids)), strict=True)
-    ]
-    store.upsert(CATALOG, ids, vectors, metas)
-    return vectors
-
-
 def load_items(session: Session, brand: Brand, *, products_only: bool = True) -> pd.DataFrame:
     """The catalog as a frame: stock_code, description, price, theme (the recommender's input)."""
     stmt = select(

@@ -15,7 +15,6 @@ import importlib
 import os
 import struct
 import threading
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from genpersona.errors import ConfigError, ModelFileCorrupt, ModelPackageMissing
@@ -148,10 +147,3 @@ def resolve_model_path(settings: Settings) -> Path:
         path = packaged_model_path(settings)
     check_gguf_header(path)
     return path
-
-
-def model_package_version() -> str | None:
-    try:
-        return version(MODEL_DIST)
-    except PackageNotFoundError:
-        return None
