@@ -9,8 +9,7 @@ from genpersona.embeddings.caching import CachingEmbedder
 from genpersona.embeddings.fake import FakeEmbedder
 from genpersona.embeddings.minilm import MiniLMEmbedder
 from genpersona.errors import RealModelForbidden
-from genpersona.llm.factory import real_models_forbidden
-from genpersona.settings import Settings, get_settings
+from genpersona.settings import Settings, get_settings, real_models_forbidden
 
 _CACHE: dict[str, Embedder] = {}
 _CACHING: dict[str, CachingEmbedder] = {}

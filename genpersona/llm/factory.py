@@ -6,24 +6,16 @@ reused across requests (loading the GGUF costs far more than one generation).
 
 from __future__ import annotations
 
-import os
 import threading
 
 from genpersona.errors import ConfigError, RealModelForbidden
 from genpersona.llm.base import LLM
 from genpersona.llm.fake import FakeLLM
 from genpersona.llm.local import LocalLLM
-from genpersona.settings import Settings, get_settings
+from genpersona.settings import Settings, get_settings, real_models_forbidden
 
 _CACHE: dict[str, LLM] = {}
 _LOCK = threading.Lock()
-
-FORBID_ENV = "GENPERSONA_FORBID_REAL_MODELS"
-
-
-def real_models_forbidden() -> bool:
-    """Unit tests set this so no test can load a real model unless it opts in."""
-    return os.environ.get(FORBID_ENV) == "1"
 
 
 def get_llm(spec: str | None = None, settings: Settings | None = None) -> LLM:
