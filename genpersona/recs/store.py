@@ -1,8 +1,9 @@
 """Wiring of the recommender (``genpersona.recs``) to the stores.
 
 Fitted after every ingest from the events table, the catalog and the catalog
-item vectors in the vector store, saved under ``$GENPERSONA_HOME/recs/`` and
-loaded lazily once per process. Erase and reset refit it, so the saved model
+item vectors in the vector store (the ingest functions take ``fit_recommender``
+as their ``fit_recs`` callable, since data sits below recs), saved under
+``$GENPERSONA_HOME/recs/`` and loaded lazily once per process. Erase and reset refit it, so the saved model
 never keeps a customer's history after they asked us to forget it.
 """
 
