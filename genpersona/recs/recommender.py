@@ -36,7 +36,7 @@ from genpersona.recs.models import (
     RecParams,
     RecReason,
 )
-from genpersona.recs.persist import read_recommender, save_recommender
+from genpersona.recs.persist import read_recommender, write_recommender
 from genpersona.recs.popularity import PopularityTables, build_popularity
 from genpersona.recs.ranking import COLD_LABELS, cold_scores, personal_reasons, top_k
 from genpersona.recs.rerank import (
@@ -344,8 +344,29 @@ class Recommender:
         return items
 
     # --- persistence ------------------------------------------------------------------
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Every fitted array, named for ``persist.read_recommender`` (plain arrays, no pickle)."""
+        arrays: dict[str, np.ndarray] = {
+            "params_json": np.array(self.params.model_dump_json()),
+            "now": np.array(pd.Timestamp(self.now).isoformat()),
+            "item_codes": self.item_codes.astype(str),
+            "item_descriptions": self.item_descriptions.astype(str),
+            "item_prices": self.item_prices,
+            "item_themes": self.item_themes.astype(str),
+            **self.history.to_arrays(),
+            **self.neighbours.to_arrays("cp"),
+            **self.popularity.to_arrays(),
+        }
+        if self.content is not None:
+            arrays["item_vectors"] = self.content.vectors
+        if self.item_stats is not None:
+            arrays["item_stats"] = self.item_stats
+        if self.ranker is not None:
+            arrays.update(self.ranker.to_arrays("rr"))
+        return arrays
+
     def save(self, path: Path) -> None:
-        save_recommender(self, Path(path))
+        write_recommender(self.to_arrays(), Path(path))
 
     @classmethod
     def load(cls, path: Path) -> Recommender:

@@ -21,19 +21,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
-from genpersona.recs.interactions import SECONDS_PER_DAY
+from genpersona.recs.interactions import SECONDS_PER_DAY, History
 from genpersona.recs.models import RecParams
+from genpersona.recs.popularity import PopularityTables
 
-if TYPE_CHECKING:
-    from genpersona.recs.recommender import Recommender
 
-#: ``Recommender.fit`` (passed in: the recommender calls this module while fitting)
-FirstStageFit = Callable[..., "Recommender"]
+class FirstStage(Protocol):
+    """What the re-ranker reads of a fitted ``Recommender`` (which imports this module)."""
+
+    item_prices: np.ndarray
+    item_stats: np.ndarray | None
+    history: History
+    popularity: PopularityTables
+
+    def _personal(
+        self, row: int, when_day: float, country: str | None, *, features: bool = False
+    ) -> Personal: ...
+
+
+#: ``Recommender.fit``, passed in by the recommender while it fits
+FirstStageFit = Callable[..., FirstStage]
 
 #: Columns of ``ItemStats.values`` (per item, computed at fit time).
 ITEM_FEATURES = (
@@ -154,7 +166,7 @@ class Candidates:
 
 
 def candidate_features(
-    rec: Recommender,
+    rec: FirstStage,
     personal: Personal,
     blocked: np.ndarray,
     when_day: float,
