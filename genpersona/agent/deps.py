@@ -18,7 +18,7 @@ from genpersona.brands.guide import BrandGuide
 from genpersona.brands.loader import load_guide
 from genpersona.context.models import ContextBundle
 from genpersona.context.retrieval import context_for
-from genpersona.customers.controls import add_memory_fact
+from genpersona.customers.records import add_memory_fact
 from genpersona.embeddings.base import Embedder
 from genpersona.embeddings.factory import get_embedder
 from genpersona.llm.base import LLM

@@ -17,13 +17,8 @@ from sqlalchemy import text
 from genpersona.agent.chat import chat_reply
 from genpersona.agent.pipeline import generate
 from genpersona.campaigns.outcomes import record_outcomes
-from genpersona.customers.controls import (
-    erase_customer,
-    export_customer,
-    record_event,
-    reset_customer,
-    set_opt_out,
-)
+from genpersona.customers.records import record_event
+from genpersona.customers.rights import erase_customer, export_customer, reset_customer, set_opt_out
 from genpersona.db.engine import get_engine
 from genpersona.llm.factory import get_llm
 from genpersona.review.queue import get_draft

@@ -10,12 +10,7 @@ from rich.table import Table
 
 from genpersona.cli.common import JsonOpt, console, emit_json, handle_errors
 from genpersona.context.retrieval import context_for
-from genpersona.customers.controls import (
-    erase_customer,
-    export_customer,
-    reset_customer,
-    set_opt_out,
-)
+from genpersona.customers.rights import erase_customer, export_customer, reset_customer, set_opt_out
 from genpersona.errors import InputError
 from genpersona.settings import get_settings
 
@@ -35,12 +30,21 @@ def export_cmd(
     customer_id: str,
     brand: str = BrandOpt,
     out: Path = typer.Option(None, "--out", help="Write the JSON to this file instead of stdout."),
+    as_json: bool = JsonOpt,
 ) -> None:
-    """Everything held about the customer, as JSON."""
+    """Everything held about the customer, as JSON (with --out: the file, and a summary)."""
 
     data = export_customer(_brand(brand), customer_id)
     if out is not None:
         out.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+        summary = {
+            "file": str(out),
+            "events": len(data["events"]),
+            "memory_facts": len(data["memory_facts"]),
+        }
+        if as_json:
+            emit_json(summary)
+            return
         console.print(
             f"exported {len(data['events'])} events, {len(data['memory_facts'])} memory facts to {out}"
         )

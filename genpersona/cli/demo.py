@@ -19,6 +19,7 @@ from genpersona.cli.common import JsonOpt, console, emit_json, err_console, hand
 from genpersona.cli.console import console_cmd
 from genpersona.data.ingest_online_retail import ingest_online_retail
 from genpersona.errors import InputError
+from genpersona.recs.store import fit_recommender
 from genpersona.settings import Settings, get_settings
 from genpersona.types.content import ChatTurn, ContentRequest, Draft
 
@@ -43,7 +44,12 @@ def ensure_demo_data(brand: str, settings: Settings, *, quiet: bool = False) -> 
     if not quiet:
         err_console.print(f"Ingesting {path.name} as brand {brand} (first run only)…")
     ingest_online_retail(
-        path, brand, brand_name="GiftLoft", show_progress=not quiet, settings=settings
+        path,
+        brand,
+        brand_name="GiftLoft",
+        fit_recs=fit_recommender,
+        show_progress=not quiet,
+        settings=settings,
     )
     return True
 

@@ -10,6 +10,7 @@ from rich.table import Table
 from genpersona.cli.common import JsonOpt, console, emit_json, handle_errors
 from genpersona.data.ingest_events import ingest_events
 from genpersona.data.ingest_online_retail import IngestReport, ingest_online_retail
+from genpersona.recs.store import fit_recommender
 from genpersona.settings import get_settings
 
 ingest_app = typer.Typer(
@@ -60,6 +61,7 @@ def online_retail_cmd(
         brand or get_settings().default_brand,
         brand_name=name,
         demo_consent=not no_demo_consent,
+        fit_recs=fit_recommender,
         show_progress=not as_json,
     )
     _show(report, as_json)
@@ -88,6 +90,7 @@ def events_cmd(
         source=source,
         fmt=fmt,
         consent=purposes,
+        fit_recs=fit_recommender,
         show_progress=not as_json,
     )
     _show(report, as_json)
