@@ -37,6 +37,7 @@ from genpersona.context.models import (  # noqa: E402
     ProfileSummary,
     RecommendedItem,
 )
+from genpersona.embeddings.caching import CachingEmbedder  # noqa: E402
 from genpersona.embeddings.fake import FakeEmbedder  # noqa: E402
 from genpersona.guard.engine import check  # noqa: E402
 from genpersona.llm.fake import FakeLLM  # noqa: E402
@@ -83,7 +84,7 @@ def main() -> int:
         return REPLIES[calls["i"] % len(REPLIES)]
 
     deps = AgentDeps(
-        settings=settings, llm=FakeLLM(reply), embedder=TimedEmbedder(FakeEmbedder()),
+        settings=settings, llm=FakeLLM(reply), embedder=TimedEmbedder(CachingEmbedder(FakeEmbedder())),
         store=InMemoryVectorStore(), load_guide=lambda name: guide,
         context_for=lambda brand, cid, brief, anonymous=None, settings=None: bundle(cid, int(cid)),
         similar_exemplars=lambda *a: [],

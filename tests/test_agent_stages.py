@@ -214,9 +214,10 @@ def test_trace_counts_overlapping_model_calls_once() -> None:
 
 def test_timed_embedder_caches_repeats_and_charges_the_current_run() -> None:
     from genpersona.agent.trace import CURRENT_TIMER, TimedEmbedder
+    from genpersona.embeddings.caching import CachingEmbedder
 
     inner = FakeEmbedder()
-    emb = TimedEmbedder(inner)
+    emb = TimedEmbedder(CachingEmbedder(inner))  # as default_deps builds it
     timer = StageTimer()
     token = CURRENT_TIMER.set(timer)
     try:

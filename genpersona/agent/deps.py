@@ -20,7 +20,7 @@ from genpersona.context.models import ContextBundle
 from genpersona.context.retrieval import context_for
 from genpersona.customers.records import add_memory_fact
 from genpersona.embeddings.base import Embedder
-from genpersona.embeddings.factory import get_embedder
+from genpersona.embeddings.factory import get_caching_embedder
 from genpersona.llm.base import LLM
 from genpersona.llm.factory import get_llm
 from genpersona.review.exemplars import similar_exemplars
@@ -76,7 +76,7 @@ def default_deps(llm: LLM | None = None, settings: Settings | None = None) -> Ag
     return AgentDeps(
         settings=settings,
         llm=llm or get_llm(settings=settings),
-        embedder=timed(get_embedder(settings=settings)),
+        embedder=timed(get_caching_embedder(settings=settings)),
         store=get_vector_store(settings),
         load_guide=lambda name: load_guide(name, settings),
     )

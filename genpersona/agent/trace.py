@@ -11,7 +11,6 @@ import contextvars
 import threading
 import time
 import weakref
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -115,42 +114,30 @@ def substage(name: str) -> Iterator[None]:
 
 
 class TimedEmbedder(Embedder):
-    """Wraps the embedder: repeated texts (briefs, interests, exemplars) are embedded once,
-    and time spent embedding is charged to the current run's trace."""
+    """Wraps the embedder: time spent embedding is charged to the current run's trace.
 
-    def __init__(self, inner: Embedder, cache_size: int = 4096) -> None:
+    Only timing: the text -> vector cache is the embedder's own (``CachingEmbedder``,
+    which ``default_deps`` puts underneath), so a cache hit costs microseconds here."""
+
+    def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._size = cache_size
-        self._lock = threading.Lock()
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            started = time.perf_counter()
-            vectors = self.inner.embed(missing)
-            timer = CURRENT_TIMER.get()
-            if timer is not None:
-                timer.record_embed(started, time.perf_counter())
-            with self._lock:
-                for text, vec in zip(missing, vectors, strict=True):
-                    self._cache[text] = vec
-                while len(self._cache) > self._size:
-                    self._cache.popitem(last=False)
-        if not texts:
-            return np.zeros((0, self.dim), np.float32)
-        with self._lock:
-            return np.stack([self._cache[t] for t in texts])
+        started = time.perf_counter()
+        vectors = self.inner.embed(texts)
+        timer = CURRENT_TIMER.get()
+        if timer is not None:
+            timer.record_embed(started, time.perf_counter())
+        return vectors
 
 
 _TIMED: weakref.WeakKeyDictionary[Embedder, TimedEmbedder] = weakref.WeakKeyDictionary()
 
 
 def timed(embedder: Embedder) -> Embedder:
-    """The process-wide caching, timed wrapper of ``embedder`` (idempotent)."""
+    """The process-wide timed wrapper of ``embedder`` (idempotent)."""
     if isinstance(embedder, TimedEmbedder):
         return embedder
     if embedder not in _TIMED:
