@@ -57,9 +57,8 @@ def _not_found(request: Request, exc: ContentNotFound, settings: Settings) -> Re
     """The generic copy flat at the top (what a template reads), the error shape beside it."""
     error = exc.to_dict()
     copy = dict(error["data"])
-    return _respond(
-        request, copy | {k: error[k] for k in ("error", "message", "fix")}, 404, settings
-    )
+    shape = {k: error[k] for k in ("error", "message", "fix")}
+    return _respond(request, copy | shape | {"data": {"reason": copy["reason"]}}, 404, settings)
 
 
 @router.get("/{brand}/{campaign}/anonymous", responses=_RESPONSES)
