@@ -114,9 +114,7 @@ def exposure_count() -> int:
 def fixed_tags(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tags t0001, t0002, ... so golden files can hold them."""
     counter = itertools.count(1)
-    monkeypatch.setattr(
-        "genpersona.delivery.exposures.new_tag", lambda: f"t{next(counter):04d}"
-    )
+    monkeypatch.setattr("genpersona.delivery.exposures.new_tag", lambda: f"t{next(counter):04d}")
 
 
 @pytest.fixture

@@ -34,7 +34,9 @@ def variants(n: int) -> list[EligibleVariant]:
 
 
 def stored(i: int, *, block: bool = False, warn: bool = False) -> StoredVariant:
-    violations = [{"rule_id": "x", "severity": "block" if block else "warn"}] if block or warn else []
+    violations = (
+        [{"rule_id": "x", "severity": "block" if block else "warn"}] if block or warn else []
+    )
     return StoredVariant(i, {"subject": f"v{i}"}, violations, False)
 
 
@@ -76,7 +78,8 @@ class _Bad:
 
 
 @pytest.mark.parametrize(
-    "probs", [[0.5, 0.4, 0.05], [1.0, 0.0], [0.5, 0.5, 0.0, 0.0, 0.1], [1.2, -0.2, 0.0], [math.nan] * 3]
+    "probs",
+    [[0.5, 0.4, 0.05], [1.0, 0.0], [0.5, 0.5, 0.0, 0.0, 0.1], [1.2, -0.2, 0.0], [math.nan] * 3],
 )
 def test_a_policy_that_cannot_be_logged_exactly_is_refused(probs: list[float]) -> None:
     with pytest.raises(PolicyError) as err:

@@ -33,8 +33,8 @@ from genpersona.api.app import create_app
 from genpersona.context.models import AnonymousContext
 from genpersona.customers.controls import erase_customer, export_customer
 from genpersona.db.engine import session_factory
-from genpersona.delivery.exposures import choose_and_log
 from genpersona.delivery.eligibility import latest_for_customer
+from genpersona.delivery.exposures import choose_and_log
 from genpersona.delivery.policy import UniformPolicy
 from genpersona.delivery.service import deliver_to_customer
 from genpersona.delivery.tables import ExposureRow
