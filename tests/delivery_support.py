@@ -20,6 +20,7 @@ from genpersona.agent.models import (
 from genpersona.context.models import AnonymousContext
 from genpersona.data.tables import Customer
 from genpersona.db.engine import get_engine, session_scope
+from genpersona.delivery import lookup
 from genpersona.guard.models import Violation
 from genpersona.review.decisions import approve, edit_and_approve
 from genpersona.review.queue import submit_draft
@@ -134,5 +135,6 @@ def db(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Itera
         tables = [t for t in inspect(engine).get_table_names() if t != "alembic_version"]
         with engine.begin() as conn:
             conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    lookup.clear_cache()
     seed_brand()
     yield request.param

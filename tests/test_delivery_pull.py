@@ -32,7 +32,7 @@ from sqlalchemy import select
 from genpersona.api.app import create_app
 from genpersona.context.models import AnonymousContext
 from genpersona.customers.controls import erase_customer, export_customer
-from genpersona.db.engine import session_factory
+from genpersona.db.engine import get_engine, session_factory
 from genpersona.delivery.eligibility import latest_for_customer
 from genpersona.delivery.exposures import choose_and_log
 from genpersona.delivery.policy import UniformPolicy
@@ -192,8 +192,7 @@ def test_erase_removes_exposures_and_export_includes_them(client: TestClient) ->
 
 def test_concurrent_choices_for_one_recipient_write_one_row(db: str, no_holdout: None) -> None:  # noqa: F811
     approved("c1")
-    factory = session_factory()
-    with factory() as session:
+    with session_factory()() as session:
         draft = latest_for_customer(session, "giftloft", "xmas", "c1")
     assert draft is not None
     barrier = threading.Barrier(8)
@@ -201,7 +200,7 @@ def test_concurrent_choices_for_one_recipient_write_one_row(db: str, no_holdout:
     def one(_: int):  # type: ignore[no-untyped-def]
         barrier.wait()
         return choose_and_log(
-            factory,
+            get_engine(),
             brand="giftloft",
             campaign="xmas",
             channel="email",

@@ -79,7 +79,7 @@ def eligible_variants(draft: DeliverableDraft) -> list[EligibleVariant]:
     ]
 
 
-def _recipe_id(rationale: dict[str, Any] | None) -> str | None:
+def recipe_id_of(rationale: dict[str, Any] | None) -> str | None:
     """Until recipes exist as rows, the prompt template and its version name the recipe."""
     rationale = rationale or {}
     template = rationale.get("prompt_template") or ""
@@ -123,7 +123,7 @@ def _assemble(session: Session, rows: list[DraftRow]) -> list[DeliverableDraft]:
             customer_id=r.customer_id,
             status=r.status,
             chosen_variant=r.chosen_variant,
-            recipe_id=_recipe_id(r.rationale),
+            recipe_id=recipe_id_of(r.rationale),
             variants=variants[r.id],
             edited_content=edited.get(r.id),
             anonymous=(r.rationale or {}).get("anonymous"),

@@ -11,13 +11,13 @@ the pull endpoint), which no in-process lock could promise.
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Engine, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
 
 from genpersona.db.base import utcnow
 from genpersona.delivery.assign import new_tag, policy_seed
@@ -28,6 +28,24 @@ from genpersona.errors import ContentNotFound, DeliveryError
 
 #: a tag collision (12 random url-safe characters) is astronomically rare; retry a few times
 _TAG_RETRIES = 3
+_TABLE = ExposureRow.__table__
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.Lock | None:
+    """One writer at a time per SQLite file in this process; None where writers run in parallel.
+
+    SQLite allows one writer per file; a second one waits in its busy handler,
+    which sleeps in steps of up to 100 ms, so 16 concurrent first pulls would
+    spend most of their time asleep. Queueing them on a lock here costs only the
+    insert itself. PostgreSQL takes concurrent inserts, so no lock there.
+    """
+    if engine.dialect.name != "sqlite":  # the dialect is the capability: single writer
+        return None
+    key = str(engine.url)
+    with _WRITE_LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(key, threading.Lock())
 
 
 @dataclass(frozen=True)
@@ -56,7 +74,7 @@ class Exposure:
     created: bool = False
 
 
-def _from_row(row: ExposureRow, created: bool) -> Exposure:
+def _from_row(row: Any, created: bool) -> Exposure:
     return Exposure(
         id=row.id,
         brand=row.brand,
@@ -82,16 +100,17 @@ def _from_row(row: ExposureRow, created: bool) -> Exposure:
 
 
 def find_exposure(
-    session: Session, brand: str, campaign: str, recipient_key: str, channel: str
+    engine: Engine, brand: str, campaign: str, recipient_key: str, channel: str
 ) -> Exposure | None:
-    row = session.scalars(
-        select(ExposureRow).where(
-            ExposureRow.recipient_key == recipient_key,
-            ExposureRow.brand == brand,
-            ExposureRow.campaign == campaign,
-            ExposureRow.channel == channel,
-        )
-    ).first()
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(_TABLE).where(
+                _TABLE.c.recipient_key == recipient_key,
+                _TABLE.c.brand == brand,
+                _TABLE.c.campaign == campaign,
+                _TABLE.c.channel == channel,
+            )
+        ).first()
     return _from_row(row, created=False) if row is not None else None
 
 
@@ -161,7 +180,7 @@ def _decide(
 
 
 def choose_and_log(
-    factory: sessionmaker[Session],
+    engine: Engine,
     *,
     brand: str,
     campaign: str,
@@ -174,15 +193,13 @@ def choose_and_log(
     generic_reason: str | None = None,
     seed_base: int = 0,
 ) -> Exposure:
-    """The recipient's one logged choice: read it if it exists, else decide and write it.
+    """The recipient's one logged choice: decide and write it, or read the row already there.
 
     ``holdout`` and ``generic_reason`` (e.g. ``"opted_out"``) log generic copy
     with propensity 1; otherwise ``policy`` draws among ``eligible_variants(draft)``.
+    Callers on a hot path read the existing row first (see ``lookup.py``); this
+    function is correct without that read, because the insert is what decides.
     """
-    with factory() as session:
-        existing = find_exposure(session, brand, campaign, recipient_key, channel)
-    if existing is not None:
-        return existing
     values = _decide(
         brand=brand,
         campaign=campaign,
@@ -195,17 +212,22 @@ def choose_and_log(
         generic_reason=generic_reason,
         seed_base=seed_base,
     )
+    lock = _writer_lock(engine)
     for _ in range(_TAG_RETRIES):
-        row = ExposureRow(**values, tag=new_tag(), created_at=utcnow())
-        with factory() as session:
+        row = values | {"tag": new_tag(), "created_at": utcnow()}
+        try:
+            if lock is not None:
+                lock.acquire()
             try:
-                with session.begin():
-                    session.add(row)
-                return _from_row(row, created=True)
-            except IntegrityError:
-                pass  # another request logged this recipient first (or, rarely, a tag clash)
-        with factory() as session:
-            winner = find_exposure(session, brand, campaign, recipient_key, channel)
+                with engine.begin() as conn:
+                    new_id = conn.execute(insert(_TABLE).values(row)).inserted_primary_key[0]
+            finally:
+                if lock is not None:
+                    lock.release()
+            return _from_row(_Values(row | {"id": new_id}), created=True)
+        except IntegrityError:
+            pass  # another request logged this recipient first (or, rarely, a tag clash)
+        winner = find_exposure(engine, brand, campaign, recipient_key, channel)
         if winner is not None:
             return winner
     raise DeliveryError(  # pragma: no cover - needs three tag collisions in a row
@@ -214,3 +236,10 @@ def choose_and_log(
         brand=brand,
         campaign=campaign,
     )
+
+
+class _Values(dict[str, Any]):
+    """Insert values readable as attributes, like a fetched row."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self[name]

@@ -21,22 +21,13 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from genpersona.agent.models import VariantContent
 from genpersona.brands.loader import load_guide
-from genpersona.data.tables import Brand, Customer
-from genpersona.db.engine import session_factory
+from genpersona.db.engine import get_engine, session_factory
+from genpersona.delivery import lookup
 from genpersona.delivery.assign import anonymous_key, holdout_share, is_holdout
-from genpersona.delivery.eligibility import (
-    DeliverableDraft,
-    anonymous_drafts,
-    eligible_variants,
-    latest_for_customer,
-    load_by_id,
-)
-from genpersona.delivery.exposures import Exposure, choose_and_log, find_exposure
+from genpersona.delivery.eligibility import DeliverableDraft, anonymous_drafts, eligible_variants
+from genpersona.delivery.exposures import Exposure, choose_and_log
 from genpersona.delivery.models import Channel, DeliveredContent, generic_content
 from genpersona.delivery.policy import Policy, UniformPolicy
 from genpersona.errors import ContentNotFound
@@ -48,15 +39,6 @@ DEFAULT_POLICY: Policy = UniformPolicy()
 def brand_generic(brand: str, settings: Settings) -> VariantContent:
     guide = load_guide(brand, settings)  # BrandNotFound (404) for an unknown brand
     return generic_content(dict(guide.fallbacks), guide.fallback_cta)
-
-
-def _personalization_consent(session: Session, brand: str, customer_id: str) -> bool | None:
-    """True/False for a known customer, None when the brand has no such customer."""
-    return session.scalar(
-        select(Customer.consent_personalization)
-        .join(Brand, Brand.id == Customer.brand_id)
-        .where(Brand.slug == brand, Customer.external_id == customer_id)
-    )
 
 
 def _not_found(
@@ -124,24 +106,23 @@ def deliver_to_customer(
     settings = settings or get_settings()
     policy = policy or DEFAULT_POLICY
     generic = brand_generic(brand, settings)
-    factory = session_factory(settings)
-    with factory() as session:
-        consent = _personalization_consent(session, brand, customer_id)
-        if consent is None:
-            raise _not_found(generic, brand, campaign, channel, "unknown_customer")
-        existing = find_exposure(session, brand, campaign, customer_id, channel)
-        if existing is not None:
-            draft = load_by_id(session, existing.draft_id) if existing.draft_id else None
-        else:
-            draft = latest_for_customer(session, brand, campaign, customer_id)
-    if existing is not None:
-        return _answer(
-            existing, draft, generic, channel, override_reason=None if consent else "opted_out"
+    engine = get_engine(settings)
+    state = lookup.customer_state(engine, brand, campaign, customer_id, channel)
+    if state.consent is None:
+        raise _not_found(generic, brand, campaign, channel, "unknown_customer")
+    opted_out = None if state.consent else "opted_out"
+    if state.exposure is not None:
+        draft = (
+            lookup.draft(engine, state.exposure.draft_id, state.draft_stamp)
+            if state.exposure.draft_id is not None
+            else None
         )
+        return _answer(state.exposure, draft, generic, channel, override_reason=opted_out)
+    draft = lookup.latest_draft(engine, brand, campaign, customer_id)
     if draft is None or not eligible_variants(draft):
         raise _not_found(generic, brand, campaign, channel, "not_approved")
     exposure = choose_and_log(
-        factory,
+        engine,
         brand=brand,
         campaign=campaign,
         channel=channel,
@@ -150,12 +131,10 @@ def deliver_to_customer(
         draft=draft,
         policy=policy,
         holdout=is_holdout(brand, campaign, customer_id, holdout_share(campaign, settings)),
-        generic_reason=None if consent else "opted_out",
+        generic_reason=opted_out,
         seed_base=settings.seed,
     )
-    return _answer(
-        exposure, draft, generic, channel, override_reason=None if consent else "opted_out"
-    )
+    return _answer(exposure, draft, generic, channel, override_reason=opted_out)
 
 
 # --- anonymous visitors (web heroes) ------------------------------------------------------
@@ -225,14 +204,18 @@ def deliver_anonymous(
     settings = settings or get_settings()
     policy = policy or DEFAULT_POLICY
     generic = brand_generic(brand, settings)
-    factory = session_factory(settings)
+    engine = get_engine(settings)
     key = anonymous_key(brand, visitor_id)
     host = _host(referrer)
-    with factory() as session:
-        existing = find_exposure(session, brand, campaign, key, channel)
-        if existing is not None:
-            draft = load_by_id(session, existing.draft_id) if existing.draft_id else None
-            return _answer(existing, draft, generic, channel)
+    state = lookup.exposure_state(engine, brand, campaign, key, channel)
+    if state.exposure is not None:
+        draft = (
+            lookup.draft(engine, state.exposure.draft_id, state.draft_stamp)
+            if state.exposure.draft_id is not None
+            else None
+        )
+        return _answer(state.exposure, draft, generic, channel)
+    with session_factory(settings)() as session:
         candidates = anonymous_drafts(session, brand, campaign)
     scored = [
         (_match(d, country, host, hour), -d.id, d) for d in candidates if eligible_variants(d)
@@ -249,7 +232,7 @@ def deliver_anonymous(
         )
     best = max(scored, key=lambda s: (s[0], s[1]))[2]
     exposure = choose_and_log(
-        factory,
+        engine,
         brand=brand,
         campaign=campaign,
         channel=channel,
