@@ -103,7 +103,7 @@ def _email_consent(brand: str, settings: Settings) -> dict[str, bool]:
         )
 
 
-def _write_atomically(out: Path, write: Callable[[Any], None]) -> None:
+def _write_atomically(out: Path, write: Callable[[Any], object]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     try:

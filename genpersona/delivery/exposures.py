@@ -29,6 +29,7 @@ from genpersona.errors import ContentNotFound, DeliveryError
 #: a tag collision (12 random url-safe characters) is astronomically rare; retry a few times
 _TAG_RETRIES = 3
 _TABLE = ExposureRow.__table__
+_INSERT = insert(_TABLE)  # built once: parameters go with execute, the compiled form is cached
 _WRITE_LOCKS: dict[str, threading.Lock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 
@@ -220,7 +221,7 @@ def choose_and_log(
                 lock.acquire()
             try:
                 with engine.begin() as conn:
-                    new_id = conn.execute(insert(_TABLE).values(row)).inserted_primary_key[0]
+                    new_id = conn.execute(_INSERT, row).inserted_primary_key[0]
             finally:
                 if lock is not None:
                     lock.release()
