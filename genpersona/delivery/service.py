@@ -38,7 +38,7 @@ DEFAULT_POLICY: Policy = UniformPolicy()
 
 def brand_generic(brand: str, settings: Settings) -> VariantContent:
     guide = load_guide(brand, settings)  # BrandNotFound (404) for an unknown brand
-    return generic_content(dict(guide.fallbacks), guide.fallback_cta)
+    return generic_content(guide.fallbacks, guide.fallback_cta)
 
 
 def _not_found(
