@@ -167,7 +167,7 @@ def export_campaign(
             campaign=campaign,
         )
     consent = _email_consent(brand, settings)
-    report = ExportReport(brand=brand, campaign=campaign, format=fmt, path=str(out))  # type: ignore[arg-type]
+    report = ExportReport(brand=brand, campaign=campaign, format=fmt, path=str(out))
     skipped: Counter[str] = Counter()
     delivered: list[tuple[DeliveredContent, str | None]] = []
     for customer_id, _draft_id in recipients:
