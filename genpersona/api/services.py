@@ -20,6 +20,7 @@ from genpersona.campaigns.outcomes import record_outcomes
 from genpersona.customers.records import record_event
 from genpersona.customers.rights import erase_customer, export_customer, reset_customer, set_opt_out
 from genpersona.db.engine import get_engine
+from genpersona.delivery.service import deliver_anonymous, deliver_to_customer
 from genpersona.llm.factory import get_llm
 from genpersona.review.queue import get_draft
 from genpersona.settings import Settings
@@ -77,16 +78,12 @@ def _record_outcomes(outcomes: list[Any], settings: Settings) -> list[int]:
 def _pull_content(
     brand: str, campaign: str, customer_id: str, channel: str, settings: Settings
 ) -> Any:
-    from genpersona.delivery.service import deliver_to_customer
-
     return deliver_to_customer(brand, campaign, customer_id, channel, settings=settings)  # type: ignore[arg-type]
 
 
 def _pull_anonymous(
     brand: str, campaign: str, channel: str, signals: dict[str, Any], settings: Settings
 ) -> Any:
-    from genpersona.delivery.service import deliver_anonymous
-
     return deliver_anonymous(brand, campaign, channel, settings=settings, **signals)  # type: ignore[arg-type]
 
 

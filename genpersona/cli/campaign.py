@@ -13,6 +13,7 @@ from genpersona.campaigns.runner import run_campaign
 from genpersona.campaigns.segments import Segment
 from genpersona.campaigns.store import list_runs
 from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
+from genpersona.delivery.export import export_campaign, read_address_book
 from genpersona.errors import SegmentError
 from genpersona.settings import get_settings
 
@@ -166,7 +167,6 @@ def export(
     as_json: bool = JsonOpt,
 ) -> None:
     """One row per recipient with merge columns and ids; logs an exposure per recipient."""
-    from genpersona.delivery.export import export_campaign, read_address_book
 
     report = export_campaign(
         brand or get_settings().default_brand,
