@@ -7,7 +7,7 @@ PYTEST_ARGS ?=
 # the demo ends by serving the review console; `make demo DEMO_ARGS=--no-console` just prints
 DEMO_ARGS ?= --console
 
-.PHONY: install demo test lint format bench evals console clean
+.PHONY: install demo test lint format bench evals console docs clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -39,8 +39,13 @@ bench: install
 evals: install
 	$(PY) -m evals.run
 
+# regenerate the reference pages from the code, then build the site (fails on any warning)
+docs: install
+	$(PY) scripts/gen_docs.py
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
 console: install
 	$(VENV)/bin/genpersona console
 
 clean:
-	rm -rf .genpersona .pytest_cache
+	rm -rf .genpersona .pytest_cache site
