@@ -109,7 +109,9 @@ def api_markdown(schema: dict[str, Any]) -> str:
         for code, resp in op.get("responses", {}).items():
             content = resp.get("content", {}).get("application/json", {})
             name = _ref_name(content.get("schema"))
-            lines.append(f"- `{code}` {resp.get('description', '')}" + (f": `{name}`" if name else ""))
+            lines.append(
+                f"- `{code}` {resp.get('description', '')}" + (f": `{name}`" if name else "")
+            )
     lines += ["", "## Schemas", ""]
     for name, comp in sorted(schema.get("components", {}).get("schemas", {}).items()):
         fields = ", ".join(f"`{f}`" for f in comp.get("properties", {}))
