@@ -259,3 +259,21 @@ class TaskEngineUnavailable(CampaignError):
     """The Celery broker is not configured, unreachable, or no worker answered in time."""
 
     http_status = 503
+
+
+# --- learning ------------------------------------------------------------------
+class LearningError(GenpersonaError):
+    exit_code = 2
+    http_status = 422
+
+
+class LearningInputError(LearningError):
+    """Bad logged data or arguments for the bandit, the click model or an estimator."""
+
+
+class NoAllocation(LearningError, NotFound):
+    http_status = 404
+
+
+class ClickModelMissing(LearningError):
+    http_status = 503
