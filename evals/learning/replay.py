@@ -66,6 +66,47 @@ def simulate(
     return float(c.sum() / oracle), float(np.mean(pick == best))
 
 
+def replay(
+    tests: Tests,
+    truth: np.ndarray,
+    make_policy: Callable[[np.ndarray, np.ndarray], Callable],
+    *,
+    traffic: float,
+    seed: int,
+) -> tuple[float, float]:
+    """``simulate`` over buckets of tests with the same number of arms (no padded draws).
+
+    ``make_policy(bucket_rows, bucket_mask)`` builds the policy for one bucket.
+    Returns pooled (oracle share, best-arm share) over all tests.
+    """
+    k = tests.mask.sum(1)
+    clicks = oracle = hits = 0.0
+    for arms in np.unique(k):
+        rows = np.flatnonzero(k == arms)
+        sub = tests.subset(np.isin(np.arange(len(k)), rows))
+        sub.mask = sub.mask[:, :arms]
+        sub.impressions = sub.impressions[:, :arms]
+        sub.clicks = sub.clicks[:, :arms]
+        t = truth[rows][:, :arms]
+        share, best = simulate(
+            sub, t, make_policy(rows, sub.mask), traffic=traffic, seed=seed + int(arms)
+        )
+        total = np.round(sub.impressions.sum(1) * traffic)
+        o = float(np.sum(total * t.max(1)))
+        clicks += share * o
+        oracle += o
+        hits += best * len(rows)
+    return clicks / oracle, hits / len(k)
+
+
+def shrunk_truth(tests: Tests, strength: float) -> np.ndarray:
+    """Each arm's CTR shrunk to its test's pooled CTR by ``strength`` pseudo-impressions:
+    observed maxima overstate the best arm, so this is the more honest 'truth'."""
+    n, c = tests.impressions, tests.clicks
+    level = c.sum(1, keepdims=True) / n.sum(1, keepdims=True)
+    return np.where(tests.mask, (c + strength * level) / (n + strength), 0.0)
+
+
 def even(mask: np.ndarray) -> Callable:
     def run(n: np.ndarray, c: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
         rate = np.where(mask, (c + 1) / (n + 2), -1)

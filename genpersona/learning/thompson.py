@@ -55,16 +55,16 @@ class PolicyConfig(BaseModel):
         default=50, ge=0, description="even split until every eligible arm has this many"
     )
     draws: int = Field(default=4000, ge=16, description="posterior draws per allocation")
-    retire_p_best: float = Field(default=0.01, ge=0, le=1)
+    retire_p_best: float = Field(default=0.05, ge=0, le=1)
     retire_loss: float = Field(
-        default=0.005,
+        default=0.02,
         ge=0,
         description="retire only if dropping the arm costs at most this fraction of the "
         "best arm's click rate (expected, over the posterior)",
     )
     min_arms: int = Field(default=2, ge=1, description="never retire below this many arms")
     greed: float = Field(
-        default=1.0,
+        default=2.0,
         ge=1.0,
         description="allocate in proportion to P(best)**greed; 1 = plain Thompson sampling, "
         "larger exploits the leader sooner (a known horizon rewards that)",
@@ -248,11 +248,12 @@ def allocate_batch(
     """
     theta = posterior_draws(alpha, beta, eligible, config.draws, rng)
     stats = summarize(theta, eligible)
+    warm = (np.where(eligible, impressions, np.inf).min(axis=1) < config.warmup_exposures)[:, None]
     retire = (
         eligible
+        & ~warm
         & (stats["p_best"] < config.retire_p_best)
         & (stats["retire_cost"] <= config.retire_loss * stats["best_mean"])
-        & (impressions >= config.warmup_exposures)
     )
     # keep at least min_arms: un-retire the most probable ones if needed
     keep_n = np.maximum(config.min_arms - (eligible & ~retire).sum(axis=1), 0)
@@ -261,7 +262,6 @@ def allocate_batch(
         ranks = np.argsort(order, axis=1)
         retire &= ~(ranks < keep_n[:, None])
     live = eligible & ~retire
-    warm = (np.where(live, impressions, np.inf).min(axis=1) < config.warmup_exposures)[:, None]
     k = np.maximum(live.sum(axis=1, keepdims=True), 1)
     even = np.where(live, 1.0 / k, 0.0)
     p = np.where(warm, even, np.where(live, stats["p_best"] ** config.greed, 0.0))

@@ -1,0 +1,169 @@
+"""Learning evals: Upworthy replay, click-model pairwise accuracy, estimator validity.
+
+    python -m evals.learning.run [--data DIR] [--seeds 3] [--sample 1.0] [--only replay,click,ope]
+                                 [--embedder minilm|fake] [--json]
+
+Priors and the click model are fitted on tests before ``SPLIT_WEEK``; replay and
+pairwise accuracy are scored on tests from it on (same tests for every policy
+and baseline, in the same run). Targets from the issue are checked at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+from evals.learning import clickmodel_eval, estimators, replay
+from evals.learning.data import DEFAULT_PATH, SPLIT_WEEK, load, to_tests
+from genpersona.embeddings.factory import get_embedder
+from genpersona.learning.clickmodel.embed_cache import EmbeddingCache, embedder_version
+from genpersona.learning.clickmodel.features import featurize
+from genpersona.learning.thompson import BetaPrior, PolicyConfig, fit_grouped_prior
+from genpersona.settings import get_settings
+
+TARGETS = {
+    "replay_full_ts_prior": 0.895,
+    "replay_10pct_ts_clickmodel": 0.83,
+    "click_significant": 0.68,
+    "click_all": 0.60,
+    "coverage_snips": 0.90,
+    "coverage_dr": 0.90,
+}
+
+
+def _lifts(d, tests, model, cache) -> np.ndarray:
+    """(B, K) multiplicative prior tilt per arm: exp(score - test's mean score)."""
+    scores = dict(zip(d.headline, model.score(featurize(d.headline.tolist(), cache)), strict=False))
+    lift = np.ones(tests.mask.shape)
+    for i, heads in enumerate(tests.headlines):
+        s = np.array([scores[h] for h in heads])
+        lift[i, : len(s)] = np.exp(s - s.mean())
+    return lift
+
+
+def run_replay(d, seeds: int, sample: float, cache, model, cfg: PolicyConfig | None = None, parts: tuple[str, ...] = ("observed", "shrunk")) -> dict[str, dict[str, float]]:
+    tests = to_tests(d)
+    train = tests.subset(tests.week < SPLIT_WEEK)
+    test = tests.subset(tests.week >= SPLIT_WEEK)
+    if sample < 1:
+        test = test.subset(np.random.default_rng(0).random(len(test.ids)) < sample)
+    prior = fit_grouped_prior(train.impressions, train.clicks, train.mask)
+    lift = _lifts(d[d.test_week >= SPLIT_WEEK], test, model, cache)
+    cfg = cfg or PolicyConfig(draws=100)
+    flat_cfg = cfg.model_copy(update={"center_on_pooled": False})
+    policies = {
+        "even_split": lambda rows, m: replay.even(m),
+        "explore_then_commit_10": lambda rows, m: replay.explore_then_commit(m, 0.10),
+        "explore_then_commit_20": lambda rows, m: replay.explore_then_commit(m, 0.20),
+        "thompson": lambda rows, m: replay.thompson(m, BetaPrior.uniform(), flat_cfg),
+        "thompson_fitted_prior": lambda rows, m: replay.thompson(m, prior, cfg),
+        "thompson_clickmodel_prior": lambda rows, m: replay.thompson(
+            m, prior, cfg, lift=lift[rows][:, : m.shape[1]]
+        ),
+    }
+    truths = {"observed": test.ctr, "shrunk": replay.shrunk_truth(test, prior.strength)}
+    out: dict[str, dict[str, float]] = {
+        "_info": {
+            "tests": float(len(test.ids)),
+            "prior_mean": prior.mean,
+            "prior_strength": prior.strength,
+        }
+    }
+    for truth_name, truth in truths.items():
+        if truth_name not in parts:
+            continue
+        for traffic in (1.0, 0.1):
+            for name, make in policies.items():
+                shares = [
+                    replay.replay(test, truth, make, traffic=traffic, seed=s) for s in range(seeds)
+                ]
+                key = f"{truth_name}/{int(traffic * 100)}pct/{name}"
+                out[key] = {
+                    "oracle_share": float(np.mean([x[0] for x in shares])),
+                    "best_arm_share": float(np.mean([x[1] for x in shares])),
+                    "oracle_share_sd": float(np.std([x[0] for x in shares])),
+                }
+                print(f"  {key:55s} {out[key]['oracle_share']:.4f} "
+                      f"best-arm {out[key]['best_arm_share']:.3f}", flush=True)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data", default=str(DEFAULT_PATH))
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--sample", type=float, default=1.0, help="share of replay tests to use")
+    ap.add_argument("--only", default="replay,click,ope")
+    ap.add_argument("--embedder", default=None, help="minilm (default setting) or fake")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    parts = set(args.only.split(","))
+    started = time.perf_counter()
+    report: dict[str, object] = {
+        "scorers": {
+            "replay": replay.SCORER_VERSION,
+            "click": clickmodel_eval.SCORER_VERSION,
+            "ope": estimators.SCORER_VERSION,
+        },
+        "split_week": SPLIT_WEEK,
+    }
+    checks: dict[str, float] = {}
+    if parts & {"replay", "click"}:
+        try:
+            d = load(args.data)
+        except FileNotFoundError as exc:
+            print(f"skipping Upworthy parts: {exc}")
+            parts -= {"replay", "click"}
+        else:
+            settings = get_settings()
+            embedder = get_embedder(args.embedder, settings)
+            cache = EmbeddingCache(settings.home_dir / "learning" / "embeddings", embedder)
+            print(f"embedder {embedder_version(embedder)}; {len(cache)} cached vectors", flush=True)
+    if "click" in parts or "replay" in parts:
+        train = d[d.test_week < SPLIT_WEEK].reset_index(drop=True)
+        x_train = featurize(train.headline.tolist(), cache)
+        alpha = clickmodel_eval.tune_alpha(train, x_train, embedder_version(embedder))
+        model = clickmodel_eval.fit_click_model(train, x_train, alpha, embedder_version(embedder))
+    if "click" in parts:
+        print("click model pairwise accuracy (test weeks >= split):", flush=True)
+        click = clickmodel_eval.run(d, SPLIT_WEEK, cache)
+        for name, acc in click.items():
+            print(f"  {name:24s} {json.dumps(acc)}")
+        report["click"] = click
+        checks["click_significant"] = click["click_model"]["significant_pairs"]
+        checks["click_all"] = click["click_model"]["all_pairs"]
+    if "replay" in parts:
+        print(f"Upworthy replay ({args.seeds} seeds, sample {args.sample}):", flush=True)
+        rep = run_replay(d, args.seeds, args.sample, cache, model)
+        report["replay"] = rep
+        checks["replay_full_ts_prior"] = max(
+            rep["observed/100pct/thompson_fitted_prior"]["oracle_share"],
+            rep["observed/100pct/thompson_clickmodel_prior"]["oracle_share"],
+        )
+        checks["replay_10pct_ts_clickmodel"] = rep["observed/10pct/thompson_clickmodel_prior"][
+            "oracle_share"
+        ]
+    if "ope" in parts:
+        print("estimator validity (200 seeds):", flush=True)
+        ope = estimators.run(200)
+        for name, row in ope.items():
+            print(f"  {name:6s} {json.dumps(row)}")
+        report["ope"] = ope
+        checks["coverage_snips"] = ope["snips"]["coverage"]
+        checks["coverage_dr"] = ope["dr"]["coverage"]
+    missed = [k for k, v in checks.items() if v < TARGETS[k]]
+    print("targets:")
+    for k, v in checks.items():
+        print(f"  {k:30s} {v:.4f} (target >= {TARGETS[k]}) {'ok' if v >= TARGETS[k] else 'MISSED'}")
+    print(f"done in {time.perf_counter() - started:.0f}s")
+    if args.json:
+        print(json.dumps(report, indent=2))
+    return 1 if missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
