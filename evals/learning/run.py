@@ -45,7 +45,15 @@ def _lifts(d, tests, model, cache) -> np.ndarray:
     return lift
 
 
-def run_replay(d, seeds: int, sample: float, cache, model, cfg: PolicyConfig | None = None, parts: tuple[str, ...] = ("observed", "shrunk")) -> dict[str, dict[str, float]]:
+def run_replay(
+    d,
+    seeds: int,
+    sample: float,
+    cache,
+    model,
+    cfg: PolicyConfig | None = None,
+    parts: tuple[str, ...] = ("observed", "shrunk"),
+) -> dict[str, dict[str, float]]:
     tests = to_tests(d)
     train = tests.subset(tests.week < SPLIT_WEEK)
     test = tests.subset(tests.week >= SPLIT_WEEK)
@@ -87,8 +95,11 @@ def run_replay(d, seeds: int, sample: float, cache, model, cfg: PolicyConfig | N
                     "best_arm_share": float(np.mean([x[1] for x in shares])),
                     "oracle_share_sd": float(np.std([x[0] for x in shares])),
                 }
-                print(f"  {key:55s} {out[key]['oracle_share']:.4f} "
-                      f"best-arm {out[key]['best_arm_share']:.3f}", flush=True)
+                print(
+                    f"  {key:55s} {out[key]['oracle_share']:.4f} "
+                    f"best-arm {out[key]['best_arm_share']:.3f}",
+                    flush=True,
+                )
     return out
 
 

@@ -132,7 +132,7 @@ def estimate(
     out = {}
     for name in ESTIMATORS:
         b = boots[name][np.isfinite(boots[name])]
-        low, high = (np.percentile(b, [lo, hi]) if len(b) else (np.nan, np.nan))
+        low, high = np.percentile(b, [lo, hi]) if len(b) else (np.nan, np.nan)
         out[name] = Estimate(
             estimator=name, value=float(point[name][0]), low=float(low), high=float(high), n=log.n
         )

@@ -286,7 +286,9 @@ def fit_grouped_prior(
         return BetaPrior.uniform()
     n, c, m_seg, mask = n[ok], c[ok], (seg_c / seg_n)[ok], mask[ok]
     rate = c / np.maximum(n, 1)
-    rel_dev = np.where(mask & (n > 0), ((rate - m_seg) ** 2 - m_seg * (1 - m_seg) / np.maximum(n, 1)), 0)
+    rel_dev = np.where(
+        mask & (n > 0), ((rate - m_seg) ** 2 - m_seg * (1 - m_seg) / np.maximum(n, 1)), 0
+    )
     weights = np.where(mask & (n > 0), n, 0.0)
     v = float(np.sum(weights * rel_dev / m_seg**2) / np.sum(weights))
     m = float(c.sum() / n.sum())

@@ -135,7 +135,7 @@ def compute_allocation(
     a0, b0 = arm_priors(prior, n, c, center_on_pooled=config.center_on_pooled)
     rng = np.random.default_rng(seed)
     p, stats, live = allocate_batch(a0 + c, b0 + n - c, n, eligible, config, rng)
-    warm = bool((np.where(live, n, np.inf).min() < config.warmup_exposures))
+    warm = bool(np.where(live, n, np.inf).min() < config.warmup_exposures)
     arms = [
         ArmAllocation(
             recipe_id=r,

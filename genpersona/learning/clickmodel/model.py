@@ -196,8 +196,11 @@ class ClickScorer:
         self.model = model
         self.cache = cache
 
-    def predict_ctr(self, texts: list[str], recipe_ids: list[str | None] | None = None) -> list[float]:
+    def predict_ctr(
+        self, texts: list[str], recipe_ids: list[str | None] | None = None
+    ) -> list[float]:
         if not texts:
             return []
-        return self.model.predict_ctr_from_features(featurize(texts, self.cache), recipe_ids).tolist()
-
+        return self.model.predict_ctr_from_features(
+            featurize(texts, self.cache), recipe_ids
+        ).tolist()

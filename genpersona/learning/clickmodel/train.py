@@ -16,7 +16,12 @@ from genpersona.embeddings.base import Embedder
 from genpersona.errors import LearningInputError
 from genpersona.learning.clickmodel.embed_cache import EmbeddingCache, embedder_version
 from genpersona.learning.clickmodel.features import featurize
-from genpersona.learning.clickmodel.model import ClickModel, ClickScorer, loaded_model, relative_targets
+from genpersona.learning.clickmodel.model import (
+    ClickModel,
+    ClickScorer,
+    loaded_model,
+    relative_targets,
+)
 from genpersona.settings import Settings
 
 UPWORTHY_FILE = "upworthy_headline_tests.parquet"
