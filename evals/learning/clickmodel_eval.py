@@ -15,10 +15,10 @@ import pandas as pd
 
 from genpersona.learning.clickmodel.embed_cache import EmbeddingCache, embedder_version
 from genpersona.learning.clickmodel.features import featurize
-from genpersona.learning.clickmodel.model import ClickModel, relative_targets
+from genpersona.learning.clickmodel.model import ClickModel, relative_targets, within_group
 
 SCORER_VERSION = "pairwise-v1"
-ALPHAS = (10.0, 30.0, 100.0, 300.0, 1000.0, 3000.0)
+ALPHAS = (5.0, 10.0, 20.0, 30.0, 50.0, 100.0, 300.0)
 
 
 @dataclass
@@ -58,6 +58,7 @@ def accuracy(score: np.ndarray, pairs: Pairs) -> tuple[float, float]:
 def fit_click_model(d: pd.DataFrame, x: np.ndarray, alpha: float, embedder: str) -> ClickModel:
     target, weight = relative_targets(d.impressions, d.clicks, d.clickability_test_id)
     base = float(d.clicks.sum() / d.impressions.sum())
+    x = within_group(x, d.clickability_test_id.to_numpy(), weight)
     return ClickModel.fit(
         x, target, weight, alpha=alpha, base_rate=base, embedder=embedder, source="upworthy"
     )

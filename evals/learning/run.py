@@ -59,31 +59,36 @@ def run_replay(
     test = tests.subset(tests.week >= SPLIT_WEEK)
     if sample < 1:
         test = test.subset(np.random.default_rng(0).random(len(test.ids)) < sample)
-    prior = fit_grouped_prior(train.impressions, train.clicks, train.mask)
     lift = _lifts(d[d.test_week >= SPLIT_WEEK], test, model, cache)
     cfg = cfg or PolicyConfig(draws=100)
     flat_cfg = cfg.model_copy(update={"center_on_pooled": False})
-    policies = {
-        "even_split": lambda rows, m: replay.even(m),
-        "explore_then_commit_10": lambda rows, m: replay.explore_then_commit(m, 0.10),
-        "explore_then_commit_20": lambda rows, m: replay.explore_then_commit(m, 0.20),
-        "thompson": lambda rows, m: replay.thompson(m, BetaPrior.uniform(), flat_cfg),
-        "thompson_fitted_prior": lambda rows, m: replay.thompson(m, prior, cfg),
-        "thompson_clickmodel_prior": lambda rows, m: replay.thompson(
-            m, prior, cfg, lift=lift[rows][:, : m.shape[1]]
+    # the replayed world's arms have these rates; its history (the training tests) has
+    # rates made the same way, and the EB prior is fitted on that history
+    denoised = fit_grouped_prior(train.impressions, train.clicks, train.mask)
+    worlds = {
+        "observed": (test.ctr, train.ctr),
+        "shrunk": (
+            replay.shrunk_truth(test, denoised.strength),
+            replay.shrunk_truth(train, denoised.strength),
         ),
     }
-    truths = {"observed": test.ctr, "shrunk": replay.shrunk_truth(test, prior.strength)}
-    out: dict[str, dict[str, float]] = {
-        "_info": {
-            "tests": float(len(test.ids)),
-            "prior_mean": prior.mean,
-            "prior_strength": prior.strength,
-        }
-    }
-    for truth_name, truth in truths.items():
+    out: dict[str, dict[str, float]] = {"_info": {"tests": float(len(test.ids))}}
+    for truth_name, (truth, history) in worlds.items():
         if truth_name not in parts:
             continue
+        big = np.full(train.impressions.shape, 1e6)
+        prior = fit_grouped_prior(big, history * big, train.mask, denoise=False)
+        out["_info"][f"prior_{truth_name}"] = prior.strength
+        policies = {
+            "even_split": lambda rows, m: replay.even(m),
+            "explore_then_commit_10": lambda rows, m: replay.explore_then_commit(m, 0.10),
+            "explore_then_commit_20": lambda rows, m: replay.explore_then_commit(m, 0.20),
+            "thompson": lambda rows, m: replay.thompson(m, BetaPrior.uniform(), flat_cfg),
+            "thompson_fitted_prior": lambda rows, m, p=prior: replay.thompson(m, p, cfg),
+            "thompson_clickmodel_prior": lambda rows, m, p=prior: replay.thompson(
+                m, p, cfg, lift=lift[rows][:, : m.shape[1]]
+            ),
+        }
         for traffic in (1.0, 0.1):
             for name, make in policies.items():
                 shares = [

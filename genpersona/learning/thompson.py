@@ -52,7 +52,7 @@ class PolicyConfig(BaseModel):
 
     floor: float = Field(default=0.05, ge=0, le=0.5, description="minimum share per eligible arm")
     warmup_exposures: int = Field(
-        default=50, ge=0, description="even split until every eligible arm has this many"
+        default=20, ge=0, description="even split until every eligible arm has this many"
     )
     draws: int = Field(default=4000, ge=16, description="posterior draws per allocation")
     retire_p_best: float = Field(default=0.05, ge=0, le=1)
@@ -269,14 +269,20 @@ def allocate_batch(
 
 
 def fit_grouped_prior(
-    impressions: np.ndarray, clicks: np.ndarray, mask: np.ndarray, *, max_strength: float = 1e5
+    impressions: np.ndarray,
+    clicks: np.ndarray,
+    mask: np.ndarray,
+    *,
+    max_strength: float = 1e5,
+    denoise: bool = True,
 ) -> BetaPrior:
     """Empirical-Bayes prior for arms *within* a segment, from past segments' arms ``(B, K)``.
 
     With ``center_on_pooled`` the prior's level is each segment's own pooled rate, so
     what history must supply is how far arms of one segment spread around it: the
-    relative between-arm variance ``v`` (binomial noise removed, by moments). A Beta
-    with mean m and strength s has relative variance (1 - m) / (m (s + 1)).
+    relative between-arm variance ``v`` (binomial noise removed, by moments, unless
+    ``denoise=False``: for a simulated world whose arms' true rates *are* the observed
+    ones). A Beta with mean m and strength s has relative variance (1 - m) / (m (s + 1)).
     """
     n = np.where(mask, np.asarray(impressions, dtype=float), 0.0)
     c = np.where(mask, np.asarray(clicks, dtype=float), 0.0)
@@ -286,9 +292,8 @@ def fit_grouped_prior(
         return BetaPrior.uniform()
     n, c, m_seg, mask = n[ok], c[ok], (seg_c / seg_n)[ok], mask[ok]
     rate = c / np.maximum(n, 1)
-    rel_dev = np.where(
-        mask & (n > 0), ((rate - m_seg) ** 2 - m_seg * (1 - m_seg) / np.maximum(n, 1)), 0
-    )
+    noise = m_seg * (1 - m_seg) / np.maximum(n, 1) if denoise else 0.0
+    rel_dev = np.where(mask & (n > 0), (rate - m_seg) ** 2 - noise, 0.0)
     weights = np.where(mask & (n > 0), n, 0.0)
     v = float(np.sum(weights * rel_dev / m_seg**2) / np.sum(weights))
     m = float(c.sum() / n.sum())

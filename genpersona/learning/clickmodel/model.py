@@ -60,6 +60,21 @@ def relative_targets(
     return logit - mean[inv], w
 
 
+def within_group(x: np.ndarray, groups: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """Features minus their group's weighted mean: the fixed-effects ("within") regression.
+
+    Targets are relative to the test, so features must be too; otherwise whatever
+    makes a whole test click more (its topic) leaks into the coefficients as noise.
+    """
+    x = np.asarray(x, dtype=float)
+    _, inv = np.unique(np.asarray(groups), return_inverse=True)
+    w = np.asarray(weight, dtype=float)
+    sums = np.zeros((inv.max() + 1, x.shape[1]))
+    np.add.at(sums, inv, x * w[:, None])
+    means = sums / np.bincount(inv, weights=w)[:, None]
+    return x - means[inv]
+
+
 class ClickModel:
     """Coefficients plus the normal equations they came from (for exact updates)."""
 

@@ -21,6 +21,7 @@ from genpersona.learning.clickmodel.model import (
     ClickScorer,
     loaded_model,
     relative_targets,
+    within_group,
 )
 from genpersona.settings import Settings
 
@@ -28,7 +29,7 @@ UPWORTHY_FILE = "upworthy_headline_tests.parquet"
 #: weeks (YYYYWW) the archive's maintainers say may not be randomized: 2013-06-25..2014-01-10
 UNRANDOMIZED_WEEKS = (201326, 201402)
 #: chosen by evals/learning on the last quarter of the training weeks
-DEFAULT_ALPHA = 300.0
+DEFAULT_ALPHA = 30.0
 
 
 class OutcomeExample(BaseModel):
@@ -86,6 +87,7 @@ def pretrain(
     cache = embedding_cache(settings, embedder)
     x = featurize(d.headline.tolist(), cache)
     target, weight = relative_targets(d.impressions, d.clicks, d.clickability_test_id)
+    x = within_group(x, d.clickability_test_id.to_numpy(), weight)
     model = ClickModel.fit(
         x,
         target,
@@ -122,11 +124,11 @@ def update_on_outcomes(
     base = loaded_model(model_root(settings))
     cache = embedding_cache(settings, embedder)
     x = featurize([e.text for e in examples], cache)
+    groups = np.array([e.group for e in examples])
     target, w = relative_targets(
-        np.array([e.impressions for e in examples]),
-        np.array([e.clicks for e in examples]),
-        np.array([e.group for e in examples]),
+        np.array([e.impressions for e in examples]), np.array([e.clicks for e in examples]), groups
     )
+    x = within_group(x, groups, w)
     model = base.update(x, target, w * weight, source=source)
     model.save(model_root(settings))
     return model
