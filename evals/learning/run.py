@@ -1,6 +1,6 @@
 """Learning evals: Upworthy replay, click-model pairwise accuracy, estimator validity.
 
-    python -m evals.learning.run [--data DIR] [--seeds 3] [--sample 1.0] [--only replay,click,ope]
+    python -m evals.learning.run [--data DIR] [--seeds 3] [--sample 0.5] [--only replay,click,ope]
                                  [--embedder minilm|fake] [--json]
 
 Priors and the click model are fitted on tests before ``SPLIT_WEEK``; replay and
@@ -35,14 +35,41 @@ TARGETS = {
 }
 
 
-def _lifts(d, tests, model, cache) -> np.ndarray:
-    """(B, K) multiplicative prior tilt per arm: exp(score - test's mean score)."""
+def _scores(d, tests, model, cache) -> np.ndarray:
+    """(B, K) click-model scores per arm, minus the test's mean score."""
     scores = dict(zip(d.headline, model.score(featurize(d.headline.tolist(), cache)), strict=False))
-    lift = np.ones(tests.mask.shape)
+    out = np.zeros(tests.mask.shape)
     for i, heads in enumerate(tests.headlines):
         s = np.array([scores[h] for h in heads])
-        lift[i, : len(s)] = np.exp(s - s.mean())
-    return lift
+        out[i, : len(s)] = s - s.mean()
+    return out
+
+
+def _calibration(
+    train_d, train_tests, cache, alpha: float, embedder: str
+) -> tuple[float, np.ndarray]:
+    """Slope of the realised relative log-odds on cross-fitted scores (two folds of the
+    training tests), and the cross-fitted scores themselves: how much to trust the
+    model as a prior, measured on data it was not fitted on."""
+    fold = np.array([int(t[-1], 16) % 2 for t in train_tests.ids])
+    fold_of = dict(zip(train_tests.ids, fold, strict=True))
+    row_fold = train_d.clickability_test_id.map(fold_of).to_numpy()
+    x = featurize(train_d.headline.tolist(), cache)
+    scores = np.zeros(train_tests.mask.shape)
+    for f in (0, 1):
+        fit_rows = row_fold != f
+        m = clickmodel_eval.fit_click_model(
+            train_d[fit_rows].reset_index(drop=True), x[fit_rows], alpha, embedder
+        )
+        part = train_tests.subset(fold == f)
+        scores[fold == f] = _scores(train_d[~fit_rows], part, m, cache)
+    n, c, mask = train_tests.impressions, train_tests.clicks, train_tests.mask
+    p = (c + 0.5) / (n + 1)
+    logit = np.where(mask, np.log(p / (1 - p)), 0.0)
+    w = np.where(mask, np.minimum(1 / (1 / (c + 0.5) + 1 / (n - c + 0.5)), 200), 0.0)
+    rel = logit - (w * logit).sum(1, keepdims=True) / w.sum(1, keepdims=True)
+    slope = float((w * rel * scores).sum() / (w * scores**2).sum())
+    return max(slope, 0.0), scores
 
 
 def run_replay(
@@ -59,7 +86,12 @@ def run_replay(
     test = tests.subset(tests.week >= SPLIT_WEEK)
     if sample < 1:
         test = test.subset(np.random.default_rng(0).random(len(test.ids)) < sample)
-    lift = _lifts(d[d.test_week >= SPLIT_WEEK], test, model, cache)
+    emb = embedder_version(cache.embedder)
+    slope, train_scores = _calibration(
+        d[d.test_week < SPLIT_WEEK].reset_index(drop=True), train, cache, model.meta.alpha, emb
+    )
+    lift = np.exp(slope * _scores(d[d.test_week >= SPLIT_WEEK], test, model, cache))
+    train_lift = np.exp(slope * train_scores)
     cfg = cfg or PolicyConfig(draws=100)
     flat_cfg = cfg.model_copy(update={"center_on_pooled": False})
     # the replayed world's arms have these rates; its history (the training tests) has
@@ -78,14 +110,19 @@ def run_replay(
             continue
         big = np.full(train.impressions.shape, 1e6)
         prior = fit_grouped_prior(big, history * big, train.mask, denoise=False)
+        # the click-model prior's strength: the spread left once the lift is accounted for
+        resid = np.clip(history / train_lift, 0, 1)
+        cm_prior = fit_grouped_prior(big, resid * big, train.mask, denoise=False)
         out["_info"][f"prior_{truth_name}"] = prior.strength
+        out["_info"][f"clickmodel_prior_{truth_name}"] = cm_prior.strength
+        out["_info"]["lift_slope"] = slope
         policies = {
             "even_split": lambda rows, m: replay.even(m),
             "explore_then_commit_10": lambda rows, m: replay.explore_then_commit(m, 0.10),
             "explore_then_commit_20": lambda rows, m: replay.explore_then_commit(m, 0.20),
             "thompson": lambda rows, m: replay.thompson(m, BetaPrior.uniform(), flat_cfg),
             "thompson_fitted_prior": lambda rows, m, p=prior: replay.thompson(m, p, cfg),
-            "thompson_clickmodel_prior": lambda rows, m, p=prior: replay.thompson(
+            "thompson_clickmodel_prior": lambda rows, m, p=cm_prior: replay.thompson(
                 m, p, cfg, lift=lift[rows][:, : m.shape[1]]
             ),
         }
@@ -112,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", default=str(DEFAULT_PATH))
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--sample", type=float, default=1.0, help="share of replay tests to use")
+    ap.add_argument("--sample", type=float, default=0.5, help="share of replay tests to use")
     ap.add_argument("--only", default="replay,click,ope")
     ap.add_argument("--embedder", default=None, help="minilm (default setting) or fake")
     ap.add_argument("--json", action="store_true")
