@@ -178,3 +178,30 @@ def test_cli_update_and_evaluate_report_interval_and_store_decision(tmp_path) ->
     res = runner.invoke(app, ["learn", "evaluate", "--policy", str(bad), "--campaign", "xmas"])
     assert res.exit_code == 2
     assert "recipe_weights" in res.output
+
+
+def test_exposure_log_audit_and_campaign_summary(tmp_path) -> None:
+    from genpersona.learning.logs import audit_probabilities, campaign_log
+    from genpersona.learning.view import campaign_summary
+
+    _seed_campaign(n_customers=200)
+    with session_scope() as s:
+        log = campaign_log(s, "giftloft", "xmas")
+        assert audit_probabilities(log, floor=0.05) == []
+        bad = log[0].model_copy(update={"propensity": 0.5})
+        skewed = log[1].model_copy(
+            update={
+                "probabilities": [{"variant_index": 0, "p": 0.7}, {"variant_index": 1, "p": 0.2}]
+            }
+        )
+        problems = audit_probabilities([bad, skewed])
+        assert len(problems) == 2 and "propensity" in problems[0] and "sum" in problems[1]
+        learn_update(s, "giftloft", "xmas")
+        learn_update(s, "giftloft", "xmas")
+    with session_scope() as s:
+        summary = campaign_summary(s, "giftloft", "xmas")
+    assert summary.exposures == 200
+    assert [a.version for a in summary.allocations] == [1, 2]
+    assert len(summary.allocation_rows()) == 6
+    # uniform logging: the even-split estimate is exactly the observed clicks
+    assert summary.even_split_clicks == pytest.approx(summary.clicks)

@@ -96,3 +96,28 @@ def arm_counts(log: list[LoggedExposure]) -> dict[str, tuple[int, int]]:
             c[0] += 1
             c[1] += e.reward
     return {k: (v[0], v[1]) for k, v in sorted(counts.items())}
+
+
+def audit_probabilities(
+    log: list[LoggedExposure], *, floor: float | None = None, tol: float = 1e-6
+) -> list[str]:
+    """Problems that would make off-policy evaluation wrong, one line per bad exposure:
+    probabilities not summing to 1, the chosen variant missing or with a different p than
+    its propensity, and (when ``floor`` is given) a positive share below the floor."""
+    problems = []
+    for e in log:
+        ps = [float(it.get("p", -1)) for it in e.probabilities]
+        k = len(ps)
+        if not ps or abs(sum(ps) - 1.0) > tol or min(ps) < 0:
+            problems.append(f"exposure {e.exposure_id}: probabilities {ps} do not sum to 1")
+            continue
+        chosen = [
+            float(it["p"]) for it in e.probabilities if it.get("variant_index") == e.variant_index
+        ]
+        if not chosen or abs(chosen[0] - e.propensity) > tol:
+            problems.append(f"exposure {e.exposure_id}: propensity {e.propensity} != logged p")
+        if floor is not None and k > 1:
+            low = min(floor, 1.0 / k) - tol
+            if any(0 < p < low for p in ps):
+                problems.append(f"exposure {e.exposure_id}: a share below the floor {floor}")
+    return problems
