@@ -1,5 +1,7 @@
 """`learn update` / `learn evaluate` on a real SQLite database with exposures and clicks."""
 
+# ruff: noqa: F811  (the pg_database_url fixture imported from review_support is an argument)
+
 from __future__ import annotations
 
 import json
@@ -7,6 +9,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pytest
+from review_support import pg_database_url  # noqa: F401
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -205,3 +208,35 @@ def test_exposure_log_audit_and_campaign_summary(tmp_path) -> None:
     assert len(summary.allocation_rows()) == 6
     # uniform logging: the even-split estimate is exactly the observed clicks
     assert summary.even_split_clicks == pytest.approx(summary.clicks)
+
+
+@pytest.mark.postgres
+def test_update_and_evaluate_on_postgres(pg_database_url: str, monkeypatch, tmp_path) -> None:
+    from sqlalchemy import text
+
+    from genpersona.db.engine import get_engine
+    from genpersona.learning.evaluate import evaluate_campaign
+    from genpersona.learning.policy import PolicyFile, WeightsPolicy
+    from genpersona.settings import get_settings
+
+    monkeypatch.setenv("GENPERSONA_DATABASE_URL", pg_database_url)
+    get_settings.cache_clear()
+    with get_engine().begin() as conn:
+        conn.execute(
+            text(
+                "TRUNCATE allocations, policy_promotions, exposures, outcomes, campaign_runs, "
+                "drafts RESTART IDENTITY CASCADE"
+            )
+        )
+    _seed_campaign(n_customers=300)
+    with session_scope() as s:
+        alloc = learn_update(s, "giftloft", "xmas", config=PolicyConfig(retire_p_best=0.0))
+        candidate = WeightsPolicy(
+            PolicyFile(name="gift-first", recipe_weights={"gift_idea": 0.9, "win_back": 0.1})
+        )
+        report = evaluate_campaign(s, "giftloft", "xmas", candidate, n_boot=200)
+    shares = {a.recipe_id: a.p for a in alloc.arms}
+    assert max(shares, key=shares.__getitem__) == "gift_idea"
+    assert min(shares.values()) >= 0.05 - 1e-12
+    assert report.estimates["dr"].low < report.estimates["dr"].high
+    assert report.promotion_id is not None

@@ -8,8 +8,8 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from genpersona.cli.main import app
-from genpersona.learning.clickmodel.train import UNRANDOMIZED_WEEKS, load_upworthy, predict_ctr
 from genpersona.embeddings.fake import FakeEmbedder
+from genpersona.learning.clickmodel.train import UNRANDOMIZED_WEEKS, load_upworthy, predict_ctr
 from genpersona.settings import get_settings
 
 
@@ -28,7 +28,9 @@ def test_learn_train_pretrains_a_versioned_model_and_predicts(shared_data: Path)
     settings = get_settings()
     assert (settings.home_dir / "learning" / "clickmodel" / "LATEST").read_text() == meta["version"]
     ctr = predict_ctr(
-        ["You won't believe what this dad did", "Report"], settings=settings, embedder=FakeEmbedder()
+        ["You won't believe what this dad did", "Report"],
+        settings=settings,
+        embedder=FakeEmbedder(),
     )
     assert all(0 < p < 0.2 for p in ctr)
 
