@@ -240,3 +240,22 @@ def test_update_and_evaluate_on_postgres(pg_database_url: str, monkeypatch, tmp_
     assert min(shares.values()) >= 0.05 - 1e-12
     assert report.estimates["dr"].low < report.estimates["dr"].high
     assert report.promotion_id is not None
+
+
+def test_update_all_and_for_campaign_and_cli_flags() -> None:
+    with session_scope() as s:
+        assert ThompsonPolicy.for_campaign(s, "giftloft", "xmas") is None
+    _seed_campaign(n_customers=120, campaign="xmas")
+    _seed_campaign(n_customers=120, campaign="spring", seed=1)
+    runner = CliRunner()
+    res = runner.invoke(app, ["learn", "update", "--all", "--json"])
+    assert res.exit_code == 0, res.output
+    assert sorted(a["campaign"] for a in json.loads(res.stdout)) == ["spring", "xmas"]
+    with session_scope() as s:
+        policy = ThompsonPolicy.for_campaign(s, "giftloft", "spring")
+    assert policy is not None and policy.version == "a1"
+    res = runner.invoke(app, ["learn", "update"])
+    assert res.exit_code == 2 and "--campaign NAME or --all" in res.output
+    res = runner.invoke(app, ["learn", "update", "--campaign", "xmas"])
+    # versions count per (brand, kind, segment): both campaigns target the same segment
+    assert res.exit_code == 0 and "allocation v3" in res.output

@@ -17,7 +17,7 @@ from genpersona.learning.clickmodel.train import OutcomeExample, pretrain, updat
 from genpersona.learning.evaluate import evaluate_campaign
 from genpersona.learning.policy import WeightsPolicy
 from genpersona.learning.thompson import PolicyConfig
-from genpersona.learning.update import learn_update, segment_key
+from genpersona.learning.update import Allocation, learn_update, learn_update_all, segment_key
 from genpersona.settings import get_settings
 
 learn_app = typer.Typer(help="Learn from outcomes: allocations, click model, evaluation.")
@@ -28,7 +28,10 @@ WindowOpt = typer.Option(7.0, "--window-days", help="Attribution window for a cl
 @learn_app.command("update")
 @handle_errors
 def update_cmd(
-    campaign: str = typer.Option(..., "--campaign", help="Campaign name."),
+    campaign: str = typer.Option(None, "--campaign", help="Campaign name."),
+    all_campaigns: bool = typer.Option(
+        False, "--all", help="Every campaign of the brand with exposures (for Celery beat)."
+    ),
     brand: str = BrandOpt,
     window_days: float = WindowOpt,
     floor: float = typer.Option(0.05, "--floor", help="Minimum share of every eligible recipe."),
@@ -36,17 +39,26 @@ def update_cmd(
 ) -> None:
     """Recompute the campaign segment's allocation over recipes from its exposures and clicks."""
     brand = brand or get_settings().default_brand
-    with session_scope() as session:
-        alloc = learn_update(
-            session,
-            brand,
-            campaign,
-            config=PolicyConfig(floor=floor),
-            window=timedelta(days=window_days),
+    if (campaign is None) == (not all_campaigns):
+        raise LearningInputError(
+            "say which campaign to update", fix="pass --campaign NAME or --all (not both)"
         )
+    config = PolicyConfig(floor=floor)
+    window = timedelta(days=window_days)
+    with session_scope() as session:
+        if all_campaigns:
+            allocs = learn_update_all(session, brand, config=config, window=window)
+        else:
+            allocs = [learn_update(session, brand, campaign, config=config, window=window)]
     if as_json:
-        emit_json(alloc)
+        emit_json([a.model_dump(mode="json") for a in allocs] if all_campaigns else allocs[0])
         return
+    for alloc in allocs:
+        _print_allocation(brand, alloc)
+
+
+def _print_allocation(brand: str, alloc: Allocation) -> None:
+    campaign = alloc.campaign
     table = Table(title=f"allocation v{alloc.version} for {brand}/{campaign} ({alloc.kind})")
     for col in ("recipe", "exposures", "clicks", "share", "P(best)", "exp. loss", "retired"):
         table.add_column(col)

@@ -21,10 +21,11 @@ from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.orm import Session
 
-from genpersona.errors import LearningInputError
+from genpersona.errors import LearningInputError, NoAllocation
 from genpersona.learning.thompson import apply_floor
-from genpersona.learning.update import Allocation
+from genpersona.learning.update import Allocation, latest_allocation
 
 
 def _recipe(variant: Any) -> str | None:
@@ -74,6 +75,15 @@ class ThompsonPolicy:
         self._weights = allocation.weights()
         self._retired = {a.recipe_id for a in allocation.arms if a.retired}
         self._floor = float(allocation.config.get("floor", 0.05))
+
+    @classmethod
+    def for_campaign(cls, session: Session, brand: str, campaign: str) -> ThompsonPolicy | None:
+        """The policy over the campaign's latest allocation, or None before the first
+        ``learn update`` (the delivery then keeps its uniform default)."""
+        try:
+            return cls(latest_allocation(session, brand, campaign=campaign))
+        except NoAllocation:
+            return None
 
     def probabilities(self, variants: Sequence[Any], context: Any = None) -> list[float]:
         return variant_probabilities(

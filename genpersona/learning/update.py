@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from genpersona.campaigns.tables import CampaignRunRow
+from genpersona.delivery.tables import ExposureRow
 from genpersona.errors import LearningInputError, NoAllocation
 from genpersona.learning.logs import arm_counts, campaign_log
 from genpersona.learning.tables import AllocationRow
@@ -233,3 +234,21 @@ def learn_update(
     session.add(row)
     session.flush()
     return Allocation.from_row(row)
+
+
+def learn_update_all(
+    session: Session,
+    brand: str,
+    *,
+    config: PolicyConfig | None = None,
+    window: timedelta = timedelta(days=7),
+) -> list[Allocation]:
+    """``learn update`` for every campaign of the brand with recipe exposures: what a
+    Celery beat entry calls on a schedule (one call, one transaction per brand)."""
+    names = session.scalars(
+        select(ExposureRow.campaign)
+        .where(ExposureRow.brand == brand, ExposureRow.recipe_id.is_not(None))
+        .distinct()
+        .order_by(ExposureRow.campaign)
+    )
+    return [learn_update(session, brand, n, config=config, window=window) for n in list(names)]
