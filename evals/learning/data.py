@@ -14,21 +14,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from genpersona.learning.clickmodel.train import UNRANDOMIZED_WEEKS, UPWORTHY_FILE, load_upworthy
+
 DEFAULT_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-FILE = "upworthy_headline_tests.parquet"
-DROP_WEEKS = (201326, 201402)
+FILE = UPWORTHY_FILE
+DROP_WEEKS = UNRANDOMIZED_WEEKS
 SPLIT_WEEK = 201435  # train priors / click model before it (about half the tests), test from it on
 
 
 def load(data_dir: Path = DEFAULT_PATH) -> pd.DataFrame:
+    """The archive as ``learn train`` reads it, keeping tests with at least two arms."""
     path = Path(data_dir) / FILE
     if not path.exists():
         raise FileNotFoundError(f"{path} is absent (see shared/data/README.md)")
-    d = pd.read_parquet(path)
-    d = d[~d.test_week.between(*DROP_WEEKS)]
-    d = d[(d.impressions > 0) & d.headline.notna()]
-    d = d.assign(headline=d.headline.astype(str).str.strip())
-    d = d[d.headline.str.len() > 0]
+    d = load_upworthy(Path(data_dir))
     sizes = d.groupby("clickability_test_id").headline.transform("size")
     return d[sizes >= 2].reset_index(drop=True)
 
