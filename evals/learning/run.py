@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -73,6 +74,18 @@ def _calibration(
     return max(slope, 0.0), scores
 
 
+def _ts(
+    prior: BetaPrior, cfg: PolicyConfig, lift: np.ndarray | None = None
+) -> Callable[[np.ndarray, np.ndarray], Callable]:
+    """Thompson sampling for one bucket of tests (rows), with its slice of the lift."""
+
+    def make(rows: np.ndarray, mask: np.ndarray) -> Callable:
+        arm_lift = None if lift is None else lift[rows][:, : mask.shape[1]]
+        return replay.thompson(mask, prior, cfg, lift=arm_lift)
+
+    return make
+
+
 def run_replay(
     d,
     seeds: int,
@@ -117,15 +130,13 @@ def run_replay(
         out["_info"][f"prior_{truth_name}"] = prior.strength
         out["_info"][f"clickmodel_prior_{truth_name}"] = cm_prior.strength
         out["_info"]["lift_slope"] = slope
-        policies = {
+        policies: dict[str, Callable[[np.ndarray, np.ndarray], Callable]] = {
             "even_split": lambda rows, m: replay.even(m),
             "explore_then_commit_10": lambda rows, m: replay.explore_then_commit(m, 0.10),
             "explore_then_commit_20": lambda rows, m: replay.explore_then_commit(m, 0.20),
-            "thompson": lambda rows, m: replay.thompson(m, BetaPrior.uniform(), flat_cfg),
-            "thompson_fitted_prior": lambda rows, m, p=prior: replay.thompson(m, p, cfg),
-            "thompson_clickmodel_prior": lambda rows, m, p=cm_prior: replay.thompson(
-                m, p, cfg, lift=lift[rows][:, : m.shape[1]]
-            ),
+            "thompson": _ts(BetaPrior.uniform(), flat_cfg),
+            "thompson_fitted_prior": _ts(prior, cfg),
+            "thompson_clickmodel_prior": _ts(cm_prior, cfg, lift),
         }
         for traffic in (1.0, 0.1):
             for name, make in policies.items():
