@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from genpersona.agent.models import VariantContent
 from genpersona.delivery.policy import (
     EligibleVariant,
     Policy,
@@ -14,6 +13,7 @@ from genpersona.delivery.policy import (
 )
 from genpersona.learning.policy import ThompsonPolicy
 from genpersona.learning.update import Allocation, ArmAllocation
+from genpersona.types.content import VariantContent
 
 CONTENT = VariantContent.model_validate({"subject": "Hello", "body": "Gifts for you"})
 
