@@ -140,6 +140,20 @@ class Settings(BaseSettings):
     )
 
     # --- campaigns ---------------------------------------------------------------
+    campaign_concurrency: int = Field(
+        default=64,
+        ge=1,
+        le=1024,
+        description="Customers a campaign has in flight to the LLM at once (size it to the "
+        "server's batch: vLLM max_num_seqs, llama.cpp --parallel).",
+    )
+    campaign_batch_size: int = Field(
+        default=64,
+        ge=1,
+        le=4096,
+        description="Customers scored, embedded and stored together; a crash loses at most "
+        "the batches in flight, a re-run resumes after the last stored one.",
+    )
     celery_broker_url: str | None = Field(
         default=None, description="redis:// or amqp:// URL; when set, campaigns can fan out."
     )

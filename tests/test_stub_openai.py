@@ -77,3 +77,13 @@ def test_genpersona_backend_talks_to_it(stub: StubServer) -> None:
     llm = OpenAILLM(base_url=stub.base_url, api_key="none", model="stub")
     result = llm.complete("Subject:", GenerationParams(seed=11, max_tokens=20))
     assert result.text.strip() == line_for(11, 0)
+
+
+def test_n_candidates_in_one_request(stub: StubServer) -> None:
+    llm = OpenAILLM(base_url=stub.base_url, api_key="none", model="stub", prompt_style="completion")
+    before = stub.gate.served
+    results = llm.complete_many("Subject:", GenerationParams(max_tokens=20), [21, 22, 23])
+    assert [r.text.strip() for r in results] == [line_for(21, i) for i in range(3)]
+    assert stub.gate.served - before == 1
+    chats = llm.chat_many([], GenerationParams(max_tokens=20), [4, 5])
+    assert [r.text for r in chats] == [line_for(4, 0), line_for(4, 1)]

@@ -126,15 +126,31 @@ def other_customers(brand: str, deps: AgentDeps) -> tuple[list[str], np.ndarray]
     return ids, vecs
 
 
-def build_scoring_context(
+class ScoringInputs(BaseModel):
+    """The texts one draft's scoring needs embedded, gathered before any embedder call so
+    a campaign can embed the inputs of many drafts in one call."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    good: list[str]
+    bad: list[str]
+    past: list[str]
+    candidates: list[str]
+    interest: str
+    themes: str | None
+    others: np.ndarray
+    max_chars: int
+
+    def texts(self) -> list[str]:
+        extra = ([self.interest] if self.interest else []) + ([self.themes] if self.themes else [])
+        return self.good + self.bad + self.past + self.candidates + extra
+
+
+def scoring_inputs(
     actx: AgentContext, deps: AgentDeps, variant_texts: list[str] | None = None
-) -> ScoringContext:
-    """Reference vectors; ``variant_texts`` are embedded in the same single model call."""
+) -> ScoringInputs:
     emb, guide, kind = deps.embedder, actx.guide, actx.request.kind
     examples = guide.examples.get(kind)
-    good_texts = (list(examples.do) if examples else []) + [e.text for e in actx.exemplars]
-    bad_texts = list(examples.dont) if examples else []
-    interest = interest_text(actx)
     own_themes = (
         actx.bundle.profile.favourite_themes if actx.personalized and actx.bundle.profile else []
     )
@@ -146,23 +162,50 @@ def build_scoring_context(
     past: list[str] = []
     if actx.personalized and actx.request.customer_id:
         past = deps.past_texts(actx.request.brand, actx.request.customer_id, kind, deps.settings)
-    candidates = list(variant_texts or [])
-    themes = theme_text(own_themes)
-    vectors = _embed_once(
-        emb,
-        good_texts + bad_texts + past + candidates
-        + ([interest] if interest else []) + ([themes] if own_themes else []),
-    )  # fmt: skip
-    return ScoringContext(
-        good=_rows(vectors, good_texts, emb.dim),
-        bad=_rows(vectors, bad_texts, emb.dim),
-        interest=vectors[interest] if interest else None,
-        own_themes=vectors[themes] if own_themes else None,
+    return ScoringInputs(
+        good=(list(examples.do) if examples else []) + [e.text for e in actx.exemplars],
+        bad=list(examples.dont) if examples else [],
+        past=past,
+        candidates=list(variant_texts or []),
+        interest=interest_text(actx),
+        themes=theme_text(own_themes) if own_themes else None,
         others=others,
-        past=_rows(vectors, past, emb.dim),
         max_chars=limit_chars(actx),
-        candidates={t: vectors[t] for t in candidates},
     )
+
+
+def assemble_scoring_context(
+    inputs: ScoringInputs, vectors: dict[str, np.ndarray], dim: int
+) -> ScoringContext:
+    return ScoringContext(
+        good=_rows(vectors, inputs.good, dim),
+        bad=_rows(vectors, inputs.bad, dim),
+        interest=vectors[inputs.interest] if inputs.interest else None,
+        own_themes=vectors[inputs.themes] if inputs.themes else None,
+        others=inputs.others,
+        past=_rows(vectors, inputs.past, dim),
+        max_chars=inputs.max_chars,
+        candidates={t: vectors[t] for t in inputs.candidates},
+    )
+
+
+def build_scoring_context(
+    actx: AgentContext, deps: AgentDeps, variant_texts: list[str] | None = None
+) -> ScoringContext:
+    """Reference vectors; ``variant_texts`` are embedded in the same single model call."""
+    inputs = scoring_inputs(actx, deps, variant_texts)
+    return assemble_scoring_context(
+        inputs, _embed_once(deps.embedder, inputs.texts()), deps.embedder.dim
+    )
+
+
+def build_scoring_contexts(
+    items: list[tuple[AgentContext, list[str]]], deps: AgentDeps
+) -> list[ScoringContext]:
+    """The batch variant: every draft's references and candidates in ONE embedder call."""
+    all_inputs = [scoring_inputs(actx, deps, texts) for actx, texts in items]
+    vectors = _embed_once(deps.embedder, [t for inp in all_inputs for t in inp.texts()])
+    return [assemble_scoring_context(inp, vectors, deps.embedder.dim) for inp in all_inputs]
 
 
 def _top_mean(sims: np.ndarray, k: int = 3) -> np.ndarray:

@@ -66,7 +66,13 @@ def generate_for_customer(
         else:
             draft = generate(request)
         return CustomerResult(customer_id=customer_id, status="generated", draft_id=draft.id)
-    except GenpersonaError as exc:
+    except Exception as exc:  # one customer's bug must not stop a whole unattended run
+        return failure_result(customer_id, exc)
+
+
+def failure_result(customer_id: str, exc: BaseException) -> CustomerResult:
+    """A failed customer's result: the error's type, message and fix, for the run record."""
+    if isinstance(exc, GenpersonaError):
         return CustomerResult(
             customer_id=customer_id,
             status="failed",
@@ -74,11 +80,10 @@ def generate_for_customer(
             message=exc.message,
             fix=exc.fix or None,
         )
-    except Exception as exc:  # one customer's bug must not stop a whole unattended run
-        return CustomerResult(
-            customer_id=customer_id,
-            status="failed",
-            error=type(exc).__name__,
-            message=str(exc) or repr(exc),
-            fix="see the server log; re-run the campaign to retry only the failed customers",
-        )
+    return CustomerResult(
+        customer_id=customer_id,
+        status="failed",
+        error=type(exc).__name__,
+        message=str(exc) or repr(exc),
+        fix="see the server log; re-run the campaign to retry only the failed customers",
+    )

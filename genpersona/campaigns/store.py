@@ -146,3 +146,51 @@ def pending_draft_id(idempotency_key: str, settings: Settings | None = None) -> 
                 DraftRow.idempotency_key == idempotency_key, DraftRow.status == "pending"
             )
         )
+
+
+def pending_draft_ids(keys: list[str], settings: Settings | None = None) -> dict[str, int]:
+    """``pending_draft_id`` for many keys in one query (a batch of a campaign)."""
+    if not keys:
+        return {}
+    with session_scope(settings) as session:
+        rows = session.execute(
+            select(DraftRow.idempotency_key, DraftRow.id).where(
+                DraftRow.idempotency_key.in_(keys), DraftRow.status == "pending"
+            )
+        )
+        return {str(k): int(i) for k, i in rows}
+
+
+class ItemRecord(BaseModel):
+    customer_id: str
+    status: str
+    draft_id: int | None = None
+    error: str | None = None
+    message: str | None = None
+
+
+def record_items(
+    run_id: int, brand: str, items: list[ItemRecord], settings: Settings | None = None
+) -> None:
+    """Many customers' results and the run's counters in one transaction (a batch)."""
+    if not items:
+        return
+    with session_scope(settings) as session:
+        session.add_all(
+            CampaignRunItemRow(
+                run_id=run_id,
+                brand=brand,
+                customer_id=i.customer_id,
+                status=i.status,
+                draft_id=i.draft_id,
+                error=i.error,
+                message=(i.message or "")[:2000] or None,
+            )
+            for i in items
+        )
+        run = session.get(CampaignRunRow, run_id)
+        if run is not None:
+            for status in ("generated", "skipped", "failed"):
+                count = sum(i.status == status for i in items)
+                if count:
+                    setattr(run, status, getattr(run, status) + count)

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from genpersona.campaigns.runner import run_campaign
+from genpersona.campaigns.batch_runner import run_campaign_batched
 from genpersona.campaigns.segments import Segment
 from genpersona.campaigns.store import list_runs
 from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
@@ -84,7 +84,7 @@ def run(
             failed += result.status == "failed"
             progress.update(task, advance=1, failed=failed)
 
-        report = run_campaign(
+        report = run_campaign_batched(
             brand,
             kind,  # type: ignore[arg-type]
             segment,

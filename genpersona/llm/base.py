@@ -67,6 +67,20 @@ class LLM(ABC):
     ) -> LLMResult:
         """Answer the last user turn of ``messages``."""
 
+    def complete_many(
+        self, prompt: str, params: GenerationParams, seeds: list[int]
+    ) -> list[LLMResult]:
+        """One continuation per seed. Here one call each (what a one-by-one run does, so
+        fakes give identical drafts); servers that sample ``n`` choices at once override
+        it with a single request, which a batching GPU engine serves far faster."""
+        return [self.complete(prompt, params.model_copy(update={"seed": s})) for s in seeds]
+
+    def chat_many(
+        self, messages: list[ChatMessage], params: GenerationParams, seeds: list[int]
+    ) -> list[LLMResult]:
+        """``chat`` once per seed; see ``complete_many``."""
+        return [self.chat(messages, params.model_copy(update={"seed": s})) for s in seeds]
+
     def health(self) -> dict[str, Any]:
         """Cheap check used by ``genpersona doctor``; override to add detail."""
         return {"backend": self.backend, "model": self.model, "ok": True}

@@ -235,6 +235,57 @@ class OpenAILLM(LLM):
         text = (choice.message.content or "").strip()
         return self._result(text, resp.usage, choice.finish_reason, started)
 
+    def complete_many(
+        self, prompt: str, params: GenerationParams, seeds: list[int]
+    ) -> list[LLMResult]:
+        """All seeds' choices in one request (``n``), seeded by the first: one slot in the
+        server's batch instead of ``len(seeds)`` round trips."""
+        if len(seeds) <= 1:
+            return super().complete_many(prompt, params, seeds)
+        kwargs = self._common(params.model_copy(update={"seed": seeds[0]}))
+        started = time.perf_counter()
+        resp = self._call(
+            lambda: self._client.completions.create(prompt=prompt, n=len(seeds), **kwargs)
+        )
+        return self._choices(
+            [(c.text or "", c.finish_reason) for c in resp.choices], resp.usage, started, seeds
+        )
+
+    def chat_many(
+        self, messages: list[ChatMessage], params: GenerationParams, seeds: list[int]
+    ) -> list[LLMResult]:
+        if len(seeds) <= 1 or params.json_schema is not None:
+            return super().chat_many(messages, params, seeds)
+        kwargs = self._common(params.model_copy(update={"seed": seeds[0]}))
+        started = time.perf_counter()
+        resp = self._call(
+            lambda: self._client.chat.completions.create(
+                messages=[m.model_dump() for m in messages],  # type: ignore[misc]
+                n=len(seeds),
+                **kwargs,
+            )
+        )
+        return self._choices(
+            [((c.message.content or "").strip(), c.finish_reason) for c in resp.choices],
+            resp.usage,
+            started,
+            seeds,
+        )
+
+    def _choices(
+        self, choices: list[tuple[str, str | None]], usage: Any, started: float, seeds: list[int]
+    ) -> list[LLMResult]:
+        if len(choices) < len(seeds):
+            raise LLMError(
+                f"the LLM server at {self._where()} returned {len(choices)} choices for "
+                f"n={len(seeds)}",
+                fix="use a server that supports the `n` parameter (vLLM, llama.cpp server)",
+                base_url=self._where(),
+            )
+        return [
+            self._result(text, usage, finish, started) for text, finish in choices[: len(seeds)]
+        ]
+
     def health(self) -> dict[str, Any]:
         tiny = GenerationParams(max_tokens=4, temperature=0)
         result = (
