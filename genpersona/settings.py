@@ -160,6 +160,12 @@ class Settings(BaseSettings):
     celery_result_backend: str | None = Field(
         default=None, description="Celery result backend; default: the Redis broker, or rpc://."
     )
+    celery_visibility_timeout_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Redis only: after this long an unacknowledged campaign task (its worker "
+        "died) goes to another worker. Keep it above the longest batch.",
+    )
     celery_queue: str = Field(default="genpersona", description="Celery queue of campaign tasks.")
     celery_task_timeout_s: float = Field(
         default=600.0, description="How long a distributed campaign waits for one customer."

@@ -80,26 +80,48 @@ def run_campaign_batched(
     if on_start:
         on_start(len(customers))
     requests = [build_request(brand, kind, c, brief, campaign_name, n) for c in customers]
-    deps = deps or default_deps(llm, settings)
-    cpu = cpu or StageCpu()
     results: list[CustomerResult] = []
 
     def record(batch: list[CustomerResult]) -> None:
-        with cpu.measure("storage"):
-            store.record_items(run_id, brand, [store.ItemRecord(**r.model_dump()) for r in batch],
-                               settings)  # fmt: skip
+        store.record_items(run_id, brand, [store.ItemRecord(**r.model_dump()) for r in batch],
+                           settings)  # fmt: skip
         results.extend(batch)
         if on_result:
             for r in batch:
                 on_result(r)
 
     try:
-        for batch in _stream(requests, deps, settings, cpu, record):
-            record(_store_batch(batch, deps, settings, cpu))
+        generate_requests(requests, deps=deps or default_deps(llm, settings), settings=settings,
+                          cpu=cpu, on_batch=record)  # fmt: skip
     except BaseException:
         store.finish_run(run_id, "failed", settings)
         raise
     return _report(run_id, brand, campaign_name, kind, segment, False, results, started, settings)
+
+
+def generate_requests(
+    requests: Sequence[ContentRequest],
+    *,
+    deps: AgentDeps,
+    settings: Settings,
+    cpu: StageCpu | None = None,
+    on_batch: Callable[[list[CustomerResult]], None] | None = None,
+) -> list[CustomerResult]:
+    """Drafts for ``requests`` into the queue, batch by batch (skipping pending ones);
+    ``on_batch`` sees each batch's results once they are stored. Shared by the
+    in-process runner and the Celery task, so both store the same way."""
+    cpu = cpu or StageCpu()
+    out: list[CustomerResult] = []
+
+    def emit(batch: list[CustomerResult]) -> None:
+        out.extend(batch)
+        if on_batch and batch:
+            with cpu.measure("storage"):
+                on_batch(batch)
+
+    for batch in _stream(requests, deps, settings, cpu, emit):
+        emit(_store_batch(batch, deps, settings, cpu))
+    return out
 
 
 def _stream(

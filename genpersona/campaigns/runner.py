@@ -8,7 +8,7 @@ Properties an unattended job needs, and how they are met:
   run goes on; the report and the stored run record say who failed and why;
 - observable: a progress callback per customer (the CLI draws a bar) and a row
   in ``campaign_runs`` with one item per customer;
-- scalable: ``distributed=True`` fans out one Celery task per customer
+- scalable: ``distributed=True`` fans out one Celery task per batch of customers
   (``genpersona.campaigns.tasks``) over Redis or RabbitMQ.
 """
 

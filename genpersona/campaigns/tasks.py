@@ -1,12 +1,19 @@
-"""Campaign fan-out on Celery: one task per customer, over Redis or RabbitMQ.
+"""Campaign fan-out on Celery: one task per batch of customers, over Redis or RabbitMQ.
 
 The worker is started with ``celery -A genpersona.campaigns.tasks worker`` and
 reads the same GENPERSONA_* settings as the CLI (the same database and the same
 LLM backend, e.g. an OpenAI-compatible server shared by all workers). Each
-task generates one customer's draft and returns a small dict; the client that
+task generates a batch of ``campaign_batch_size`` customers' drafts with the batched
+pipeline (``batch_runner.generate_requests``: many in flight, one embedder call, one
+transaction) and returns one small dict per customer; the client that
 dispatched the run collects the results and writes the run record, so the
 record has a single writer. The queue name comes from settings, so separate
 deployments (or test runs) sharing one broker never take each other's tasks.
+
+Workers ack late (``acks_late`` + ``reject_on_worker_lost``): a worker killed mid-batch
+never acknowledged its task, so the broker hands it to another worker (RabbitMQ at once,
+Redis after ``celery_visibility_timeout_s``); the drafts the dead worker already stored
+are found pending and skipped, so the batch is neither lost nor duplicated.
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from typing import Any
 from celery import Celery, signals
 from celery.result import AsyncResult
 
+from genpersona.agent.deps import default_deps
+from genpersona.campaigns.batch_runner import generate_requests
 from genpersona.campaigns.step import CustomerResult, generate_for_customer
 from genpersona.errors import TaskEngineUnavailable
 from genpersona.runtime import apply_runtime_defaults
@@ -25,6 +34,7 @@ from genpersona.settings import Settings, get_settings
 from genpersona.types.content import ContentRequest
 
 TASK_NAME = "genpersona.campaigns.generate_for_customer"
+BATCH_TASK_NAME = "genpersona.campaigns.generate_batch"
 
 _APPS: dict[tuple[str | None, str | None, str], Celery] = {}
 _LOCK = threading.Lock()
@@ -58,6 +68,10 @@ def make_celery_app(settings: Settings) -> Celery:
                 result_expires=24 * 3600,
                 broker_connection_retry_on_startup=True,
                 broker_connection_timeout=5,
+                # Redis re-delivers an unacknowledged task (a killed worker's) after this
+                broker_transport_options={
+                    "visibility_timeout": settings.celery_visibility_timeout_s
+                },
                 worker_hijack_root_logger=False,
             )
             _APPS[key] = app
@@ -71,9 +85,18 @@ def _generate_task(request: dict[str, Any]) -> dict[str, Any]:
     return result.model_dump(mode="json")
 
 
+def _generate_batch_task(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Worker side: a batch of customers through the batched pipeline, stored as it goes."""
+    settings = get_settings()
+    reqs = [ContentRequest.model_validate(r) for r in requests]
+    results = generate_requests(reqs, deps=default_deps(None, settings), settings=settings)
+    return [r.model_dump(mode="json") for r in results]
+
+
 #: the app the worker command loads (``-A genpersona.campaigns.tasks``)
 app = make_celery_app(get_settings())
 generate_task = app.task(name=TASK_NAME, bind=False)(_generate_task)
+generate_batch_task = app.task(name=BATCH_TASK_NAME, bind=False)(_generate_batch_task)
 
 
 @signals.worker_init.connect
@@ -145,41 +168,48 @@ def run_distributed(
     settings: Settings,
     on_result: Callable[[Any], None] | None = None,
 ) -> list[Any]:
-    """Dispatch one task per request and collect results in dispatch order.
+    """Dispatch one task per batch of requests and collect results in dispatch order.
 
-    A customer whose task does not finish within ``celery_task_timeout_s`` (or
-    whose task itself crashed) is reported as failed; the others still count.
+    A batch whose task does not finish within ``celery_task_timeout_s`` (or whose task
+    itself crashed) is reported as failed customer by customer; the others still count.
     """
     if not requests:
         return []
     client = ensure_ready(settings)
-    pending: list[tuple[ContentRequest, AsyncResult]] = [
+    size = max(1, settings.campaign_batch_size)
+    batches = [list(requests[i : i + size]) for i in range(0, len(requests), size)]
+    pending: list[tuple[list[ContentRequest], AsyncResult]] = [
         (
-            req,
+            batch,
             client.send_task(
-                TASK_NAME, args=[req.model_dump(mode="json")], queue=settings.celery_queue
+                BATCH_TASK_NAME,
+                args=[[r.model_dump(mode="json") for r in batch]],
+                queue=settings.celery_queue,
             ),
         )
-        for req in requests
+        for batch in batches
     ]
     results: list[CustomerResult] = []
-    for req, async_result in pending:
-        customer_id = req.customer_id or ""
+    for batch, async_result in pending:
         try:
             payload = async_result.get(timeout=settings.celery_task_timeout_s, propagate=True)
-            result = CustomerResult.model_validate(payload)
-        except Exception as exc:  # timeout or a crash inside the task: this customer failed
+            got = [CustomerResult.model_validate(p) for p in payload]
+        except Exception as exc:  # timeout or a crash inside the task: its customers failed
             async_result.revoke()
-            result = CustomerResult(
-                customer_id=customer_id,
-                status="failed",
-                error=type(exc).__name__,
-                message=str(exc) or "the task did not finish",
-                fix="check the worker's log; re-run the campaign to retry the failed customers",
-            )
-        if on_result:
-            on_result(result)
-        results.append(result)
+            got = [
+                CustomerResult(
+                    customer_id=r.customer_id or "",
+                    status="failed",
+                    error=type(exc).__name__,
+                    message=str(exc) or "the task did not finish",
+                    fix="check the worker's log; re-run the campaign to retry the failed customers",
+                )
+                for r in batch
+            ]
+        for result in got:
+            if on_result:
+                on_result(result)
+            results.append(result)
     return results
 
 
