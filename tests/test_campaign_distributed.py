@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from genpersona.campaigns.store import list_runs
 from genpersona.campaigns.tasks import consumers_of, make_celery_app
 from genpersona.errors import TaskEngineUnavailable
 from genpersona.review.queue import get_draft
-from genpersona.settings import Settings, get_settings
+from genpersona.settings import FORBID_ENV, Settings, get_settings
 
 BROKERS = {
     "redis": "GENPERSONA_TEST_REDIS_URL",
@@ -67,12 +68,12 @@ def delete_queue(settings: Settings) -> None:
         client.close()
 
 
-def start_worker(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(settings: Settings, log: Path, name: str = "w") -> subprocess.Popen[bytes]:
     env = {**os.environ}  # carries GENPERSONA_HOME, the fake LLM/embedder and the broker
     cmd = [
         sys.executable, "-m", "celery", "-A", "genpersona.campaigns.tasks", "worker",
         "--pool=solo", "--concurrency=1", "-Q", settings.celery_queue,
-        "-n", f"{settings.celery_queue}@%h", "--without-gossip", "--without-mingle",
+        "-n", f"{name}@{settings.celery_queue}", "--without-gossip", "--without-mingle",
         "-l", "info",
     ]  # fmt: skip
     with log.open("wb") as out:
@@ -133,3 +134,73 @@ def test_distributed_campaign_lands_drafts(broker_env: Settings, tmp_path: Path)
         assert list_runs()[0].distributed is True
     finally:
         stop(proc)
+
+
+def test_two_workers_one_killed_mid_batch_loses_and_duplicates_nothing(
+    broker_env: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worker A is SIGKILLed while its batch waits on a slow model; the broker hands the
+    unacknowledged batch to worker B, which skips what A had stored and writes the rest."""
+    import signal
+
+    from sqlalchemy import func, select
+
+    from bench.stub_openai import StubServer
+    from genpersona.campaigns.tasks import BATCH_TASK_NAME
+    from genpersona.db.engine import session_scope
+    from genpersona.review.tables import DraftRow
+
+    seed_brand(broker_env)
+    with StubServer(latency_s=1.0, max_in_flight=8) as stub:
+        monkeypatch.delenv(FORBID_ENV)  # the stub is no real model: it answers canned lines
+        monkeypatch.setenv("GENPERSONA_LLM", "openai:stub")
+        monkeypatch.setenv("GENPERSONA_OPENAI_BASE_URL", stub.base_url)
+        monkeypatch.setenv("GENPERSONA_LLM_PROMPT_STYLE", "completion")
+        monkeypatch.setenv("GENPERSONA_CAMPAIGN_BATCH_SIZE", "2")
+        monkeypatch.setenv("GENPERSONA_CAMPAIGN_CONCURRENCY", "1")  # one customer at a time
+        monkeypatch.setenv("GENPERSONA_CELERY_VISIBILITY_TIMEOUT_S", "8")
+        get_settings.cache_clear()
+        settings = get_settings()
+        logs = [tmp_path / "a.log", tmp_path / "b.log"]
+        a = start_worker(settings, logs[0], name="a")
+        b = start_worker(settings, logs[1], name="b")
+        killed = threading.Event()
+
+        def kill_a_mid_batch() -> None:
+            # a solo-pool worker answers no remote control while it works: watch its log
+            deadline = time.monotonic() + 90
+            while time.monotonic() < deadline:
+                if f"{BATCH_TASK_NAME}[" in logs[0].read_text(errors="replace"):
+                    time.sleep(1.5)  # its first customer stored, the second at the model
+                    a.send_signal(signal.SIGKILL)
+                    killed.set()
+                    return
+                time.sleep(0.05)
+
+        try:
+            wait_for_worker(settings, a, logs[0])
+            wait_for_worker(settings, b, logs[1])
+            deadline = time.monotonic() + 60
+            while len(consumers_of(make_celery_app(settings), settings.celery_queue)) < 2:
+                assert time.monotonic() < deadline, "both workers never consumed"
+            killer = threading.Thread(target=kill_a_mid_batch)
+            killer.start()
+            report = run_campaign(
+                "giftloft", "subject_line", Segment(), "Christmas gifts", "xmas-kill", n=2,
+                distributed=True,
+            )  # fmt: skip
+            killer.join()
+        finally:
+            stop(a)
+            stop(b)
+        assert killed.is_set(), "worker A never took a batch"
+        assert a.returncode == -signal.SIGKILL
+        assert report.failed == 0, report.results
+        assert report.generated + report.skipped == report.targeted == 5
+        with session_scope(settings) as s:
+            rows = s.execute(
+                select(DraftRow.customer_id, func.count())
+                .where(DraftRow.campaign == "xmas-kill")
+                .group_by(DraftRow.customer_id)
+            ).all()
+        assert {str(c): int(n) for c, n in rows} == {f"c{i}": 1 for i in range(1, 6)}
