@@ -150,7 +150,9 @@ def run_once(runner: str, customers: int, name: str, cpu: Any) -> dict[str, floa
     from genpersona.campaigns.batch_runner import run_campaign_batched
     from genpersona.campaigns.runner import run_campaign
     from genpersona.campaigns.segments import Segment
+    from genpersona.embeddings.factory import clear_cached_vectors
 
+    clear_cached_vectors()  # each runner starts cold: no vectors left by the previous one
     segment = Segment(limit=customers)
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
@@ -181,11 +183,18 @@ def main() -> None:
     ap.add_argument("--skip-pg", action="store_true")
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--embedder", default="minilm")
+    ap.add_argument("--scoring-embedder", default=None, help="e.g. static (model2vec)")
+    ap.add_argument("--static-dir", default="/tmp/gp-throughput/m2v-minilm")
     args = ap.parse_args()
+    if args.scoring_embedder:
+        os.environ["GENPERSONA_SCORING_EMBEDDER"] = args.scoring_embedder
+        os.environ["GENPERSONA_STATIC_EMBEDDER_DIR"] = args.static_dir
     print(f"== campaign throughput: {args.customers} customers, subject_line n=3, "
-          f"embedder {args.embedder}; {load()}")  # fmt: skip
+          f"embedder {args.embedder}, scoring {args.scoring_embedder or args.embedder}; {load()}")  # fmt: skip
     if not (args.real_home / "genpersona.db").exists():
-        raise SystemExit(f"build the real home first: python bench/ingest.py --home {args.real_home}")
+        raise SystemExit(
+            f"build the real home first: python bench/ingest.py --home {args.real_home}"
+        )
 
     from genpersona.agent.batch import StageCpu
 

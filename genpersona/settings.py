@@ -103,6 +103,16 @@ class Settings(BaseSettings):
     # --- embeddings ---------------------------------------------------------
     embedder: str = Field(default="minilm", description="'minilm' (real, offline) or 'fake'.")
     embed_batch_size: int = 64
+    scoring_embedder: str | None = Field(
+        default=None,
+        description="Embedder that scores candidates ('static' is ~100x cheaper than MiniLM); "
+        "unset: the main embedder. Retrieval always uses the main one.",
+    )
+    static_embedder_dir: Path | None = Field(
+        default=None,
+        description="Model dir of GENPERSONA_EMBEDDER=static (model2vec distilled from MiniLM); "
+        "default <home>/models/static-minilm.",
+    )
 
     # --- stores -------------------------------------------------------------
     database_url: str | None = Field(

@@ -120,3 +120,16 @@ def test_one_customers_failure_does_not_stop_the_batch(seeded: None) -> None:
     failed = [r for r in report.results if r.status == "failed"]
     assert [r.customer_id for r in failed] == ["c5"] and failed[0].error == "RuntimeError"
     assert report.generated == len(CUSTOMERS) - 1 and report.status == "partial"
+
+
+def test_scoring_embedder_is_separate_and_a_missing_static_model_says_how_to_fix(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    from genpersona.embeddings.static import StaticEmbedder
+    from genpersona.errors import EmbedderModelMissing
+
+    with pytest.raises(EmbedderModelMissing) as err:
+        StaticEmbedder(tmp_path / "absent")
+    assert "distill_from_minilm" in (err.value.fix or "")
+    deps = default_deps(FakeLLM(reply), get_settings())
+    assert deps.scoring_embedder is deps.embedder  # unset: scoring uses the main embedder

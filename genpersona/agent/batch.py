@@ -147,7 +147,7 @@ def finish(batch: list[Prepared], deps: AgentDeps, cpu: StageCpu) -> list[Draft 
     drafts: dict[int, Draft] = {}
     for (p, variants), sctx in zip(passed, contexts, strict=True):
         with cpu.measure("scoring"), p.timer.stage("score"):
-            ranked = score_variants(variants, sctx, deps.embedder)
+            ranked = score_variants(variants, sctx, deps.scoring_embedder)
         with cpu.measure("rationale"), p.timer.stage("rationale"):
             rules = rules_checked(p.results)
             rationale = build_rationale(p.actx, ranked[0], ranked, p.prompt, deps.llm, rules)

@@ -68,6 +68,13 @@ class AgentDeps:
     find_pending: Callable[[str, Settings], Draft | None] = find_pending
     remember: Callable[[str, str, str, Settings], None] = remember_shared
     extra: dict[str, Any] = field(default_factory=dict)
+    #: scores candidates when set (a cheaper model, ``scoring_embedder``); retrieval and
+    #: exemplars keep ``embedder``, whose vectors the stores hold
+    scorer: Embedder | None = None
+
+    @property
+    def scoring_embedder(self) -> Embedder:
+        return self.scorer or self.embedder
 
 
 def default_deps(llm: LLM | None = None, settings: Settings | None = None) -> AgentDeps:
@@ -79,4 +86,9 @@ def default_deps(llm: LLM | None = None, settings: Settings | None = None) -> Ag
         embedder=timed(get_caching_embedder(settings=settings)),
         store=get_vector_store(settings),
         load_guide=lambda name: load_guide(name, settings),
+        scorer=(
+            timed(get_caching_embedder(settings.scoring_embedder, settings=settings))
+            if settings.scoring_embedder and settings.scoring_embedder != settings.embedder
+            else None
+        ),
     )

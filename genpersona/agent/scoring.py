@@ -108,7 +108,7 @@ def theme_text(themes: list[str]) -> str:
 
 def other_customers(brand: str, deps: AgentDeps) -> tuple[list[str], np.ndarray]:
     """(ids, theme vectors) of a sample of the brand's customers, cached for OTHERS_TTL_S."""
-    key = (brand, deps.embedder.name)
+    key = (brand, deps.scoring_embedder.name)
     now = time.monotonic()
     with _OTHERS_LOCK:
         cached = _OTHERS.get(key)
@@ -117,9 +117,9 @@ def other_customers(brand: str, deps: AgentDeps) -> tuple[list[str], np.ndarray]
     pairs = deps.other_interests(brand, deps.settings)
     ids = [p[0] for p in pairs]
     vecs = (
-        deps.embedder.embed([p[1] for p in pairs])
+        deps.scoring_embedder.embed([p[1] for p in pairs])
         if pairs
-        else np.zeros((0, deps.embedder.dim), np.float32)
+        else np.zeros((0, deps.scoring_embedder.dim), np.float32)
     )
     with _OTHERS_LOCK:
         _OTHERS[key] = (now, ids, vecs)
@@ -149,7 +149,7 @@ class ScoringInputs(BaseModel):
 def scoring_inputs(
     actx: AgentContext, deps: AgentDeps, variant_texts: list[str] | None = None
 ) -> ScoringInputs:
-    emb, guide, kind = deps.embedder, actx.guide, actx.request.kind
+    emb, guide, kind = deps.scoring_embedder, actx.guide, actx.request.kind
     examples = guide.examples.get(kind)
     own_themes = (
         actx.bundle.profile.favourite_themes if actx.personalized and actx.bundle.profile else []
@@ -195,7 +195,7 @@ def build_scoring_context(
     """Reference vectors; ``variant_texts`` are embedded in the same single model call."""
     inputs = scoring_inputs(actx, deps, variant_texts)
     return assemble_scoring_context(
-        inputs, _embed_once(deps.embedder, inputs.texts()), deps.embedder.dim
+        inputs, _embed_once(deps.scoring_embedder, inputs.texts()), deps.scoring_embedder.dim
     )
 
 
@@ -204,8 +204,8 @@ def build_scoring_contexts(
 ) -> list[ScoringContext]:
     """The batch variant: every draft's references and candidates in ONE embedder call."""
     all_inputs = [scoring_inputs(actx, deps, texts) for actx, texts in items]
-    vectors = _embed_once(deps.embedder, [t for inp in all_inputs for t in inp.texts()])
-    return [assemble_scoring_context(inp, vectors, deps.embedder.dim) for inp in all_inputs]
+    vectors = _embed_once(deps.scoring_embedder, [t for inp in all_inputs for t in inp.texts()])
+    return [assemble_scoring_context(inp, vectors, deps.scoring_embedder.dim) for inp in all_inputs]
 
 
 def _top_mean(sims: np.ndarray, k: int = 3) -> np.ndarray:
@@ -320,7 +320,7 @@ def score_candidates(
     sctx = (
         prepared.result() if prepared else build_scoring_context(actx, deps, variant_texts(passed))
     )
-    return score_variants(passed, sctx, deps.embedder)
+    return score_variants(passed, sctx, deps.scoring_embedder)
 
 
 def clear_caches() -> None:

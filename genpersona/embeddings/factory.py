@@ -8,6 +8,7 @@ from genpersona.embeddings.base import Embedder
 from genpersona.embeddings.caching import CachingEmbedder
 from genpersona.embeddings.fake import FakeEmbedder
 from genpersona.embeddings.minilm import MiniLMEmbedder
+from genpersona.embeddings.static import StaticEmbedder
 from genpersona.errors import RealModelForbidden
 from genpersona.settings import Settings, get_settings, real_models_forbidden
 
@@ -29,6 +30,9 @@ def get_embedder(name: str | None = None, settings: Settings | None = None) -> E
         if name not in _CACHE:
             if name == "fake":
                 _CACHE[name] = FakeEmbedder()
+            elif name == "static":
+                model_dir = settings.static_embedder_dir or settings.home / "models/static-minilm"
+                _CACHE[name] = StaticEmbedder(model_dir)
             else:
                 _CACHE[name] = MiniLMEmbedder(batch_size=settings.embed_batch_size)
         return _CACHE[name]
