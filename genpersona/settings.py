@@ -101,7 +101,10 @@ class Settings(BaseSettings):
     seed: int = 42
 
     # --- embeddings ---------------------------------------------------------
-    embedder: str = Field(default="minilm", description="'minilm' (real, offline), 'static' (model2vec distilled from MiniLM) or 'fake'.")
+    embedder: str = Field(
+        default="minilm",
+        description="'minilm' (real, offline), 'static' (model2vec distilled from MiniLM) or 'fake'.",
+    )
     embed_batch_size: int = 64
     scoring_embedder: str | None = Field(
         default=None,
