@@ -19,7 +19,9 @@ from genpersona.context.models import AnonymousContext
 #: events a caller may send; "purchase"/"return" normally come from ingest but a
 #: shop can also stream them live
 EventType = Literal["view", "click", "email_open", "purchase", "return", "chat"]
-OutcomeType = Literal["sent", "opened", "clicked", "converted"]
+OutcomeType = Literal[
+    "sent", "delivered", "opened", "clicked", "converted", "unsubscribed", "bounced"
+]
 
 _ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")
 
