@@ -245,6 +245,34 @@ class Unauthorized(GenpersonaError):
     http_status = 401
 
 
+# --- delivery: webhooks from email platforms ------------------------------------------------
+class WebhookError(GenpersonaError):
+    exit_code = 12
+    http_status = 400
+
+
+class WebhookSignatureInvalid(WebhookError):
+    """The request does not carry a valid signature or token for its provider."""
+
+    http_status = 401
+
+
+class WebhookPayloadInvalid(WebhookError):
+    """The body is not the provider's documented shape (bad JSON, missing event list)."""
+
+    http_status = 400
+
+
+class WebhookNotConfigured(WebhookError):
+    """The provider's key or token is not set, so nothing it sends can be trusted."""
+
+    http_status = 503
+
+
+class UnknownWebhookProvider(NotFound):
+    pass
+
+
 # --- campaigns ---------------------------------------------------------------------------
 class CampaignError(GenpersonaError):
     exit_code = 11

@@ -131,6 +131,36 @@ class Settings(BaseSettings):
         default=None, description="When set, API requests need 'Authorization: Bearer <key>'."
     )
 
+    # --- outcomes: webhooks and attribution -------------------------------------------
+    sendgrid_webhook_public_key: str | None = Field(
+        default=None,
+        description="SendGrid Signed Event Webhook verification key (base64 DER, as SendGrid "
+        "shows it under Mail Settings); POST /v1/webhooks/sendgrid needs it.",
+    )
+    mandrill_webhook_key: str | None = Field(
+        default=None, description="Mandrill webhook authentication key (X-Mandrill-Signature)."
+    )
+    mandrill_webhook_url: str | None = Field(
+        default=None,
+        description="The webhook URL exactly as registered in Mandrill (it is part of the "
+        "signature); default: the URL the request arrived at.",
+    )
+    braze_currents_token: str | None = Field(
+        default=None, description="Bearer token set on the Braze Currents custom HTTP export."
+    )
+    customerio_webhook_secret: str | None = Field(
+        default=None, description="Customer.io reporting webhook signing secret (X-CIO-Signature)."
+    )
+    webhook_max_body_bytes: int = Field(
+        default=5_000_000,
+        description="Body limit of POST /v1/webhooks/* (platforms batch up to ~1,000 events).",
+    )
+    attribution_window_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="A purchase this many days or fewer after an exposure is a conversion of it.",
+    )
+
     # --- campaigns ---------------------------------------------------------------
     celery_broker_url: str | None = Field(
         default=None, description="redis:// or amqp:// URL; when set, campaigns can fan out."
