@@ -11,7 +11,7 @@ import hmac
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from genpersona.api.limits import EXEMPT_PATHS, header, send_error
+from genpersona.api.limits import EXEMPT_PATHS, WEBHOOK_PREFIX, header, send_error
 from genpersona.errors import Unauthorized
 
 OPEN_PATHS = EXEMPT_PATHS | {"/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc"}
@@ -23,7 +23,12 @@ class ApiKeyAuth:
         self.expected = f"Bearer {api_key}".encode() if api_key else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.expected is None or scope["path"] in OPEN_PATHS:
+        if (
+            scope["type"] != "http"
+            or self.expected is None
+            or scope["path"] in OPEN_PATHS
+            or scope["path"].startswith(WEBHOOK_PREFIX)  # signed by the platform instead
+        ):
             await self.app(scope, receive, send)
             return
         presented = header(scope, b"authorization")

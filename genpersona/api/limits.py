@@ -21,6 +21,10 @@ from genpersona.errors import GenpersonaError, PayloadTooLarge, RateLimited
 
 #: liveness/readiness probes must never be throttled or refused
 EXEMPT_PATHS = frozenset({"/healthz", "/readyz"})
+#: email platforms' webhooks carry their own signatures (not our API key), post
+#: large batches, and retry (then disable the hook) on 429, so they get their own
+#: body limit and no per-address throttle
+WEBHOOK_PREFIX = "/v1/webhooks/"
 
 
 async def send_error(
@@ -48,22 +52,28 @@ def _too_large(limit: int, seen: int | None) -> PayloadTooLarge:
 class BodySizeLimit:
     """Refuse bodies over ``max_bytes`` with 413, by header or while streaming."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, webhook_max_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.webhook_max_bytes = max_bytes if webhook_max_bytes is None else webhook_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.max_bytes <= 0:
+        webhook = scope["type"] == "http" and scope["path"].startswith(WEBHOOK_PREFIX)
+        limit = self.webhook_max_bytes if webhook else self.max_bytes
+        if scope["type"] != "http" or limit <= 0:
             await self.app(scope, receive, send)
             return
+        await self._limited(scope, receive, send, limit)
+
+    async def _limited(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         declared = header(scope, b"content-length")
         if declared is not None:
             try:
                 size = int(declared)
             except ValueError:
                 size = -1
-            if size > self.max_bytes:
-                await send_error(send, _too_large(self.max_bytes, size))
+            if size > limit:
+                await send_error(send, _too_large(limit, size))
                 return
         # read the body now, stopping at the limit, then replay it to the app;
         # bodies are small by construction (the limit), so buffering is cheap
@@ -76,8 +86,8 @@ class BodySizeLimit:
                 return
             chunk = message.get("body", b"")
             seen += len(chunk)
-            if seen > self.max_bytes:
-                await send_error(send, _too_large(self.max_bytes, None))
+            if seen > limit:
+                await send_error(send, _too_large(limit, None))
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
@@ -157,7 +167,12 @@ class RateLimit:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.bucket is None or scope["path"] in EXEMPT_PATHS:
+        if (
+            scope["type"] != "http"
+            or self.bucket is None
+            or scope["path"] in EXEMPT_PATHS
+            or scope["path"].startswith(WEBHOOK_PREFIX)
+        ):
             await self.app(scope, receive, send)
             return
         wait = self.bucket.take(client_key(scope))

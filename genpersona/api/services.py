@@ -76,14 +76,60 @@ def _record_event(
     brand: str, customer_id: str, event_type: str, fields: dict[str, Any], settings: Settings
 ) -> Any:
     from genpersona.customers.controls import record_event
+    from genpersona.delivery.attribution import attribute_purchases
 
-    return record_event(brand, customer_id, event_type, **fields, settings=settings)
+    result = record_event(brand, customer_id, event_type, **fields, settings=settings)
+    if event_type == "purchase":  # a purchase after an exposure is its conversion
+        attribute_purchases(brand, customer_id, settings)
+    return result
 
 
 def _record_outcomes(outcomes: list[Any], settings: Settings) -> list[int]:
     from genpersona.campaigns.outcomes import record_outcomes
 
     return record_outcomes(outcomes, settings=settings)
+
+
+def _ingest_webhook(raw: Any, settings: Settings) -> Any:
+    from genpersona.delivery.webhooks.ingest import ingest_webhook
+
+    return ingest_webhook(raw, settings)
+
+
+def _review_list(filters: Any, sort: str, page: int, page_size: int, settings: Settings) -> Any:
+    from genpersona.review.queue import list_drafts
+
+    return list_drafts(filters, sort, page, page_size, settings)  # type: ignore[arg-type]
+
+
+def _review_detail(draft_id: int, settings: Settings) -> Any:
+    from genpersona.review.queue import get_draft_detail
+
+    return get_draft_detail(draft_id, settings)
+
+
+def _review_approve(
+    draft_id: int, reviewer: str, version: int, variants: list[int] | None, settings: Settings
+) -> Any:
+    from genpersona.review.queue import approve_set
+
+    return approve_set(draft_id, reviewer, version, variants, settings)
+
+
+def _review_reject(
+    draft_id: int, reason: str, note: str, reviewer: str, version: int, settings: Settings
+) -> Any:
+    from genpersona.review.queue import reject
+
+    return reject(draft_id, reason, note, reviewer, version, settings)
+
+
+def _review_edit(
+    draft_id: int, variant: int, content: Any, reviewer: str, version: int, settings: Settings
+) -> Any:
+    from genpersona.review.queue import edit_and_approve
+
+    return edit_and_approve(draft_id, variant, content, reviewer, version, settings)
 
 
 def _check_database(settings: Settings) -> dict[str, Any]:
@@ -113,6 +159,12 @@ class Services:
     reset_customer: Callable[[str, str, Settings], Any] = _reset
     record_event: Callable[[str, str, str, dict[str, Any], Settings], Any] = _record_event
     record_outcomes: Callable[[list[Any], Settings], list[int]] = _record_outcomes
+    ingest_webhook: Callable[[Any, Settings], Any] = _ingest_webhook
+    review_list: Callable[..., Any] = _review_list
+    review_detail: Callable[[int, Settings], Any] = _review_detail
+    review_approve: Callable[..., Any] = _review_approve
+    review_reject: Callable[..., Any] = _review_reject
+    review_edit: Callable[..., Any] = _review_edit
     #: name -> check; each returns a dict with "ok" or raises
     ready_checks: dict[str, Callable[[Settings], dict[str, Any]]] = field(
         default_factory=lambda: {"database": _check_database, "llm": _check_llm}
