@@ -14,6 +14,7 @@ app = typer.Typer(
 # Each concept registers its commands here (keep one line per module).
 from genpersona.cli import brand as _brand  # noqa: E402
 from genpersona.cli import campaign as _campaign  # noqa: E402
+from genpersona.cli import campaign_report as _campaign_report  # noqa: E402, F401 (adds a command)
 from genpersona.cli import console as _console  # noqa: E402
 from genpersona.cli import customer as _customer  # noqa: E402
 from genpersona.cli import demo as _demo  # noqa: E402
@@ -21,6 +22,7 @@ from genpersona.cli import doctor as _doctor  # noqa: E402
 from genpersona.cli import generate as _generate  # noqa: E402
 from genpersona.cli import ingest as _ingest  # noqa: E402
 from genpersona.cli import llm_cmd as _llm_cmd  # noqa: E402
+from genpersona.cli import review as _review  # noqa: E402
 from genpersona.cli import serve as _serve  # noqa: E402
 
 _doctor.register(app)
@@ -33,6 +35,7 @@ _demo.register(app)
 _console.register(app)
 _ingest.register(app)
 _customer.register(app)
+_review.register(app)
 
 
 def main() -> None:
