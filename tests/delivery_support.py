@@ -21,7 +21,9 @@ def add_exposure(
     channel: str = "email",
     tag: str | None = None,
     created_at: datetime | None = None,
+    reason: str | None = None,
 ) -> ExposureRow:
+    """``reason`` (e.g. "not_approved") marks generic copy given in the personalized arm."""
     row = ExposureRow(
         brand=brand,
         campaign=campaign,
@@ -37,8 +39,8 @@ def add_exposure(
         probabilities=[],
         seed=1,
         holdout=holdout,
-        fallback=holdout,
-        reason="holdout" if holdout else None,
+        fallback=holdout or reason is not None,
+        reason="holdout" if holdout else reason,
         tag=tag or uuid.uuid4().hex[:16],
         created_at=created_at or utcnow(),
     )
