@@ -102,7 +102,7 @@ def show(draft_id: int = typer.Argument(..., help="Draft id."), as_json: bool = 
     d = detail.draft
     console.print(
         f"draft {d.id} [{d.status}] version {d.version} — {d.brand}/{d.campaign or '-'} "
-        f"for {d.customer_id or 'anonymous'} ({d.kind}, prompt {d.prompt_version})",
+        f"for {d.customer_id or 'anonymous'} ({d.kind}, prompt {d.rationale.prompt_version})",
         markup=False,
         highlight=False,
     )
