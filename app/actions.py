@@ -75,11 +75,21 @@ def _run(draft_id: int, what: str, fn, *args) -> bool:  # type: ignore[no-untype
     return True
 
 
-def approve(draft_id: int, variant_index: int) -> None:
-    if _run(
-        draft_id, "approve", queue.approve, draft_id, variant_index, reviewer(), _seen(draft_id)
-    ):
-        flash("success", f"Approved draft #{draft_id} (variant {variant_index + 1}).")
+def in_set_key(draft_id: int, variant_index: int) -> str:
+    return f"inset_{draft_id}_{variant_index}"
+
+
+def approve(draft_id: int, variant_index: int, clean: tuple[int, ...] = ()) -> None:
+    """Approve this variant plus every other clean variant still ticked 'in the approved set'."""
+    others = [
+        i
+        for i in clean
+        if i != variant_index and st.session_state.get(in_set_key(draft_id, i), True)
+    ]
+    chosen = [variant_index, *others]
+    if _run(draft_id, "approve", queue.approve_set, draft_id, reviewer(), _seen(draft_id), chosen):
+        shown = ", ".join(str(i + 1) for i in sorted(chosen))
+        flash("success", f"Approved draft #{draft_id} (variants {shown}).")
         _decided(draft_id)
 
 

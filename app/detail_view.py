@@ -56,7 +56,9 @@ def _context_panel(draft: Draft) -> None:
     )
 
 
-def _variant(detail: DraftDetail, v: Variant, top_index: int, pending: bool) -> None:
+def _variant(
+    detail: DraftDetail, v: Variant, top_index: int, pending: bool, clean: tuple[int, ...]
+) -> None:
     draft = detail.draft
     chosen = detail.chosen_variant == v.index and not pending
     title = f"Variant {v.index + 1}" + (" · top" if v.index == top_index else "")
@@ -84,9 +86,18 @@ def _variant(detail: DraftDetail, v: Variant, top_index: int, pending: bool) -> 
             key=f"approve_{draft.id}_{v.index}",
             type="primary",
             on_click=actions.approve,
-            args=(draft.id, v.index),
+            args=(draft.id, v.index, clean),
             disabled=blocking,
-            help="Fix the flagged words with Edit first" if blocking else None,
+            help="Fix the flagged words with Edit first"
+            if blocking
+            else "Approves this variant and every ticked one; delivery picks among them",
+        )
+        cols[2].checkbox(
+            "In the approved set",
+            value=not blocking,
+            key=actions.in_set_key(draft.id, v.index),
+            disabled=blocking,
+            help="Untick to leave this variant out when approving the draft",
         )
         editing = st.session_state.get("editing") == (draft.id, v.index)
         if cols[1].button("Edit", key=f"edit_{draft.id}_{v.index}"):
@@ -179,8 +190,11 @@ def render(draft_id: int) -> None:
     left, right = st.columns([2.2, 1])
     with left:
         top = draft.top.index
+        clean = tuple(
+            v.index for v in draft.variants if not any(x.severity == "block" for x in v.violations)
+        )
         for v in sorted(draft.variants, key=lambda x: -x.scores.total):
-            _variant(detail, v, top, pending)
+            _variant(detail, v, top, pending, clean)
     with right:
         _context_panel(draft)
         if pending:

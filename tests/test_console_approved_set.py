@@ -1,0 +1,61 @@
+"""The console's detail view approves a set: every clean variant unless a reviewer unticks it."""
+
+# ruff: noqa: F811  (pytest fixtures imported from review_support are used as arguments)
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+from review_support import memory_vectors  # noqa: F401
+from streamlit.testing.v1 import AppTest
+
+from genpersona.db.engine import session_scope
+from genpersona.guard.models import Violation
+from genpersona.review.approved import approved_variants
+from genpersona.review.queue import get_draft_detail, submit_drafts
+from genpersona.review.seed import make_draft
+
+APP = Path(__file__).resolve().parents[1] / "app" / "console.py"
+
+
+def _open(draft_id: int) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    at.text_input(key="login_name").input("alice")
+    at.button[0].click().run()
+    at.button(key=f"open_{draft_id}").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _offered(draft_id: int) -> list[int]:
+    with session_scope() as session:
+        return [v.variant_index for v in approved_variants(session, draft_id)]
+
+
+def test_untick_a_variant_and_approve_the_rest(memory_vectors) -> None:
+    rng = random.Random(11)
+    draft = make_draft(rng, kind="subject_line", violation_rate=0, fallback_rate=0)
+    draft.variants[2].violations = [
+        Violation(rule_id="banned_term", severity="block", message="'cheapest' is banned")
+    ]
+    [saved] = submit_drafts([draft])
+    at = _open(saved.id)  # type: ignore[arg-type]
+    assert at.checkbox(key=f"inset_{saved.id}_2").disabled  # blocked: never in the set
+    assert at.checkbox(key=f"inset_{saved.id}_1").value is True
+    at.checkbox(key=f"inset_{saved.id}_1").uncheck().run()
+    at.button(key=f"approve_{saved.id}_0").click().run()
+    assert not at.exception
+    assert _offered(saved.id) == [0]  # type: ignore[arg-type]
+    assert get_draft_detail(saved.id).chosen_variant == 0  # type: ignore[arg-type]
+
+
+def test_default_approves_every_clean_variant(memory_vectors) -> None:
+    rng = random.Random(12)
+    [saved] = submit_drafts(
+        [make_draft(rng, kind="subject_line", violation_rate=0, fallback_rate=0)]
+    )
+    at = _open(saved.id)  # type: ignore[arg-type]
+    at.button(key=f"approve_{saved.id}_1").click().run()
+    assert any("variants 1, 2, 3" in s.value for s in at.success)
+    assert _offered(saved.id) == [0, 1, 2]  # type: ignore[arg-type]
