@@ -252,3 +252,17 @@ def test_existing_outcomes_route_keeps_working(shop, draft_factory, memory_vecto
         shop.post("/v1/outcomes", json=body).json()["outcome_ids"][0]
         == response.json()["outcome_ids"][0]
     )
+
+
+def test_ingest_events_cli_attributes_purchases(backend, tmp_path) -> None:
+    now = utcnow()
+    e = add_exposure(customer_id="I1", campaign="ingest", created_at=now - timedelta(days=1))
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "customer_id,type,ts,stock_code,quantity,unit_price,order_id\n"
+        f"I1,purchase,{now.isoformat(timespec='seconds')},85123A,1,2.55,X1\n"
+        f"I2,purchase,{now.isoformat(timespec='seconds')},85123A,1,2.55,X2\n"
+    )
+    out = runner.invoke(cli_app, ["ingest", "events", str(path), "--brand", "giftloft", "--json"])
+    assert out.exit_code == 0, out.output
+    assert _conversions() == [(e.id, "I1")]

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from genpersona.cli.common import JsonOpt, console, emit_json, handle_errors
+from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
 from genpersona.data.ingest_online_retail import IngestReport
 from genpersona.settings import get_settings
 
@@ -81,17 +81,17 @@ def events_cmd(
 ) -> None:
     """Load your own events (idempotent: re-running adds only new events)."""
     from genpersona.data.ingest_events import ingest_events
+    from genpersona.delivery.attribution import attribute_purchases
 
     purposes = tuple(p.strip() for p in consent.split(",") if p.strip())
+    brand = brand or get_settings().default_brand
     report = ingest_events(
-        path,
-        brand or get_settings().default_brand,
-        source=source,
-        fmt=fmt,
-        consent=purposes,
-        show_progress=not as_json,
+        path, brand, source=source, fmt=fmt, consent=purposes, show_progress=not as_json
     )
+    converted = attribute_purchases(brand)  # purchases after an exposure are its conversions
     _show(report, as_json)
+    if converted and not as_json:
+        err_console.print(f"{converted} purchases attributed to exposures as conversions")
 
 
 def register(app: typer.Typer) -> None:
