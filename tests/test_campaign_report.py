@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from delivery_support import add_exposure
+from exposure_rows import add_exposure
 from fastapi.testclient import TestClient
 from review_support import backend, draft_factory, memory_vectors, pg_database_url  # noqa: F401
 from sqlalchemy import insert, select

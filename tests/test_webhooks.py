@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from delivery_support import add_exposure
+from exposure_rows import add_exposure
 from fastapi.testclient import TestClient
 from review_support import backend, draft_factory, memory_vectors, pg_database_url  # noqa: F401
 from sqlalchemy import func, select

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from genpersona import __version__
 from genpersona.api import (
     routes_chat,
+    routes_content,
     routes_customers,
     routes_events,
     routes_generate,
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         routes_chat,
         routes_events,
         routes_customers,
+        routes_content,
         routes_review,
         routes_webhooks,
     ):

@@ -132,6 +132,22 @@ def _review_edit(
     return edit_and_approve(draft_id, variant, content, reviewer, version, settings)
 
 
+def _pull_content(
+    brand: str, campaign: str, customer_id: str, channel: str, settings: Settings
+) -> Any:
+    from genpersona.delivery.service import deliver_to_customer
+
+    return deliver_to_customer(brand, campaign, customer_id, channel, settings=settings)  # type: ignore[arg-type]
+
+
+def _pull_anonymous(
+    brand: str, campaign: str, channel: str, signals: dict[str, Any], settings: Settings
+) -> Any:
+    from genpersona.delivery.service import deliver_anonymous
+
+    return deliver_anonymous(brand, campaign, channel, settings=settings, **signals)  # type: ignore[arg-type]
+
+
 def _check_database(settings: Settings) -> dict[str, Any]:
     from genpersona.db.engine import get_engine
 
@@ -165,6 +181,10 @@ class Services:
     review_approve: Callable[..., Any] = _review_approve
     review_reject: Callable[..., Any] = _review_reject
     review_edit: Callable[..., Any] = _review_edit
+    #: (brand, campaign, customer_id, channel) -> DeliveredContent; raises ContentNotFound
+    pull_content: Callable[[str, str, str, str, Settings], Any] = _pull_content
+    #: (brand, campaign, channel, signals) -> DeliveredContent for a visitor with no profile
+    pull_anonymous: Callable[[str, str, str, dict[str, Any], Settings], Any] = _pull_anonymous
     #: name -> check; each returns a dict with "ok" or raises
     ready_checks: dict[str, Callable[[Settings], dict[str, Any]]] = field(
         default_factory=lambda: {"database": _check_database, "llm": _check_llm}
