@@ -147,3 +147,21 @@ def test_migration_0006_flags_the_chosen_variant_of_earlier_approvals(tmp_path) 
     upgrade(engine)
     with session_scope() as session:
         assert [v.variant_index for v in approved_variants(session, 1)] == [1]
+
+
+def test_delivery_offers_only_the_approved_set(backend, draft_factory, memory_vectors) -> None:
+    """Both delivery read paths (ORM and the prebuilt fast path) honour a left-out variant."""
+    from genpersona.delivery import lookup
+    from genpersona.delivery.eligibility import eligible_variants, load_by_id
+
+    d = submit_draft(draft_factory(kind="subject_line"))
+    approve_set(d.id, "alice", 1, [2, 0])
+    with session_scope() as session:
+        slow = load_by_id(session, d.id)
+    lookup.clear_cache()
+    fast = lookup.draft(get_engine(), d.id, None)
+    assert slow is not None and fast is not None
+    assert [v.variant_index for v in eligible_variants(slow)] == [0, 2]
+    assert [v.variant_index for v in eligible_variants(fast)] == [0, 2]
+    with session_scope() as session:
+        assert [v.variant_index for v in approved_variants(session, d.id)] == [0, 2]
