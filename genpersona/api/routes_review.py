@@ -8,7 +8,7 @@ a set of its variants: every clean one unless ``variants`` lists which.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
@@ -20,7 +20,7 @@ from genpersona.review.models import DecisionResult, DraftDetail, QueueFilter, Q
 
 router = APIRouter(prefix="/v1/review", tags=["review"])
 
-_DECISION_ERRORS = {
+_DECISION_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "no such draft"},
     409: {"model": ErrorBody, "description": "decided or changed by someone else meanwhile"},
     422: {"model": ErrorBody, "description": "bad variant, reason or edit"},

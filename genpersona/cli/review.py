@@ -55,8 +55,8 @@ def list_(
         filters = QueueFilter(
             brand=brand,
             campaign=campaign,
-            kind=kind,  # type: ignore[arg-type]
-            status=None if status == "any" else status,  # type: ignore[arg-type]
+            kind=kind,
+            status=None if status == "any" else status,
         )
     except ValidationError as exc:
         err = exc.errors()[0]
@@ -112,10 +112,10 @@ def show(draft_id: int = typer.Argument(..., help="Draft id."), as_json: bool = 
         mark = "yes" if v.index in approved else ""
         table.add_row(str(v.index), mark, f"{v.scores.total:.2f}", rules, v.content.all_text())
     console.print(table)
-    for v in offered:
-        if v.edited:
+    for offer in offered:
+        if offer.edited:
             console.print(
-                f"approved edit of variant {v.variant_index}: {v.content.all_text()}",
+                f"approved edit of variant {offer.variant_index}: {offer.content.all_text()}",
                 markup=False,
                 highlight=False,
             )

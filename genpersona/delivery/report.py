@@ -112,6 +112,8 @@ def campaign_report(
             .join(ExposureRow, ExposureRow.id == OutcomeRow.exposure_id)
             .where(ExposureRow.brand == brand, ExposureRow.campaign == name)
         ):
+            if exposure_id is None:  # the join makes this impossible; keeps the types honest
+                continue
             if kind == "opened" and is_machine:
                 machine.setdefault(exposure_id, True)
                 continue

@@ -8,8 +8,6 @@ them. Email opens carry ``machine_open`` (Braze sets it for proxy prefetches).
 
 from __future__ import annotations
 
-from typing import Any
-
 from genpersona.delivery.webhooks.common import (
     as_str,
     event_list,
@@ -17,6 +15,7 @@ from genpersona.delivery.webhooks.common import (
     from_unix,
     ids_from,
     load_json,
+    obj,
 )
 from genpersona.delivery.webhooks.machine import is_machine_open
 from genpersona.delivery.webhooks.models import OutcomeType, RawWebhook, VendorEvent
@@ -60,8 +59,8 @@ def parse(raw: RawWebhook) -> list[VendorEvent]:
     events = event_list(NAME, load_json(NAME, raw.body), key="events")
     out: list[VendorEvent] = []
     for e in events:
-        user: dict[str, Any] = e.get("user") if isinstance(e.get("user"), dict) else {}
-        props: dict[str, Any] = e.get("properties") if isinstance(e.get("properties"), dict) else {}
+        user = obj(e.get("user"))
+        props = obj(e.get("properties"))
         vendor_type = as_str(e.get("event_type")) or "unknown"
         kind = _type(vendor_type)
         ids = ids_from(props)

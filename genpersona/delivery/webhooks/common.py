@@ -44,6 +44,11 @@ def event_list(provider: str, data: Any, key: str | None = None) -> list[dict[st
     return data
 
 
+def obj(value: Any) -> dict[str, Any]:
+    """A nested JSON object, or an empty one when the field is missing or not an object."""
+    return value if isinstance(value, dict) else {}
+
+
 def as_int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None

@@ -7,8 +7,6 @@ Matched like Braze: by the campaign name our exports set as the message's
 
 from __future__ import annotations
 
-from typing import Any
-
 from genpersona.delivery.webhooks.common import (
     as_str,
     fingerprint,
@@ -16,6 +14,7 @@ from genpersona.delivery.webhooks.common import (
     ids_from,
     invalid,
     load_json,
+    obj,
 )
 from genpersona.delivery.webhooks.machine import is_machine_open
 from genpersona.delivery.webhooks.models import OutcomeType, RawWebhook, VendorEvent
@@ -57,7 +56,7 @@ def parse(raw: RawWebhook) -> list[VendorEvent]:
     for i, e in enumerate(events):
         if not isinstance(e, dict) or "metric" not in e:
             raise invalid(NAME, f"event {i} is not an object with a 'metric'")
-        body: dict[str, Any] = e.get("data") if isinstance(e.get("data"), dict) else {}
+        body = obj(e.get("data"))
         metric = as_str(e.get("metric")) or "unknown"
         kind = TYPES.get(metric) if e.get("object_type", "email") == "email" else None
         ids = ids_from(body)

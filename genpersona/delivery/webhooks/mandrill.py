@@ -19,6 +19,7 @@ from genpersona.delivery.webhooks.common import (
     ids_from,
     invalid,
     load_json,
+    obj,
 )
 from genpersona.delivery.webhooks.machine import is_machine_open
 from genpersona.delivery.webhooks.models import OutcomeType, RawWebhook, VendorEvent
@@ -70,11 +71,11 @@ def parse(raw: RawWebhook) -> list[VendorEvent]:
     events = event_list(NAME, load_json(NAME, values[FIELD], f"the {FIELD} field"))
     out: list[VendorEvent] = []
     for e in events:
-        msg = e.get("msg") if isinstance(e.get("msg"), dict) else {}
-        meta = msg.get("metadata") if isinstance(msg.get("metadata"), dict) else {}
+        msg = obj(e.get("msg"))
+        meta = obj(msg.get("metadata"))
         vendor_type = as_str(e.get("event")) or as_str(e.get("type")) or "unknown"
         kind = TYPES.get(vendor_type)
-        parsed = e.get("user_agent_parsed") if isinstance(e.get("user_agent_parsed"), dict) else {}
+        parsed = obj(e.get("user_agent_parsed"))
         robot = True if str(parsed.get("type", "")).lower() == "robot" else None
         out.append(
             VendorEvent(

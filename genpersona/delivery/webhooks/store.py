@@ -66,12 +66,12 @@ def _lookups(session: Session, events: list[VendorEvent]) -> dict[str, dict[Any,
             select(*_EXPOSURE_COLUMNS).where(ExposureRow.draft_id.in_(chunk))
         ):
             by_draft.setdefault(row.draft_id, []).append(row)
-        for row in session.execute(
+        for draft in session.execute(
             select(DraftRow.id, DraftRow.brand, DraftRow.campaign, DraftRow.customer_id).where(
                 DraftRow.id.in_(chunk)
             )
         ):
-            drafts[row.id] = row
+            drafts[draft.id] = draft
     users = [
         e.external_user_id
         for e in events
@@ -86,8 +86,8 @@ def _lookups(session: Session, events: list[VendorEvent]) -> dict[str, dict[Any,
 
 
 def _values(event: VendorEvent, found: dict[str, dict[Any, Any]]) -> dict[str, Any] | None:
-    exposure = None
-    draft = None
+    exposure: Any = None
+    draft: Any = None
     if event.tag:
         exposure = found["tag"].get(event.tag)
     elif event.draft_id is not None:
