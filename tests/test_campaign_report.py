@@ -266,3 +266,19 @@ def test_ingest_events_cli_attributes_purchases(backend, tmp_path) -> None:
     out = runner.invoke(cli_app, ["ingest", "events", str(path), "--brand", "giftloft", "--json"])
     assert out.exit_code == 0, out.output
     assert _conversions() == [(e.id, "I1")]
+
+
+def test_erasing_a_customer_removes_their_exposures_and_webhook_outcomes(shop) -> None:
+    from genpersona.customers.controls import erase_customer
+
+    now = utcnow()
+    held = add_exposure(customer_id="E1", campaign="a", holdout=True, created_at=now)
+    other = add_exposure(customer_id="E2", campaign="a", created_at=now)
+    with session_scope() as session:
+        session.execute(insert(OutcomeRow), [_outcome(held, "clicked"), _outcome(other, "clicked")])
+    assert _purchase(shop, "E1", now + timedelta(hours=1)).status_code == 202
+    assert _purchase(shop, "E2", now + timedelta(hours=1), order="O9").status_code == 202
+    erase_customer("giftloft", "E1")
+    with session_scope() as session:
+        left = list(session.execute(select(OutcomeRow.customer_id, OutcomeRow.type)).tuples())
+    assert sorted(left) == [("E2", "clicked"), ("E2", "converted")]

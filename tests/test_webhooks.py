@@ -369,6 +369,8 @@ def test_mandrill_bad_signature_and_bad_form(client, backend) -> None:
     )
     assert bad_json.status_code == 400 and "not valid JSON" in bad_json.json()["message"]
     assert client.head("/v1/webhooks/mandrill").status_code == 200  # Mandrill's URL check
+    empty = mandrill_post(client, [])  # and the empty batch it posts when a hook is saved
+    assert empty.status_code == 200 and empty.json()["received"] == 0
     assert outcomes() == []
 
 
