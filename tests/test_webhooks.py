@@ -466,3 +466,24 @@ def test_in_process_ingest_without_http(ec_key, backend, monkeypatch) -> None:
     assert report.stored == 1
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(OutcomeRow)) == 1
+
+
+def test_the_same_batch_delivered_twice_at_once_is_stored_once(backend) -> None:
+    """Platforms retry on timeouts, so a replay can race the original delivery."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from genpersona.delivery.webhooks.ingest import ingest_webhook
+
+    tags = [add_exposure(customer_id=f"R{i}", tag=f"race-{i}").tag for i in range(20)]
+    events = [
+        {"event": kind, "sg_event_id": f"{kind}-{t}", "gp_tag": t, "timestamp": 1700000000}
+        for t in tags
+        for kind in ("delivered", "open", "click")
+    ]
+    raw = RawWebhook(provider="sendgrid", body=json.dumps(events).encode())
+    settings = Settings()
+    with ThreadPoolExecutor(4) as pool:
+        reports = list(pool.map(lambda _: ingest_webhook(raw, settings, verify=False), range(4)))
+    assert sum(r.stored for r in reports) == 60
+    assert sum(r.duplicates for r in reports) == 180
+    assert len(outcomes()) == 60
