@@ -269,7 +269,7 @@ def test_ingest_events_cli_attributes_purchases(backend, tmp_path) -> None:
 
 
 def test_erasing_a_customer_removes_their_exposures_and_webhook_outcomes(shop) -> None:
-    from genpersona.customers.controls import erase_customer
+    from genpersona.customers.rights import erase_customer
 
     now = utcnow()
     held = add_exposure(customer_id="E1", campaign="a", holdout=True, created_at=now)
