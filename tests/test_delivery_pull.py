@@ -31,7 +31,7 @@ from sqlalchemy import select
 
 from genpersona.api.app import create_app
 from genpersona.context.models import AnonymousContext
-from genpersona.customers.controls import erase_customer, export_customer
+from genpersona.customers.rights import erase_customer, export_customer
 from genpersona.db.engine import get_engine, session_factory
 from genpersona.delivery.eligibility import latest_for_customer
 from genpersona.delivery.exposures import choose_and_log
