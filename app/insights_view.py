@@ -6,6 +6,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from genpersona.delivery.report import COUNTED, campaign_report
+from genpersona.errors import NotFound
 from genpersona.review.insights import insights
 from genpersona.review.models import REJECT_REASONS
 from genpersona.review.queue import filter_options
@@ -29,6 +31,7 @@ def render() -> None:
     )
     if not data.decided and not data.violations_by_rule:
         st.info("No decisions in this period yet.")
+        _outcomes(None if brand == ANY else brand, None if campaign == ANY else campaign)
         return
 
     judged = sum(d.approved + d.edited + d.rejected for d in data.by_day)
@@ -127,3 +130,58 @@ def render() -> None:
                 )
             },
         )
+    _outcomes(None if brand == ANY else brand, None if campaign == ANY else campaign)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.2f}%"
+
+
+def _outcomes(brand: str | None, campaign: str | None) -> None:
+    """What recipients did with the campaign's copy, and the lift over its holdout."""
+    st.subheader("Outcomes and lift over the holdout")
+    if campaign is None:
+        st.caption("Pick a campaign to see its sends, clicks, conversions and lift.")
+        return
+    try:
+        report = campaign_report(campaign, brand)
+    except NotFound as exc:
+        st.caption(f"{exc.message}.")
+        return
+    columns = ["exposures", *COUNTED, "machine_opens"]
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "arm": r.arm,
+                    "variant": "" if r.arm == "holdout" else (r.reason or str(r.variant_index)),
+                    "prompt": r.prompt_version or "",
+                    **{c: getattr(r, c) for c in columns},
+                }
+                for r in report.rows
+            ]
+        ),
+        hide_index=True,
+    )
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "metric": x.metric,
+                    "personalized": f"{_pct(x.personalized.rate)} "
+                    f"[{_pct(x.personalized.low)}, {_pct(x.personalized.high)}]",
+                    "holdout": f"{_pct(x.holdout.rate)} [{_pct(x.holdout.low)}, {_pct(x.holdout.high)}]",
+                    "lift": "—" if x.difference is None else f"{100 * x.difference:+.2f} pp",
+                    "95% interval": "—"
+                    if x.low is None or x.high is None
+                    else f"[{100 * x.low:+.2f}, {100 * x.high:+.2f}] pp",
+                }
+                for x in report.lift
+            ]
+        ),
+        hide_index=True,
+    )
+    st.caption(
+        f"Intent-to-treat, per exposure; {report.method}. Machine opens never count as human "
+        f"opens; conversions are purchases within {report.attribution_window_days:g} days."
+    )

@@ -59,3 +59,42 @@ def test_default_approves_every_clean_variant(memory_vectors) -> None:
     at.button(key=f"approve_{saved.id}_1").click().run()
     assert any("variants 1, 2, 3" in s.value for s in at.success)
     assert _offered(saved.id) == [0, 1, 2]  # type: ignore[arg-type]
+
+
+def test_insights_shows_a_campaigns_outcomes_and_lift(memory_vectors) -> None:
+    from exposure_rows import add_exposure
+    from sqlalchemy import insert
+
+    from genpersona.campaigns.tables import OutcomeRow
+    from genpersona.db.base import utcnow
+
+    rng = random.Random(13)
+    [saved] = submit_drafts(
+        [
+            make_draft(
+                rng, kind="subject_line", campaign="tea-week", violation_rate=0, fallback_rate=0
+            )
+        ]
+    )
+    treated = add_exposure(campaign="tea-week", customer_id="T1", draft_id=saved.id)
+    add_exposure(campaign="tea-week", customer_id="H1", holdout=True)
+    with session_scope() as session:
+        session.execute(
+            insert(OutcomeRow),
+            [{"exposure_id": treated.id, "draft_id": saved.id, "variant_index": 0,
+              "type": "clicked", "brand": "giftloft", "campaign": "tea-week",
+              "customer_id": "T1", "ts": utcnow(), "provider": "test", "event_key": "k1",
+              "machine_open": False}],
+        )  # fmt: skip
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.run()
+    at.text_input(key="login_name").input("alice")
+    at.button[0].click().run()
+    at.sidebar.radio(key="view").set_value("Insights").run()
+    at.selectbox(key="i_campaign").select("tea-week").run()
+    assert not at.exception, at.exception
+    assert "Outcomes and lift over the holdout" in [s.value for s in at.subheader]
+    lift = at.dataframe[-1].value  # the lift table is the page's last table
+    clicks = lift[lift["metric"] == "clicks"].iloc[0]
+    assert clicks["personalized"].startswith("100.00%") and clicks["holdout"].startswith("0.00%")
+    assert any("Newcombe" in c.value for c in at.caption)
