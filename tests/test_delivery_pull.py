@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 
 import httpx
 import pytest
@@ -255,3 +256,49 @@ def test_over_uvicorn_concurrent_gets_share_one_exposure(server: str) -> None:
         assert missing.status_code == 404 and missing.json()["fallback"] is True
         assert http.get(f"{URL}/c3").json()["draft_id"] is not None
     assert exposure_count() == 2
+
+
+class _Skewed:
+    """A learned policy stand-in: what the learning issue will plug in."""
+
+    name, version = "skewed", "7"
+
+    def probabilities(self, variants, context):  # type: ignore[no-untyped-def]
+        weights = [2.0**-i for i in range(len(variants))]
+        return [w / sum(weights) for w in weights]
+
+
+def test_a_plugged_in_policy_is_logged_with_its_exact_probabilities(
+    db: str,  # noqa: F811
+    no_holdout: None,  # noqa: F811
+) -> None:
+    approved("c1")
+    content = deliver_to_customer("giftloft", "xmas", "c1", policy=_Skewed())
+    (row,) = rows()
+    assert (row.policy_name, row.policy_version) == ("skewed", "7")
+    assert [p["p"] for p in row.probabilities] == [4 / 7, 2 / 7, 1 / 7]
+    assert row.propensity == row.probabilities[content.variant]["p"]  # type: ignore[index]
+
+
+def test_draft_cache_never_serves_a_changed_or_reused_draft(db: str) -> None:  # noqa: F811
+    from sqlalchemy import update
+
+    from genpersona.db.engine import session_scope
+    from genpersona.delivery import lookup
+    from genpersona.review.tables import DraftRow, DraftVariantRow
+
+    draft = approved("c1")
+    engine = get_engine()
+    first = lookup.latest_draft(engine, "giftloft", "xmas", "c1")
+    assert first is not None and first.variants[0].content["subject"].startswith("Cosy")
+    with session_scope() as session:  # as if the id were handed out again to another draft
+        session.execute(
+            update(DraftVariantRow)
+            .where(DraftVariantRow.draft_id == draft.id)
+            .values(content={"subject": "Someone else's copy"})
+        )
+        session.execute(
+            update(DraftRow).where(DraftRow.id == draft.id).values(decided_at=datetime(2030, 1, 1))
+        )
+    again = lookup.latest_draft(engine, "giftloft", "xmas", "c1")
+    assert again is not None and again.variants[0].content["subject"] == "Someone else's copy"

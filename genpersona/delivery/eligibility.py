@@ -191,6 +191,8 @@ def campaign_recipients(
             DraftRow.status.in_(statuses),
         )
     ):
+        if customer_id is None:
+            continue
         key = (decided_at or datetime.min, draft_id)
         if customer_id not in latest or key > latest[customer_id]:
             latest[customer_id] = key

@@ -103,7 +103,7 @@ def _email_consent(brand: str, settings: Settings) -> dict[str, bool]:
         )
 
 
-def _write_atomically(out: Path, write: Callable[[Any], None]) -> None:
+def _write_atomically(out: Path, write: Callable[[Any], object]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     try:
@@ -167,7 +167,7 @@ def export_campaign(
             campaign=campaign,
         )
     consent = _email_consent(brand, settings)
-    report = ExportReport(brand=brand, campaign=campaign, format=fmt, path=str(out))  # type: ignore[arg-type]
+    report = ExportReport(brand=brand, campaign=campaign, format=fmt, path=str(out))
     skipped: Counter[str] = Counter()
     delivered: list[tuple[DeliveredContent, str | None]] = []
     for customer_id, _draft_id in recipients:

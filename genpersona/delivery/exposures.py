@@ -14,9 +14,9 @@ import json
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, Table, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from genpersona.db.base import utcnow
@@ -28,7 +28,8 @@ from genpersona.errors import ContentNotFound, DeliveryError
 
 #: a tag collision (12 random url-safe characters) is astronomically rare; retry a few times
 _TAG_RETRIES = 3
-_TABLE = ExposureRow.__table__
+_TABLE = cast(Table, ExposureRow.__table__)
+_INSERT = insert(_TABLE)  # built once: parameters go with execute, the compiled form is cached
 _WRITE_LOCKS: dict[str, threading.Lock] = {}
 _WRITE_LOCKS_GUARD = threading.Lock()
 
@@ -220,7 +221,8 @@ def choose_and_log(
                 lock.acquire()
             try:
                 with engine.begin() as conn:
-                    new_id = conn.execute(insert(_TABLE).values(row)).inserted_primary_key[0]
+                    inserted = conn.execute(_INSERT, row).inserted_primary_key
+                    new_id = inserted[0] if inserted is not None else None
             finally:
                 if lock is not None:
                     lock.release()

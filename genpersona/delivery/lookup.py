@@ -19,14 +19,16 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from cachetools import LRUCache
+from cachetools import LRUCache, TTLCache
 from sqlalchemy import Engine, and_, bindparam, desc, or_, select
+from sqlalchemy.orm import Session
 
 from genpersona.data.tables import Brand, Customer
 from genpersona.db.fast_read import FAST_READER
 from genpersona.delivery.eligibility import (
     DeliverableDraft,
     StoredVariant,
+    anonymous_drafts,
     recipe_id_of,
 )
 from genpersona.delivery.exposures import Exposure
@@ -232,6 +234,29 @@ def draft(engine: Engine, draft_id: int, stamp: DraftStamp | None) -> Deliverabl
     return loaded
 
 
+#: a campaign's contextual (anonymous) drafts, re-read at most every few seconds: web heroes
+#: are pulled on every page view, and an approval may take this long to show
+ANONYMOUS_TTL_S = 10.0
+_ANONYMOUS: TTLCache[tuple[str, str, str], list[DeliverableDraft]] = TTLCache(
+    maxsize=1024, ttl=ANONYMOUS_TTL_S
+)
+
+
+def anonymous_candidates(engine: Engine, brand: str, campaign: str) -> list[DeliverableDraft]:
+    """The campaign's approved drafts written for a context rather than a customer."""
+    key = (str(engine.url), brand, campaign)
+    with _DRAFTS_LOCK:
+        cached = _ANONYMOUS.get(key)
+    if cached is not None:
+        return cached
+    with Session(engine) as session:
+        loaded = anonymous_drafts(session, brand, campaign)
+    with _DRAFTS_LOCK:
+        _ANONYMOUS[key] = loaded
+    return loaded
+
+
 def clear_cache() -> None:
     with _DRAFTS_LOCK:
         _DRAFTS.clear()
+        _ANONYMOUS.clear()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -45,8 +46,9 @@ class DeliveredContent(BaseModel):
         return self.model_dump(mode="json")
 
 
-def generic_content(fallbacks: dict[str, list[str]], fallback_cta: str | None) -> VariantContent:
+def generic_content(fallbacks: Mapping[Any, list[str]], fallback_cta: str | None) -> VariantContent:
     """The brand's generic copy: its guide's first safe line per kind, no personal data."""
-    subject = (fallbacks.get("subject_line") or [None])[0]
-    headline = (fallbacks.get("hero") or [None])[0]
+    subjects, heroes = fallbacks.get("subject_line") or [], fallbacks.get("hero") or []
+    subject = subjects[0] if subjects else None
+    headline = heroes[0] if heroes else None
     return VariantContent(subject=subject, headline=headline, cta=fallback_cta)

@@ -23,10 +23,10 @@ from urllib.parse import urlparse
 
 from genpersona.agent.models import VariantContent
 from genpersona.brands.loader import load_guide
-from genpersona.db.engine import get_engine, session_factory
+from genpersona.db.engine import get_engine
 from genpersona.delivery import lookup
 from genpersona.delivery.assign import anonymous_key, holdout_share, is_holdout
-from genpersona.delivery.eligibility import DeliverableDraft, anonymous_drafts, eligible_variants
+from genpersona.delivery.eligibility import DeliverableDraft, eligible_variants
 from genpersona.delivery.exposures import Exposure, choose_and_log
 from genpersona.delivery.models import Channel, DeliveredContent, generic_content
 from genpersona.delivery.policy import Policy, UniformPolicy
@@ -38,7 +38,7 @@ DEFAULT_POLICY: Policy = UniformPolicy()
 
 def brand_generic(brand: str, settings: Settings) -> VariantContent:
     guide = load_guide(brand, settings)  # BrandNotFound (404) for an unknown brand
-    return generic_content(dict(guide.fallbacks), guide.fallback_cta)
+    return generic_content(guide.fallbacks, guide.fallback_cta)
 
 
 def _not_found(
@@ -215,8 +215,7 @@ def deliver_anonymous(
             else None
         )
         return _answer(state.exposure, draft, generic, channel)
-    with session_factory(settings)() as session:
-        candidates = anonymous_drafts(session, brand, campaign)
+    candidates = lookup.anonymous_candidates(engine, brand, campaign)
     scored = [
         (_match(d, country, host, hour), -d.id, d) for d in candidates if eligible_variants(d)
     ]
