@@ -96,10 +96,10 @@ def _ingest_webhook(raw: Any, settings: Settings) -> Any:
     return ingest_webhook(raw, settings)
 
 
-def _review_list(filters: Any, sort: str, page: int, page_size: int, settings: Settings) -> Any:
+def _review_list(filters: Any, sort: Any, page: int, page_size: int, settings: Settings) -> Any:
     from genpersona.review.queue import list_drafts
 
-    return list_drafts(filters, sort, page, page_size, settings)  # type: ignore[arg-type]
+    return list_drafts(filters, sort, page, page_size, settings)
 
 
 def _review_detail(draft_id: int, settings: Settings) -> Any:

@@ -53,7 +53,9 @@ def report(
     lifts = Table("metric", "personalized", "holdout", "lift (abs)", "95% interval", "relative")
     for lift in result.lift:
         interval = (
-            "—" if lift.low is None else f"[{100 * lift.low:+.2f}, {100 * lift.high:+.2f}] pp"  # type: ignore[operator]
+            "—"
+            if lift.low is None or lift.high is None
+            else f"[{100 * lift.low:+.2f}, {100 * lift.high:+.2f}] pp"
         )
         lifts.add_row(
             lift.metric,

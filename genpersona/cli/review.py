@@ -9,6 +9,8 @@ deciding, which still refuses a draft someone else decided meanwhile.
 
 from __future__ import annotations
 
+from typing import cast
+
 import typer
 from rich.table import Table
 
@@ -48,7 +50,7 @@ def list_(
     """One page of the queue, with counts per status."""
     from pydantic import ValidationError
 
-    from genpersona.review.models import QueueFilter
+    from genpersona.review.models import QueueFilter, SortKey
     from genpersona.review.queue import list_drafts
 
     try:
@@ -65,7 +67,7 @@ def list_(
             fix="use --kind subject_line|hero|chat_answer and --status "
             "pending|approved|edited|rejected|expired|any",
         ) from None
-    result = list_drafts(filters, sort, page, page_size)  # type: ignore[arg-type]
+    result = list_drafts(filters, cast(SortKey, sort), page, page_size)  # checked inside
     if as_json:
         emit_json(result)
         return
