@@ -174,3 +174,20 @@ def test_api_errors_are_clear(api, draft_factory, memory_vectors) -> None:
     missing = api.post(f"/v1/review/drafts/{d.id}/approve", json={"reviewer": "a"})
     assert missing.status_code == 422 and "expected_version" in missing.json()["message"]
     assert TestClient(create_app(get_settings())).get("/v1/review/drafts").status_code == 401
+
+
+def test_api_two_reviewers_at_once_exactly_one_wins(api, draft_factory, memory_vectors) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    d = submit_draft(draft_factory(kind="subject_line"))
+
+    def decide(who: str) -> int:
+        body = {"reviewer": who, "expected_version": 1}
+        return api.post(f"/v1/review/drafts/{d.id}/approve", json=body).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        codes = sorted(pool.map(decide, ["ann", "bob", "cat", "dan"]))
+    assert codes == [200, 409, 409, 409]
+    detail = get_draft_detail(d.id)
+    assert [a.action for a in detail.audit].count("approved") == 1
+    assert len(detail.reviews) == 1
