@@ -10,6 +10,10 @@ neither side always runs on a warmer database. Also prints the cost of one
 signature check in process. Target: >= 2,000 events/s with checks.
 
     python bench/webhooks.py [--batches 20] [--batch-size 500] [--rounds 4]
+        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres]
+
+With ``--postgres SERVER_URL`` the same runs go to a fresh database created on
+that server (and dropped afterwards) instead of SQLite.
 """
 
 from __future__ import annotations
@@ -41,7 +45,30 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--exposures", type=int, default=5000)
+    parser.add_argument("--postgres", default=None, help="PostgreSQL server URL (optional)")
     args = parser.parse_args()
+    database = "SQLite"
+    dropper = None
+    if args.postgres:
+        import uuid
+
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.engine import make_url
+
+        name = f"gp_bench_webhooks_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(args.postgres, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(args.postgres).set(database=name)
+        os.environ["GENPERSONA_DATABASE_URL"] = url.render_as_string(hide_password=False)
+        database = "PostgreSQL"
+
+        def dropper() -> None:
+            from genpersona.db.engine import dispose_engines
+
+            dispose_engines()
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
     os.environ["GENPERSONA_HOME"] = tempfile.mkdtemp(prefix="gp-bench-webhooks-")
     os.environ["GENPERSONA_LLM"] = "fake"
@@ -167,9 +194,12 @@ def main() -> int:
     verify_ms = (time.perf_counter() - start) / n * 1000
     with session_scope(settings) as session:
         stored = session.scalar(select(func.count()).select_from(OutcomeRow))
+    if dropper is not None:
+        dropper()
 
     print(
-        f"POST /v1/webhooks/sendgrid via uvicorn on loopback, SQLite, {args.exposures} exposures, "
+        f"POST /v1/webhooks/sendgrid via uvicorn on loopback, {database}, "
+        f"{args.exposures} exposures, "
         f"batches of {args.batch_size} events, {args.rounds} rounds x {args.batches} batches per side"
     )
     print(f"{'side':>10} {'events':>8} {'seconds':>8} {'events/s':>9}")
