@@ -282,3 +282,16 @@ def test_erasing_a_customer_removes_their_exposures_and_webhook_outcomes(shop) -
     with session_scope() as session:
         left = list(session.execute(select(OutcomeRow.customer_id, OutcomeRow.type)).tuples())
     assert sorted(left) == [("E2", "clicked"), ("E2", "converted")]
+
+
+def test_customer_export_lists_webhook_outcomes(shop) -> None:
+    from genpersona.customers.rights import export_customer
+
+    exposure = add_exposure(customer_id="X1", campaign="a")
+    assert _purchase(shop, "X1", utcnow()).status_code == 202
+    with session_scope() as session:
+        session.execute(insert(OutcomeRow), [_outcome(exposure, "opened", machine=True)])
+    exported = export_customer("giftloft", "X1")
+    rows = json.dumps(exported, default=str)
+    assert '"machine_open": true' in rows and '"provider": "test"' in rows
+    assert '"converted"' in rows

@@ -55,6 +55,9 @@ def export_campaign_rows(session: Session, ref: CustomerRef) -> dict[str, Any]:
                 "type": o.type,
                 "campaign": o.campaign,
                 "ts": o.ts.isoformat(),
+                "provider": o.provider,
+                "exposure_id": o.exposure_id,
+                "machine_open": o.machine_open,
             }
             for o in outcomes
         ],
