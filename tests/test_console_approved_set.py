@@ -10,10 +10,10 @@ from review_support import memory_vectors  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
 from genpersona.db.engine import session_scope
-from genpersona.guard.models import Violation
 from genpersona.review.approved import approved_variants
 from genpersona.review.queue import get_draft_detail, submit_drafts
 from genpersona.review.seed import make_draft
+from genpersona.types.violations import Violation
 
 APP = Path(__file__).resolve().parents[1] / "app" / "console.py"
 

@@ -9,7 +9,6 @@ from sqlalchemy import text
 
 from genpersona.db.engine import get_engine, session_scope
 from genpersona.errors import DraftConflict, InputError, InvalidTransition
-from genpersona.guard.models import Violation
 from genpersona.review.approved import approved_variants, approved_variants_many
 from genpersona.review.queue import (
     approve,
@@ -20,6 +19,7 @@ from genpersona.review.queue import (
     reject,
     submit_draft,
 )
+from genpersona.types.violations import Violation
 
 
 def _blocked(draft_factory, idx: int = 1):  # type: ignore[no-untyped-def]

@@ -12,10 +12,10 @@ from typer.testing import CliRunner
 
 from genpersona.api.app import create_app
 from genpersona.db.engine import session_scope
-from genpersona.guard.models import Violation
 from genpersona.review.approved import approved_variants
 from genpersona.review.queue import get_draft_detail, submit_draft
 from genpersona.settings import get_settings
+from genpersona.types.violations import Violation
 
 runner = CliRunner()
 

@@ -13,10 +13,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
-from genpersona.agent.models import ContentKind, DraftStatus, VariantContent
 from genpersona.api.deps import ServicesDep, SettingsDep
 from genpersona.api.schemas import ErrorBody
 from genpersona.review.models import DecisionResult, DraftDetail, QueueFilter, QueuePage
+from genpersona.types.content import ContentKind, DraftStatus, VariantContent
 
 router = APIRouter(prefix="/v1/review", tags=["review"])
 

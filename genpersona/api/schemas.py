@@ -1,6 +1,6 @@
 """Request and response bodies of the HTTP API that are not agent contract models.
 
-``ContentRequest`` and ``Draft`` (``genpersona.agent.models``) are used as they
+``ContentRequest`` and ``Draft`` (``genpersona.types.content``) are used as they
 are; the models here cover chat, events, outcomes and the data controls. Every
 string and list has a bound so that one request cannot make the service hold or
 store unbounded text (the body-size limit guards the bytes, these guard shape).
@@ -13,15 +13,13 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from genpersona.agent.models import ChatTurn
-from genpersona.context.models import AnonymousContext
+from genpersona.types.audience import AnonymousContext
+from genpersona.types.content import ChatTurn
+from genpersona.types.outcomes import OutcomeType
 
 #: events a caller may send; "purchase"/"return" normally come from ingest but a
 #: shop can also stream them live
 EventType = Literal["view", "click", "email_open", "purchase", "return", "chat"]
-OutcomeType = Literal[
-    "sent", "delivered", "opened", "clicked", "converted", "unsubscribed", "bounced"
-]
 
 _ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")
 

@@ -28,16 +28,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from genpersona.db.base import Base, utcnow
 
-OUTCOME_TYPES = (
-    "sent",
-    "delivered",
-    "opened",
-    "clicked",
-    "converted",
-    "unsubscribed",
-    "bounced",
-)
-
 
 class OutcomeRow(Base):
     __tablename__ = "outcomes"

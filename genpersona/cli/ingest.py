@@ -8,7 +8,10 @@ import typer
 from rich.table import Table
 
 from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
-from genpersona.data.ingest_online_retail import IngestReport
+from genpersona.data.ingest_events import ingest_events
+from genpersona.data.ingest_online_retail import IngestReport, ingest_online_retail
+from genpersona.delivery.attribution import attribute_purchases
+from genpersona.recs.store import fit_recommender
 from genpersona.settings import get_settings
 
 ingest_app = typer.Typer(
@@ -53,8 +56,6 @@ def online_retail_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Load the UCI parquet: catalog, themes, customers, purchases/returns, profiles, memories."""
-    from genpersona.data.ingest_online_retail import ingest_online_retail
-    from genpersona.recs.store import fit_recommender
 
     report = ingest_online_retail(
         path,
@@ -82,9 +83,6 @@ def events_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Load your own events (idempotent: re-running adds only new events)."""
-    from genpersona.data.ingest_events import ingest_events
-    from genpersona.delivery.attribution import attribute_purchases
-    from genpersona.recs.store import fit_recommender
 
     purposes = tuple(p.strip() for p in consent.split(",") if p.strip())
     brand = brand or get_settings().default_brand

@@ -14,8 +14,8 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from genpersona.agent.models import VariantContent
 from genpersona.review.tables import DraftRow, DraftVariantRow, ReviewRow
+from genpersona.types.content import VariantContent
 
 
 class ApprovedVariant(BaseModel):

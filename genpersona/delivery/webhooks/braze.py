@@ -18,10 +18,11 @@ from genpersona.delivery.webhooks.common import (
     obj,
 )
 from genpersona.delivery.webhooks.machine import is_machine_open
-from genpersona.delivery.webhooks.models import OutcomeType, RawWebhook, VendorEvent
+from genpersona.delivery.webhooks.models import RawWebhook, VendorEvent
 from genpersona.delivery.webhooks.signatures import verify_bearer
 from genpersona.errors import WebhookNotConfigured
 from genpersona.settings import Settings
+from genpersona.types.outcomes import OutcomeType
 
 NAME = "braze"
 PREFIX = "users.messages.email."

@@ -5,13 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
-OutcomeType = Literal[
-    "sent", "delivered", "opened", "clicked", "converted", "unsubscribed", "bounced"
-]
+from genpersona.types.outcomes import OutcomeType
 
 
 @dataclass(frozen=True)

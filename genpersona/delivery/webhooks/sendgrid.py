@@ -17,10 +17,11 @@ from genpersona.delivery.webhooks.common import (
     load_json,
 )
 from genpersona.delivery.webhooks.machine import is_machine_open
-from genpersona.delivery.webhooks.models import OutcomeType, RawWebhook, VendorEvent
+from genpersona.delivery.webhooks.models import RawWebhook, VendorEvent
 from genpersona.delivery.webhooks.signatures import verify_sendgrid
 from genpersona.errors import WebhookNotConfigured
 from genpersona.settings import Settings
+from genpersona.types.outcomes import OutcomeType
 
 NAME = "sendgrid"
 SIGNATURE_HEADER = "x-twilio-email-event-webhook-signature"
