@@ -11,10 +11,10 @@ import re
 import time
 from datetime import date
 
-from genpersona.agent.models import ContentKind, VariantContent
-from genpersona.brands.guide import BrandGuide
 import numpy as np
 
+from genpersona.agent.models import ContentKind, VariantContent
+from genpersona.brands.guide import BrandGuide
 from genpersona.guard.compiled import compiled
 from genpersona.guard.models import GuardReport, Span, Violation
 from genpersona.guard.normalize import View, changed, compat, folded

@@ -24,7 +24,7 @@ _OFFERS = [
     rf"pay\s+for\s+{_N},?\s+(?:get|take)\s+{_N}",
     r"(?:(?<![\w£$€.])\d{1,2}|one|two|three|four|five)\s*[-–]?\s*for\s*[-–]?\s*"
     r"(?:\d{1,2}|one|two|three|four)(?![\w%£.,]\d|\d)",
-    rf"(?:second|2nd|third|3rd|next)\s+(?:one|item|mug|candle|tin|card|throw|\w+)\s+"
+    r"(?:second|2nd|third|3rd|next)\s+(?:one|item|mug|candle|tin|card|throw|\w+)\s+"
     r"(?:half[\s-]price|free|for\s+(?:a\s+)?(?:penny|pound|quid))",
     # fractions and spelled-out reductions
     r"(?:a|one)[\s-](?:third|quarter|fifth|tenth)\s+off",

@@ -34,7 +34,21 @@ RULE_PREFIX = "sensitive.semantic."
 # per embedder (Embedder.name): topic thresholds and the margin over the best innocent
 # anchor, from `python -m evals.guard.calibrate_semantic` on the dev split (see the docs
 # page docs/guides/guardrails-semantic.md); the held-out split was never used here
-CALIBRATED: dict[str, tuple[dict[str, float], float]] = {}
+CALIBRATED: dict[str, tuple[dict[str, float], float]] = {
+    "minilm": (
+        {
+            "pregnancy": 0.4,
+            "health": 0.418,
+            "life_events": 0.4,
+            "religion": 0.405,
+            "ethnicity": 0.4,
+            "sexuality": 0.4,
+            "financial_distress": 0.463,
+            "surveillance": 0.486,
+        },
+        0.06,
+    )
+}
 
 _MESSAGES = {
     "pregnancy": "reads as knowing the customer is pregnant or expecting a baby",
