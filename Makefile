@@ -6,8 +6,11 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 # the demo ends by serving the review console; `make demo DEMO_ARGS=--no-console` just prints
 DEMO_ARGS ?= --console
+SRC := genpersona app tests evals bench
+# the unit tier: fakes only, no real model, no services, no browser
+FAST_MARKERS := not real_model and not slow and not postgres and not browser
 
-.PHONY: install demo test lint format bench evals console clean
+.PHONY: install demo test test-fast lint typecheck imports docs check format bench evals console clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -25,13 +28,26 @@ demo: install
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+test-fast: install
+	env -u GENPERSONA_TEST_PG_URL -u GENPERSONA_TEST_REDIS_URL -u GENPERSONA_TEST_AMQP_URL \
+	  $(PY) -m pytest -m "$(FAST_MARKERS)" $(PYTEST_ARGS)
+
 lint: install
-	$(VENV)/bin/ruff check genpersona app tests evals bench
-	$(VENV)/bin/ruff format --check genpersona app tests evals bench
+	$(VENV)/bin/ruff check $(SRC)
+	$(VENV)/bin/ruff format --check $(SRC)
+
+typecheck: install
+	$(VENV)/bin/mypy genpersona
+
+imports: install
+	$(VENV)/bin/lint-imports
+
+# every check CI runs before the tests
+check: lint typecheck imports docs
 
 format: install
-	$(VENV)/bin/ruff format genpersona app tests evals bench
-	$(VENV)/bin/ruff check --fix genpersona app tests evals bench
+	$(VENV)/bin/ruff format $(SRC)
+	$(VENV)/bin/ruff check --fix $(SRC)
 
 bench: install
 	for f in bench/*.py; do $(PY) $$f || exit 1; done
@@ -43,4 +59,4 @@ console: install
 	$(VENV)/bin/genpersona console
 
 clean:
-	rm -rf .genpersona .pytest_cache
+	rm -rf .genpersona .pytest_cache site
