@@ -3,8 +3,8 @@ when a draft says it without the listed words, and innocent lines that sit close
 
 Every prototype talks to the customer about *their own* situation (that is what makes a line
 creepy); the innocent anchors are the product, occasion and third-party uses a gift retailer
-writes every day. A draft is flagged when it is closer to a topic's prototypes than to any
-anchor by a margin, and over the topic's threshold (see :mod:`genpersona.guard.semantic`).
+writes every day. Both are training lines of the topic classifier in
+:mod:`genpersona.guard.semantic` (labelled by topic, and "none" for the anchors).
 Keys are the sensitive categories of the brand guide, so a guide that drops a category
 drops its semantic check too.
 """
@@ -280,6 +280,5 @@ INNOCENT_ANCHORS: list[str] = [
     "The perfect gift for someone special",
 ]
 
-# applied when the embedder has no calibrated entry (the fake embedder in unit tests)
+# topic probability that blocks when a model has no calibrated threshold for the topic
 DEFAULT_THRESHOLD = 0.5
-DEFAULT_MARGIN = 0.05

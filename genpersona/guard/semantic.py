@@ -1,16 +1,22 @@
 """The creepy line by meaning: is a draft about a sensitive topic, whatever words it uses?
 
 Word lists miss euphemisms ("a little one on the way", "money a bit tight this month").
-This check compares the draft's sentence embedding with prototype lines per topic and with
-innocent anchors (:mod:`genpersona.guard.prototypes`): a topic is flagged when the draft's
-best prototype similarity reaches the topic's calibrated threshold *and* beats its best
-innocent anchor by a margin, so "baby-blue bunting" (closest to an anchor) passes while
-"eating for two? treat yourself" does not.
+This check runs a small classifier (multinomial logistic regression: one class per sensitive
+topic plus "none") on the draft's sentence embedding and blocks a topic whose probability
+reaches that topic's threshold.
+
+Where the weights come from, by embedder (``Embedder.name``):
+
+* a shipped model (``semantic_models/<name>.npz``), trained by
+  ``python -m evals.guard.train_semantic`` on the prototype and anchor lines of
+  :mod:`genpersona.guard.prototypes` plus the guard's dev eval lines, with per-topic
+  thresholds chosen on out-of-fold probabilities so no dev compliant line is blocked;
+* otherwise (the fake embedder in unit tests, a new embedder) a model fitted at first use on
+  the prototype and anchor lines alone, with a default threshold.
 
 Cost: the scoring stage embeds every candidate anyway, so the pipeline passes that vector in
-and the check is one (prototypes x 384) matrix-vector product. Without a vector the guard
-embeds the draft itself with the injected embedder. Prototype vectors are embedded once per
-embedder and cached for the process.
+and the check is one (classes x dim) matrix-vector product; without a vector the guard
+embeds the draft itself with the injected embedder.
 """
 
 from __future__ import annotations
@@ -18,37 +24,18 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from genpersona.embeddings.base import Embedder
 from genpersona.guard.models import Violation
-from genpersona.guard.prototypes import (
-    DEFAULT_MARGIN,
-    DEFAULT_THRESHOLD,
-    INNOCENT_ANCHORS,
-    TOPIC_PROTOTYPES,
-)
+from genpersona.guard.prototypes import DEFAULT_THRESHOLD, INNOCENT_ANCHORS, TOPIC_PROTOTYPES
 
 RULE_PREFIX = "sensitive.semantic."
-# per embedder (Embedder.name): topic thresholds and the margin over the best innocent
-# anchor, from `python -m evals.guard.calibrate_semantic` on the dev split (see the docs
-# page docs/guides/guardrails-semantic.md); the held-out split was never used here
-CALIBRATED: dict[str, tuple[dict[str, float], float]] = {
-    "minilm": (
-        {
-            "pregnancy": 0.4,
-            "health": 0.418,
-            "life_events": 0.4,
-            "religion": 0.405,
-            "ethnicity": 0.4,
-            "sexuality": 0.4,
-            "financial_distress": 0.463,
-            "surveillance": 0.486,
-        },
-        0.06,
-    )
-}
+NONE = "none"
+MODELS_DIR = Path(__file__).resolve().parent / "semantic_models"
+FIT_C = 64.0  # weak regularisation: out-of-fold recall rose with C on the dev lines
 
 _MESSAGES = {
     "pregnancy": "reads as knowing the customer is pregnant or expecting a baby",
@@ -63,103 +50,131 @@ _MESSAGES = {
 
 
 @dataclass(frozen=True)
-class _Bank:
-    matrix: np.ndarray  # rows: every prototype, then every anchor
-    topic_rows: dict[str, np.ndarray]  # row indices per topic
-    anchor_rows: np.ndarray
-    lines: list[str]
+class TopicModel:
+    classes: list[str]  # topic names and NONE
+    coef: np.ndarray  # (classes, dim)
+    intercept: np.ndarray  # (classes,)
+    thresholds: dict[str, float]
+    source: str  # "shipped" or "prototypes"
+
+    def probabilities(self, vector: np.ndarray) -> np.ndarray:
+        logits = self.coef @ np.asarray(vector, dtype=np.float32).reshape(-1) + self.intercept
+        logits = logits - logits.max()
+        p = np.exp(logits)
+        return p / p.sum()
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        topics = [t for t in self.classes if t != NONE]
+        np.savez(
+            path,
+            classes=np.array(self.classes),
+            coef=self.coef.astype(np.float32),
+            intercept=self.intercept.astype(np.float32),
+            threshold_topics=np.array(topics),
+            thresholds=np.array([self.thresholds[t] for t in topics], dtype=np.float32),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> TopicModel:
+        with np.load(path) as z:
+            thr = dict(zip(z["threshold_topics"].tolist(), z["thresholds"].tolist(), strict=True))
+            return cls(z["classes"].tolist(), z["coef"], z["intercept"], thr, source="shipped")
+
+
+def training_lines() -> tuple[list[str], list[str]]:
+    """The built-in lines and their labels: prototypes by topic, anchors as NONE."""
+    texts = [p for ps in TOPIC_PROTOTYPES.values() for p in ps] + list(INNOCENT_ANCHORS)
+    labels = [t for t, ps in TOPIC_PROTOTYPES.items() for _ in ps] + [NONE] * len(INNOCENT_ANCHORS)
+    return texts, labels
+
+
+def fit(vectors: np.ndarray, labels: list[str], thresholds: dict[str, float]) -> TopicModel:
+    # sklearn is only needed to fit (never on a check): imported here, at first use
+    from sklearn.linear_model import LogisticRegression
+
+    lr = LogisticRegression(C=FIT_C, max_iter=3000, class_weight="balanced")
+    lr.fit(vectors, labels)
+    classes = [str(c) for c in lr.classes_]
+    return TopicModel(
+        classes,
+        lr.coef_.astype(np.float32),
+        lr.intercept_.astype(np.float32),
+        {t: thresholds.get(t, DEFAULT_THRESHOLD) for t in classes if t != NONE},
+        source="prototypes",
+    )
+
+
+_MODELS: dict[str, TopicModel] = {}
+_MODEL_LOCK = threading.Lock()
+
+
+def model_for(embedder: Embedder) -> TopicModel:
+    """The shipped model of this embedder, else one fitted on the built-in lines (cached)."""
+    with _MODEL_LOCK:
+        model = _MODELS.get(embedder.name)
+        if model is None:
+            path = MODELS_DIR / f"{embedder.name}.npz"
+            if path.exists():
+                model = TopicModel.load(path)
+            else:
+                texts, labels = training_lines()
+                model = fit(np.asarray(embedder.embed(texts)), labels, {})
+            _MODELS[embedder.name] = model
+        return model
+
+
+def clear_model_cache() -> None:
+    with _MODEL_LOCK:
+        _MODELS.clear()
 
 
 @dataclass(frozen=True)
 class TopicScore:
     topic: str
-    similarity: float  # best cosine to the topic's prototypes
-    innocent: float  # best cosine to any innocent anchor
-    nearest: str  # the prototype that matched best
+    probability: float
     threshold: float
-    margin: float
 
     @property
     def flagged(self) -> bool:
-        return self.similarity >= self.threshold and self.similarity - self.innocent >= self.margin
-
-
-_BANKS: dict[str, _Bank] = {}
-_BANK_LOCK = threading.Lock()
-
-
-def _bank(embedder: Embedder) -> _Bank:
-    with _BANK_LOCK:
-        bank = _BANKS.get(embedder.name)
-        if bank is None:
-            lines: list[str] = []
-            topic_rows: dict[str, np.ndarray] = {}
-            for topic, protos in TOPIC_PROTOTYPES.items():
-                topic_rows[topic] = np.arange(len(lines), len(lines) + len(protos))
-                lines += protos
-            anchors = np.arange(len(lines), len(lines) + len(INNOCENT_ANCHORS))
-            lines += INNOCENT_ANCHORS
-            matrix = np.asarray(embedder.embed(lines), dtype=np.float32)
-            bank = _Bank(matrix, topic_rows, anchors, lines)
-            _BANKS[embedder.name] = bank
-        return bank
-
-
-def clear_prototype_cache() -> None:
-    with _BANK_LOCK:
-        _BANKS.clear()
+        return self.probability >= self.threshold
 
 
 class SemanticGuard:
     """Topic scores for drafts, with the embedder that made (or will make) their vectors.
 
-    A precomputed vector must come from the same embedder: the prototypes are embedded
-    with it and the thresholds are looked up by its name.
+    A precomputed vector must come from the same embedder: the model is chosen by its name.
     """
 
-    def __init__(
-        self,
-        embedder: Embedder,
-        *,
-        thresholds: dict[str, float] | None = None,
-        margin: float | None = None,
-    ) -> None:
+    def __init__(self, embedder: Embedder, *, thresholds: dict[str, float] | None = None) -> None:
         self.embedder = embedder
-        cal_thr, cal_margin = CALIBRATED.get(embedder.name, ({}, DEFAULT_MARGIN))
-        self.thresholds = {t: DEFAULT_THRESHOLD for t in TOPIC_PROTOTYPES} | cal_thr
-        self.thresholds |= thresholds or {}
-        self.margin = cal_margin if margin is None else margin
+        self._override = dict(thresholds or {})
         self._facts: OrderedDict[str, frozenset[str]] = OrderedDict()
         self._lock = threading.Lock()
 
     @property
+    def model(self) -> TopicModel:
+        return model_for(self.embedder)
+
+    @property
     def topics(self) -> list[str]:
-        return list(TOPIC_PROTOTYPES)
+        return [t for t in self.model.classes if t != NONE]
+
+    def threshold(self, topic: str) -> float:
+        return self._override.get(topic, self.model.thresholds.get(topic, DEFAULT_THRESHOLD))
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return np.asarray(self.embedder.embed(texts), dtype=np.float32)
 
     def scores(self, vector: np.ndarray, topics: list[str] | None = None) -> list[TopicScore]:
-        bank = _bank(self.embedder)
-        sims = bank.matrix @ np.asarray(vector, dtype=np.float32).reshape(-1)
-        innocent = float(sims[bank.anchor_rows].max()) if len(bank.anchor_rows) else -1.0
-        out = []
-        for topic in topics if topics is not None else self.topics:
-            rows = bank.topic_rows.get(topic)
-            if rows is None:
-                continue
-            best = int(rows[int(np.argmax(sims[rows]))])
-            out.append(
-                TopicScore(
-                    topic,
-                    float(sims[best]),
-                    innocent,
-                    bank.lines[best],
-                    self.thresholds[topic],
-                    self.margin,
-                )
-            )
-        return out
+        model = self.model
+        probs = model.probabilities(vector)
+        wanted = set(topics) if topics is not None else None
+        return [
+            TopicScore(c, float(p), self.threshold(c))
+            for c, p in zip(model.classes, probs, strict=True)
+            if c != NONE and (wanted is None or c in wanted)
+        ]
 
     def shared_topics(self, shared_facts: list[str]) -> frozenset[str]:
         """Topics the customer raised themselves (embedded once per distinct fact list)."""
@@ -192,21 +207,18 @@ class SemanticGuard:
         if not topics or not text.strip():
             return []
         vector = embedding if embedding is not None else self.embed([text])[0]
-        out = []
-        for s in self.scores(vector, topics):
-            if not s.flagged:
-                continue
-            out.append(
-                Violation(
-                    rule_id=RULE_PREFIX + s.topic,
-                    severity="block",
-                    message=(
-                        f"{_MESSAGES.get(s.topic, s.topic)} (similarity {s.similarity:.2f} to"
-                        f" '{s.nearest}'; threshold {s.threshold:.2f})"
-                    ),
-                    suggestion="remove the allusion; personalise only with what the customer"
-                    " chose to share",
-                    field=field,
-                )
+        return [
+            Violation(
+                rule_id=RULE_PREFIX + s.topic,
+                severity="block",
+                message=(
+                    f"{_MESSAGES.get(s.topic, s.topic)} (topic probability"
+                    f" {s.probability:.2f}, threshold {s.threshold:.2f})"
+                ),
+                suggestion="remove the allusion; personalise only with what the customer"
+                " chose to share",
+                field=field,
             )
-        return out
+            for s in self.scores(vector, topics)
+            if s.flagged
+        ]
