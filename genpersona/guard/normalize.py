@@ -95,8 +95,8 @@ def _decode_word(word: str, one: str) -> str | None:
     letters = sum(ch.isalpha() for ch in word)
     if letters == 0 or not any(ch in LEET for ch in word) or _NUMBER_UNIT.fullmatch(word):
         return None
-    if letters < 3 and (word.isupper() or len(word) < 3):
-        return None  # short codes: "A4", "B2B", "5EX", "3D"
+    if letters < 2 or len(word) < 3 or (len(word) == 3 and word.isupper()):
+        return None  # short codes: "A4", "B2B", "5EX", "3D", "CO2"; "FR33" is still read
     return "".join(one if ch == "1" else LEET.get(ch, ch) for ch in word)
 
 
