@@ -42,8 +42,12 @@ DISCLAIMER_FIELD: dict[str, str] = {
 RULE_FAMILIES = [name for name, _ in FIELD_VALIDATORS] + ["disclaimer"]
 SEMANTIC_FAMILY = "sensitive.semantic"
 # the word rules that also run on the folded view ("pr3gn4nt", "p.r.e.g.n.a.n.t", "fr€e")
-FOLDED_VALIDATORS = [("banned_term", banned), ("competitor", competitors), ("claim", claims),
-                     ("creepy", creepy)]  # fmt: skip
+FOLDED_VALIDATORS: list[tuple[str, Validator]] = [
+    ("banned_term", banned),
+    ("competitor", competitors),
+    ("claim", claims),
+    ("creepy", creepy),
+]
 
 
 def as_content(content: VariantContent | str, kind: ContentKind) -> VariantContent:
