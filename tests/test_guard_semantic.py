@@ -143,3 +143,17 @@ def test_real_minilm_catches_euphemisms_and_passes_innocents(guide: BrandGuide) 
     ]:
         report = check(line, guide, **kw)
         assert report.passed, (line, report.violations)
+
+
+def test_semantic_violations_alone_match_the_full_check(
+    fake: FakeEmbedder, guide: BrandGuide
+) -> None:
+    from genpersona.guard.engine import semantic_violations
+
+    sg = SemanticGuard(fake)
+    vec = fake.embed([MONEY])[0]
+    alone = semantic_violations(MONEY, guide, sg, kind="subject_line", embedding=vec)
+    full = check(MONEY, guide, kind="subject_line", send_date=DAY, semantic=sg, embedding=vec)
+    assert [v.rule_id for v in alone] == semantic_rules(full)
+    shared = ["told us money is tight this month and she is counting every penny"]
+    assert semantic_violations(MONEY, guide, sg, kind="subject_line", shared_facts=shared) == []

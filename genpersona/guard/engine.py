@@ -225,6 +225,22 @@ def check(
     )
 
 
+def semantic_violations(
+    content: VariantContent | str,
+    guide: BrandGuide,
+    semantic: SemanticGuard,
+    *,
+    kind: ContentKind,
+    embedding: np.ndarray | None = None,
+    shared_facts: list[str] = [],  # noqa: B006 - never mutated
+) -> list[Violation]:
+    """Only the semantic creepy-line check, for a caller that already ran ``check`` on the
+    words and now has the draft's embedding (the pipeline's scoring stage)."""
+    vc = as_content(content, kind)
+    opts = _options(vc, kind, None, None, None, [], shared_facts)
+    return _semantic(vc, guide, opts, semantic, embedding)
+
+
 def _semantic(
     vc: VariantContent,
     guide: BrandGuide,
