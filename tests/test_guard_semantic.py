@@ -157,3 +157,19 @@ def test_semantic_violations_alone_match_the_full_check(
     assert [v.rule_id for v in alone] == semantic_rules(full)
     shared = ["told us money is tight this month and she is counting every penny"]
     assert semantic_violations(MONEY, guide, sg, kind="subject_line", shared_facts=shared) == []
+
+
+def test_only_a_shipped_model_counts_as_calibrated(fake: FakeEmbedder) -> None:
+    from genpersona.guard.semantic import clear_model_cache, training_lines, use_model
+
+    assert not SemanticGuard(fake).calibrated  # fitted on the built-in lines at first use
+    texts, labels = training_lines()
+    fitted = fit(fake.embed(texts), labels, {})
+    shipped = TopicModel(
+        fitted.classes, fitted.coef, fitted.intercept, fitted.thresholds, "shipped"
+    )
+    use_model(fake, shipped)
+    try:
+        assert SemanticGuard(fake).calibrated
+    finally:
+        clear_model_cache()

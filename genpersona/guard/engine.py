@@ -233,12 +233,15 @@ def semantic_violations(
     kind: ContentKind,
     embedding: np.ndarray | None = None,
     shared_facts: list[str] = [],  # noqa: B006 - never mutated
+    facts_by_meaning: bool = True,
 ) -> list[Violation]:
     """Only the semantic creepy-line check, for a caller that already ran ``check`` on the
-    words and now has the draft's embedding (the pipeline's scoring stage)."""
+    words and now has the draft's embedding (the pipeline's scoring stage).
+    ``facts_by_meaning=False`` reads the topics of ``shared_facts`` from the word lists only,
+    so the check makes no embedder call at all when ``embedding`` is given."""
     vc = as_content(content, kind)
     opts = _options(vc, kind, None, None, None, [], shared_facts)
-    return _semantic(vc, guide, opts, semantic, embedding)
+    return _semantic(vc, guide, opts, semantic, embedding, facts_by_meaning)
 
 
 def _semantic(
@@ -247,6 +250,7 @@ def _semantic(
     opts: CheckOptions,
     semantic: SemanticGuard,
     embedding: np.ndarray | None,
+    facts_by_meaning: bool = True,
 ) -> list[Violation]:
     cg = compiled(guide)
     allowed: set[str] = set()
@@ -254,7 +258,8 @@ def _semantic(
         # the customer raised the topic: the word lists and the prototypes both say which
         facts = normalize(" ".join(opts.shared_facts))
         allowed |= {m.payload for m in cg.sensitive.find(facts, tokenize(facts))}
-        allowed |= semantic.shared_topics(opts.shared_facts)
+        if facts_by_meaning:
+            allowed |= semantic.shared_topics(opts.shared_facts)
     return semantic.violations(
         vc.all_text(),
         list(guide.sensitive.categories),

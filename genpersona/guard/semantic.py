@@ -124,6 +124,12 @@ def model_for(embedder: Embedder) -> TopicModel:
         return model
 
 
+def use_model(embedder: Embedder, model: TopicModel) -> None:
+    """Make ``model`` the topic model of this embedder for the process (tests, experiments)."""
+    with _MODEL_LOCK:
+        _MODELS[embedder.name] = model
+
+
 def clear_model_cache() -> None:
     with _MODEL_LOCK:
         _MODELS.clear()
@@ -159,6 +165,13 @@ class SemanticGuard:
     @property
     def topics(self) -> list[str]:
         return [t for t in self.model.classes if t != NONE]
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether the model's thresholds were chosen on labelled lines (a shipped model).
+        The pipeline only lets a calibrated model block; a model fitted on the built-in lines
+        alone (the fake embedder, a new embedder) is for tests and exploration."""
+        return self.model.source == "shipped"
 
     def threshold(self, topic: str) -> float:
         return self._override.get(topic, self.model.thresholds.get(topic, DEFAULT_THRESHOLD))
