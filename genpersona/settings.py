@@ -22,6 +22,14 @@ from genpersona.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+#: set to "1" by the unit tests: no backend may load a real model unless a test opts in
+FORBID_ENV = "GENPERSONA_FORBID_REAL_MODELS"
+
+
+def real_models_forbidden() -> bool:
+    """Read per call (not a Settings field): a test flips it without rebuilding settings."""
+    return os.environ.get(FORBID_ENV) == "1"
+
 
 def _config_file_values() -> dict[str, Any]:
     """Read the optional TOML file; a broken file is an error, not a silent default."""
@@ -141,6 +149,21 @@ class Settings(BaseSettings):
     celery_queue: str = Field(default="genpersona", description="Celery queue of campaign tasks.")
     celery_task_timeout_s: float = Field(
         default=600.0, description="How long a distributed campaign waits for one customer."
+    )
+
+    # --- delivery ----------------------------------------------------------------
+    delivery_holdout_share: float = Field(
+        default=0.10,
+        ge=0.0,
+        le=1.0,
+        description="Share of each campaign's recipients held out (given the generic copy).",
+    )
+    delivery_holdout_overrides: dict[str, float] = Field(
+        default_factory=dict,
+        description='Per-campaign holdout share, e.g. {"xmas-2026": 0.2} (JSON in the env).',
+    )
+    delivery_cache_max_age_s: int = Field(
+        default=300, ge=0, description="Cache-Control max-age of pull-endpoint answers."
     )
 
     @field_validator("llm")

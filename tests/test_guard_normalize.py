@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 
-from genpersona.agent.models import VariantContent
 from genpersona.brands.guide import BrandGuide
 from genpersona.guard.engine import autofix, check
 from genpersona.guard.normalize import compat, folded
+from genpersona.types.content import VariantContent
 
 DAY = date(2026, 11, 22)
 

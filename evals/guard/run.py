@@ -33,13 +33,13 @@ from typing import Any
 import numpy as np
 import yaml
 
-from genpersona.agent.models import VariantContent
 from genpersona.brands.guide import BrandGuide
 from genpersona.brands.loader import load_guide
 from genpersona.embeddings.factory import get_embedder
 from genpersona.guard.engine import as_content, check
 from genpersona.guard.models import GuardReport
 from genpersona.guard.semantic import SemanticGuard
+from genpersona.types.content import VariantContent
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATE = date(2026, 11, 22)  # fixed so claim validity (and the figures) never drift

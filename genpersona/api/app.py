@@ -11,11 +11,18 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from genpersona import __version__
-from genpersona.api import routes_chat, routes_customers, routes_events, routes_generate
+from genpersona.api import (
+    routes_chat,
+    routes_content,
+    routes_customers,
+    routes_events,
+    routes_generate,
+)
 from genpersona.api.auth import ApiKeyAuth
 from genpersona.api.errors import install_error_handlers
 from genpersona.api.limits import BodySizeLimit, RateLimit
 from genpersona.api.services import Services
+from genpersona.runtime import apply_runtime_defaults
 from genpersona.settings import Settings, get_settings
 
 
@@ -33,10 +40,20 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.settings = settings
     app.state.services = services or Services()
     install_error_handlers(app)
-    for module in (routes_generate, routes_chat, routes_events, routes_customers):
+    for module in (routes_generate, routes_chat, routes_events, routes_customers, routes_content):
         app.include_router(module.router)
     # add_middleware wraps: the last one added is the outermost
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(ApiKeyAuth, api_key=settings.api_key)
     app.add_middleware(RateLimit, per_minute=settings.api_rate_per_minute)
     return app
+
+
+def serve_app() -> FastAPI:
+    """The factory the server loads (``genpersona serve``, ``uvicorn --factory``).
+
+    A process entry point, unlike ``create_app`` (also used in-process by tests and
+    embedders), so it applies the OpenMP defaults before a route can load a model.
+    """
+    apply_runtime_defaults()
+    return create_app()

@@ -13,10 +13,9 @@ from datetime import date
 
 import numpy as np
 
-from genpersona.agent.models import ContentKind, VariantContent
 from genpersona.brands.guide import BrandGuide
 from genpersona.guard.compiled import compiled
-from genpersona.guard.models import GuardReport, Span, Violation
+from genpersona.guard.models import GuardReport
 from genpersona.guard.normalize import View, changed, compat, folded
 from genpersona.guard.semantic import SemanticGuard
 from genpersona.guard.text import normalize, tokenize
@@ -25,6 +24,8 @@ from genpersona.guard.validators.claims import claims
 from genpersona.guard.validators.creepy import creepy
 from genpersona.guard.validators.length import copy_text, limit_for_field
 from genpersona.guard.validators.terms import banned, competitors
+from genpersona.types.content import ContentKind, VariantContent
+from genpersona.types.violations import Span, Violation
 
 FIELDS = ("subject", "preheader", "headline", "subheadline", "cta", "answer")
 MAIN_FIELD: dict[str, str] = {

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 
 from genpersona.embeddings.base import Embedder
-from genpersona.guard.models import Violation
 from genpersona.guard.prototypes import DEFAULT_THRESHOLD, INNOCENT_ANCHORS, TOPIC_PROTOTYPES
+from genpersona.types.violations import Violation
 
 RULE_PREFIX = "sensitive.semantic."
 NONE = "none"
