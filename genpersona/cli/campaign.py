@@ -79,7 +79,7 @@ def run(
         task = progress.add_task(f"{name}", total=None, failed=0)
         failed = 0
 
-        def on_result(result) -> None:  # type: ignore[no-untyped-def]
+        def on_result(result) -> None:
             nonlocal failed
             failed += result.status == "failed"
             progress.update(task, advance=1, failed=failed)
