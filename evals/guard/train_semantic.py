@@ -1,6 +1,6 @@
 """Fit the semantic creepy-line classifier for MiniLM and choose its thresholds (dev only).
 
-    python -m evals.guard.train_semantic [--slack N] [--dry-run]
+    python -m evals.guard.train_semantic [--slack N] [--c C] [--dry-run]
 
 Training lines: the prototypes and innocent anchors of genpersona/guard/prototypes.py plus
 every dev eval line of the guard (evals/guard/data/, never heldout/): compliant lines as
@@ -24,7 +24,7 @@ from sklearn.model_selection import StratifiedKFold
 from evals.guard.run import draft_text, load_cases
 from genpersona.embeddings.factory import get_embedder
 from genpersona.guard.engine import check
-from genpersona.guard.semantic import MODELS_DIR, NONE, TopicModel, fit, training_lines
+from genpersona.guard.semantic import FIT_C, MODELS_DIR, NONE, TopicModel, fit, training_lines
 
 GROUPS = {
     "pregnancy": ["pregnancy"],
@@ -73,6 +73,7 @@ def dev_lines(
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--slack", type=int, default=0)
+    ap.add_argument("--c", type=float, default=FIT_C, help="inverse regularisation strength")
     ap.add_argument("--dry-run", action="store_true", help="print figures, write nothing")
     args = ap.parse_args(argv)
     embedder = get_embedder("minilm")
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     classes = sorted(set(y))
     oof = np.zeros((len(y), len(classes)))
     for train, test in StratifiedKFold(5, shuffle=True, random_state=0).split(x, y):
-        m = fit(x[train], list(y[train]), {})
+        m = fit(x[train], list(y[train]), {}, args.c)
         cols = [m.classes.index(c) for c in classes]
         oof[test] = np.stack([m.probabilities(v)[cols] for v in x[test]])
     topics = [str(c) for c in classes if c != NONE]
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         f" {flagged[pos & is_eu].mean():.3f}), compliant blocked {int(flagged[neg].sum())}"
         f"/{int(neg.sum())}"
     )
-    model = fit(x, list(y), thresholds)
+    model = fit(x, list(y), thresholds, args.c)
     model = TopicModel(model.classes, model.coef, model.intercept, thresholds, "shipped")
     if not args.dry_run:
         path = MODELS_DIR / f"{embedder.name}.npz"

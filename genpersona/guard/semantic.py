@@ -89,11 +89,13 @@ def training_lines() -> tuple[list[str], list[str]]:
     return texts, labels
 
 
-def fit(vectors: np.ndarray, labels: list[str], thresholds: dict[str, float]) -> TopicModel:
+def fit(
+    vectors: np.ndarray, labels: list[str], thresholds: dict[str, float], c: float = FIT_C
+) -> TopicModel:
     # sklearn is only needed to fit (never on a check): imported here, at first use
     from sklearn.linear_model import LogisticRegression
 
-    lr = LogisticRegression(C=FIT_C, max_iter=3000, class_weight="balanced")
+    lr = LogisticRegression(C=c, max_iter=3000, class_weight="balanced")
     lr.fit(vectors, labels)
     classes = [str(c) for c in lr.classes_]
     return TopicModel(
