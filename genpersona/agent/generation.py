@@ -14,16 +14,19 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from genpersona.agent.context_stage import AgentContext
 from genpersona.agent.prompting import PromptLibrary, RenderedPrompt
 from genpersona.agent.trace import StageTimer
 from genpersona.agent.variables import prompt_variables
+from genpersona.embeddings.base import Embedder
 from genpersona.errors import RetriesExhausted
-from genpersona.guard.engine import autofix, check
+from genpersona.guard.engine import autofix, check, semantic_violations
 from genpersona.guard.models import Attempt
 from genpersona.guard.repair import fallback_content, format_violations_for_prompt, generate_guarded
+from genpersona.guard.semantic import SemanticGuard
 from genpersona.llm.base import LLM, GenerationParams, PromptStyle
 from genpersona.settings import Settings
 from genpersona.types.content import Variant, VariantContent
@@ -175,6 +178,32 @@ def guard_kwargs(actx: AgentContext) -> dict:
     """What the guard needs to know about this customer: which facts they shared."""
     shared = [m.text for m in actx.bundle.memories if m.knowingly_shared]
     return {"shared_facts": shared}
+
+
+def semantic_gate(
+    variants: list[Variant], vecs: np.ndarray, actx: AgentContext, embedder: Embedder
+) -> tuple[list[Variant], np.ndarray]:
+    """The guard's meaning check (euphemisms of sensitive topics) on the vectors the score
+    stage embeds anyway: no embedder call. Only a calibrated topic model may block. Blocked
+    candidates are dropped unless none would be left; then they stay with the violation
+    (ranked last by the blocking penalty, and visible to review)."""
+    semantic = SemanticGuard(embedder)
+    if not variants or not semantic.calibrated:
+        return variants, vecs
+    shared = guard_kwargs(actx)["shared_facts"]
+    checked = []
+    for v, vec in zip(variants, vecs, strict=True):
+        found = semantic_violations(
+            v.content, actx.guide, semantic, kind=actx.request.kind, embedding=vec,
+            shared_facts=shared, facts_by_meaning=False,
+        )  # fmt: skip
+        checked.append(v.model_copy(update={"violations": [*v.violations, *found]}))
+    clean = [
+        i for i, v in enumerate(checked) if not any(x.severity == "block" for x in v.violations)
+    ]
+    if not clean:
+        return checked, vecs
+    return [checked[i] for i in clean], vecs[clean]
 
 
 def _varied_fallback(

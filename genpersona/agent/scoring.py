@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict
 
 from genpersona.agent.context_stage import AgentContext, anonymous_line
 from genpersona.agent.deps import AgentDeps
+from genpersona.agent.generation import semantic_gate
 from genpersona.agent.trace import StageTimer
 from genpersona.agent.variables import limit_chars
 from genpersona.embeddings.base import Embedder
@@ -215,16 +216,27 @@ def variant_texts(variants: list[Variant]) -> list[str]:
     return [v.content.all_text() or " " for v in variants]
 
 
-def score_variants(
+def candidate_vectors(
     variants: list[Variant], sctx: ScoringContext, embedder: Embedder
-) -> list[Variant]:
-    """Scores on every variant, best first."""
-    if not variants:
-        return []
+) -> np.ndarray:
+    """The candidates' vectors: from the inline scoring call, else one call for the rest."""
     texts = variant_texts(variants)
     missing = [t for t in texts if t not in sctx.candidates]
     vectors = {**sctx.candidates, **_embed_once(embedder, missing)}
-    vecs = _rows(vectors, texts, embedder.dim)
+    return _rows(vectors, texts, embedder.dim)
+
+
+def score_variants(
+    variants: list[Variant],
+    sctx: ScoringContext,
+    embedder: Embedder,
+    vecs: np.ndarray | None = None,
+) -> list[Variant]:
+    """Scores on every variant, best first (``vecs``: their vectors, when already made)."""
+    if not variants:
+        return []
+    if vecs is None:
+        vecs = candidate_vectors(variants, sctx, embedder)
     columns: dict[str, np.ndarray | list[float]] = {
         "brand_voice": brand_voice(vecs, sctx),
         "relevance": relevance(vecs, sctx),
@@ -277,7 +289,9 @@ def score_candidates(
     sctx = (
         prepared.result() if prepared else build_scoring_context(actx, deps, variant_texts(passed))
     )
-    return score_variants(passed, sctx, deps.embedder)
+    vecs = candidate_vectors(passed, sctx, deps.embedder)
+    passed, vecs = semantic_gate(passed, vecs, actx, deps.embedder)  # the guard, by meaning
+    return score_variants(passed, sctx, deps.embedder, vecs)
 
 
 def clear_caches() -> None:
