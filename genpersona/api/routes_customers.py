@@ -16,12 +16,14 @@ from fastapi.responses import JSONResponse
 
 from genpersona.api.deps import ServicesDep, SettingsDep
 from genpersona.api.schemas import ConsentChange, ErrorBody
+from genpersona.api.scopes import require_scope
 
 router = APIRouter(tags=["customers"])
 
 _NOT_FOUND = {404: {"model": ErrorBody, "description": "unknown brand or customer"}}
 BrandPath = Path(min_length=1, max_length=64)
 CustomerPath = Path(min_length=1, max_length=64)
+_ADMIN = [require_scope("customers:admin")]
 
 
 def _out(result: Any) -> Any:
@@ -35,7 +37,7 @@ def _out(result: Any) -> Any:
     return jsonable_encoder(result)
 
 
-@router.get("/v1/customers/{brand}/{customer_id}/export", responses=_NOT_FOUND)
+@router.get("/v1/customers/{brand}/{customer_id}/export", responses=_NOT_FOUND, dependencies=_ADMIN)
 def export(
     services: ServicesDep,
     settings: SettingsDep,
@@ -60,6 +62,7 @@ def _consent(
     "/v1/customers/{brand}/{customer_id}/opt-out",
     response_model=ConsentChange,
     responses=_NOT_FOUND,
+    dependencies=_ADMIN,
 )
 def opt_out(
     services: ServicesDep,
@@ -75,6 +78,7 @@ def opt_out(
     "/v1/customers/{brand}/{customer_id}/opt-in",
     response_model=ConsentChange,
     responses=_NOT_FOUND,
+    dependencies=_ADMIN,
 )
 def opt_in(
     services: ServicesDep,
@@ -86,7 +90,7 @@ def opt_in(
     return _consent(services, settings, brand, customer_id, False)
 
 
-@router.post("/v1/customers/{brand}/{customer_id}/reset", responses=_NOT_FOUND)
+@router.post("/v1/customers/{brand}/{customer_id}/reset", responses=_NOT_FOUND, dependencies=_ADMIN)
 def reset(
     services: ServicesDep,
     settings: SettingsDep,
@@ -100,7 +104,7 @@ def reset(
     )
 
 
-@router.delete("/v1/customers/{brand}/{customer_id}", responses=_NOT_FOUND)
+@router.delete("/v1/customers/{brand}/{customer_id}", responses=_NOT_FOUND, dependencies=_ADMIN)
 def erase(
     services: ServicesDep,
     settings: SettingsDep,

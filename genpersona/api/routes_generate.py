@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path
 from genpersona.agent.models import ContentRequest, Draft
 from genpersona.api.deps import ServicesDep, SettingsDep
 from genpersona.api.schemas import ErrorBody
+from genpersona.api.scopes import require_scope
 
 router = APIRouter(prefix="/v1", tags=["generation"])
 
@@ -20,13 +21,23 @@ _ERRORS = {
 }
 
 
-@router.post("/generate", response_model=Draft, responses=_ERRORS)
+@router.post(
+    "/generate",
+    response_model=Draft,
+    responses=_ERRORS,
+    dependencies=[require_scope("content:write")],
+)
 def generate(request: ContentRequest, services: ServicesDep, settings: SettingsDep) -> Draft:
     """Generate ranked variants for one customer (or an anonymous visitor) into the review queue."""
     return services.generate(request, settings)
 
 
-@router.get("/drafts/{draft_id}", response_model=Draft, responses=_ERRORS)
+@router.get(
+    "/drafts/{draft_id}",
+    response_model=Draft,
+    responses=_ERRORS,
+    dependencies=[require_scope("content:read")],
+)
 def get_draft(services: ServicesDep, settings: SettingsDep, draft_id: int = Path(ge=1)) -> Draft:
     """One draft with its variants, scores, rationale and review status."""
     return services.get_draft(draft_id, settings)

@@ -86,6 +86,48 @@ def _record_outcomes(outcomes: list[Any], settings: Settings) -> list[int]:
     return record_outcomes(outcomes, settings=settings)
 
 
+def _list_brands(settings: Settings) -> list[str]:
+    from genpersona.brands.loader import list_guides
+
+    return sorted(g.id for g in list_guides(settings))
+
+
+def _chunk_blocked(brand: str, text: str, settings: Settings) -> bool:
+    """Whether one streamed sentence breaks a blocking rule (length rules apply to whole
+    answers, not to one sentence of them)."""
+    from genpersona.brands.loader import load_guide
+    from genpersona.guard.engine import check
+
+    report = check(text, load_guide(brand, settings), kind="chat_answer", channel="chat")
+    return any(not v.rule_id.startswith("length") for v in report.blocking)
+
+
+def _fallback_answer(brand: str, settings: Settings) -> str:
+    from genpersona.brands.loader import load_guide
+    from genpersona.guard.repair import fallback_content
+
+    content = fallback_content(
+        load_guide(brand, settings), "chat_answer", channel="chat", required=True
+    )
+    return (content.answer if content else None) or ""
+
+
+def _load_conversation(
+    brand: str, customer_id: str | None, conversation_id: str, settings: Settings
+) -> list[dict[str, Any]]:
+    from genpersona.customers.conversations import load_turns
+
+    return load_turns(brand, customer_id, conversation_id, settings)
+
+
+def _save_conversation(
+    brand: str, customer_id: str, conversation_id: str, turns: list[dict[str, Any]], s: Settings
+) -> None:
+    from genpersona.customers.conversations import save_turns
+
+    save_turns(brand, customer_id, conversation_id, turns, s)
+
+
 def _check_database(settings: Settings) -> dict[str, Any]:
     from genpersona.db.engine import get_engine
 
@@ -113,6 +155,16 @@ class Services:
     reset_customer: Callable[[str, str, Settings], Any] = _reset
     record_event: Callable[[str, str, str, dict[str, Any], Settings], Any] = _record_event
     record_outcomes: Callable[[list[Any], Settings], list[int]] = _record_outcomes
+    #: the OpenAI-compatible routes: brands as models, per-sentence checks, stored history
+    list_brands: Callable[[Settings], list[str]] = _list_brands
+    chunk_blocked: Callable[[str, str, Settings], bool] = _chunk_blocked
+    fallback_answer: Callable[[str, Settings], str] = _fallback_answer
+    load_conversation: Callable[[str, str | None, str, Settings], list[dict[str, Any]]] = (
+        _load_conversation
+    )
+    save_conversation: Callable[[str, str, str, list[dict[str, Any]], Settings], None] = (
+        _save_conversation
+    )
     #: name -> check; each returns a dict with "ok" or raises
     ready_checks: dict[str, Callable[[Settings], dict[str, Any]]] = field(
         default_factory=lambda: {"database": _check_database, "llm": _check_llm}
