@@ -78,6 +78,7 @@ def _variant(detail: DraftDetail, v: Variant, top_index: int, pending: bool) -> 
         if not pending:
             return
         blocking = any(x.severity == "block" for x in v.violations)
+        may_approve, may_edit = actions.can("approve"), actions.can("edit")
         cols = st.columns([1, 1, 3])
         cols[0].button(
             "Approve",
@@ -85,11 +86,22 @@ def _variant(detail: DraftDetail, v: Variant, top_index: int, pending: bool) -> 
             type="primary",
             on_click=actions.approve,
             args=(draft.id, v.index),
-            disabled=blocking,
-            help="Fix the flagged words with Edit first" if blocking else None,
+            disabled=blocking or not may_approve,
+            help=(
+                "Fix the flagged words with Edit first"
+                if blocking
+                else None
+                if may_approve
+                else "Approving needs the approver or admin role"
+            ),
         )
-        editing = st.session_state.get("editing") == (draft.id, v.index)
-        if cols[1].button("Edit", key=f"edit_{draft.id}_{v.index}"):
+        editing = st.session_state.get("editing") == (draft.id, v.index) and may_edit
+        if cols[1].button(
+            "Edit",
+            key=f"edit_{draft.id}_{v.index}",
+            disabled=not may_edit,
+            help=None if may_edit else "Editing approves the draft: approver or admin role",
+        ):
             st.session_state["editing"] = (draft.id, v.index)
             editing = True
         if editing:

@@ -152,3 +152,14 @@ def authenticate(name: str, password: str, *, settings: Settings | None = None) 
     if _HASHER.check_needs_rehash(stored):
         set_password(account.name, password, settings=settings)
     return account
+
+
+def get_account(name: str, *, settings: Settings | None = None) -> Account | None:
+    with session_scope(settings) as session:
+        row = session.get(ConsoleAccountRow, name.strip())
+        return _account(row) if row is not None else None
+
+
+def any_accounts(*, settings: Settings | None = None) -> bool:
+    with session_scope(settings) as session:
+        return session.scalar(select(ConsoleAccountRow.name).limit(1)) is not None

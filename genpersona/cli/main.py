@@ -12,6 +12,7 @@ app = typer.Typer(
 )
 
 # Each concept registers its commands here (keep one line per module).
+from genpersona.cli import accounts as _accounts  # noqa: E402
 from genpersona.cli import brand as _brand  # noqa: E402
 from genpersona.cli import campaign as _campaign  # noqa: E402
 from genpersona.cli import console as _console  # noqa: E402
@@ -20,6 +21,7 @@ from genpersona.cli import demo as _demo  # noqa: E402
 from genpersona.cli import doctor as _doctor  # noqa: E402
 from genpersona.cli import generate as _generate  # noqa: E402
 from genpersona.cli import ingest as _ingest  # noqa: E402
+from genpersona.cli import keys as _keys  # noqa: E402
 from genpersona.cli import llm_cmd as _llm_cmd  # noqa: E402
 from genpersona.cli import serve as _serve  # noqa: E402
 
@@ -33,6 +35,8 @@ _demo.register(app)
 _console.register(app)
 _ingest.register(app)
 _customer.register(app)
+_keys.register(app)
+_accounts.register(app)
 
 
 def main() -> None:

@@ -2,11 +2,33 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import typer
 
-from genpersona.cli.common import console, handle_errors
-from genpersona.errors import InputError
-from genpersona.settings import get_settings
+from genpersona.accounts.keys import any_keys
+from genpersona.cli.common import console, err_console, handle_errors
+from genpersona.errors import ConfigError, InputError
+from genpersona.settings import Settings, get_settings
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host in LOOPBACK or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def auth_status(settings: Settings) -> tuple[bool, str]:
+    """(keys are enforced, one line for the banner)."""
+    if settings.api_auth == "off":
+        return False, "off (GENPERSONA_API_AUTH=off)"
+    if settings.api_auth == "on" or settings.api_key or any_keys(settings=settings):
+        legacy = " + deprecated GENPERSONA_API_KEY" if settings.api_key else ""
+        return True, f"on (scoped keys{legacy})"
+    return False, "off (no keys yet: `genpersona keys create --name NAME --scope chat`)"
 
 
 @handle_errors
@@ -15,6 +37,12 @@ def serve(
     port: int = typer.Option(8080, "--port", help="TCP port."),
     workers: int = typer.Option(1, "--workers", help="Worker processes (each loads the model)."),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+    insecure: bool = typer.Option(
+        False,
+        "--insecure",
+        help="Allow a non-loopback --host without API keys (anyone who can reach it can do "
+        "anything: erase customers, read exports).",
+    ),
 ) -> None:
     """Serve the HTTP API (docs at /docs) until interrupted."""
     import uvicorn
@@ -24,14 +52,31 @@ def serve(
     if workers < 1:
         raise InputError(f"--workers {workers} must be at least 1", fix="use --workers 1 or more")
     settings = get_settings()
-    auth = (
-        "on (Bearer key)" if settings.api_key else "off (set GENPERSONA_API_KEY to require a key)"
-    )
-    if settings.api_key is None and host not in {"127.0.0.1", "localhost", "::1"}:
-        console.print("[yellow]warning:[/yellow] serving on a public interface without an API key")
+    enforced, auth = auth_status(settings)
+    if not enforced and not _is_loopback(host):
+        if not insecure:
+            raise ConfigError(
+                f"refusing to serve on {host} without API keys: anyone who can reach it could "
+                "erase customers and read their data",
+                fix="create a key first (`genpersona keys create --name NAME --scope chat`), "
+                "bind to 127.0.0.1, or pass --insecure if a proxy in front authenticates",
+                host=host,
+            )
+        err_console.print("[yellow]warning:[/yellow] serving on a public interface without keys")
+    if settings.api_key:
+        err_console.print(
+            "[yellow]deprecated:[/yellow] GENPERSONA_API_KEY acts as one all-scopes admin key; "
+            "create scoped keys with `genpersona keys create` and unset it"
+        )
+    if workers > 1 and not settings.api_rate_limit_url:
+        err_console.print(
+            "note: rate limits are counted per worker; set GENPERSONA_API_RATE_LIMIT_URL="
+            "redis://... to share them"
+        )
     console.print(
         f"genpersona API on http://{host}:{port} (docs /docs) — LLM {settings.llm}, auth {auth}, "
-        f"limits {settings.api_rate_per_minute}/min, {settings.api_max_body_bytes} bytes",
+        f"limits {settings.api_rate_per_minute}/min per address, "
+        f"{settings.api_key_rate_per_minute}/min per key, {settings.api_max_body_bytes} bytes",
         highlight=False,
     )
     uvicorn.run(
