@@ -137,6 +137,10 @@ class Settings(BaseSettings):
         description="redis://host:6379/0 to share rate limits across workers and machines; "
         "default: counted in each process.",
     )
+    api_rate_limit_namespace: str = Field(
+        default="genpersona",
+        description="Prefix of the rate-limit counters, to separate deployments sharing a Redis.",
+    )
     api_auth: Literal["auto", "on", "off"] = Field(
         default="auto",
         description="auto: keys are required once one was created (`genpersona keys create`) or "

@@ -54,14 +54,18 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     url = settings.api_rate_limit_url
     per_address = settings.api_rate_per_minute
     per_key = settings.api_key_rate_per_minute
+    ns = settings.api_rate_limit_namespace
     # add_middleware wraps: the last one added is the outermost
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)
     app.add_middleware(
         ApiKeyAuth,
         settings=settings,
-        key_limiter=Limiter(per_key, url, name="key") if per_key > 0 else None,
+        key_limiter=Limiter(per_key, url, name="key", namespace=ns) if per_key > 0 else None,
     )
     app.add_middleware(
-        RateLimit, limiter=Limiter(per_address, url, name="address") if per_address > 0 else None
+        RateLimit,
+        limiter=Limiter(per_address, url, name="address", namespace=ns)
+        if per_address > 0
+        else None,
     )
     return app

@@ -110,9 +110,16 @@ class Limiter:
     an outage of the limiter must not become an outage of the API.
     """
 
-    def __init__(self, per_minute: int, storage_url: str | None = None, *, name: str) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        storage_url: str | None = None,
+        *,
+        name: str,
+        namespace: str = "genpersona",
+    ) -> None:
         self.per_minute = per_minute
-        self.item = RateLimitItemPerMinute(per_minute, namespace=f"genpersona-{name}")
+        self.item = RateLimitItemPerMinute(per_minute, namespace=f"{namespace}-{name}")
         self.storage = storage_from_string(storage_url or "memory://")
         self.strategy = MovingWindowRateLimiter(self.storage)
 
