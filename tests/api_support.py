@@ -202,10 +202,10 @@ def seed_customer(
     brand: str = "giftloft", customer_id: str = "17850", *, chat_memory: bool = True
 ) -> None:
     """A brand and one customer in the real database (for stored conversations)."""
+    from sqlalchemy import select
+
     from genpersona.data.tables import Brand, Customer
     from genpersona.db.engine import session_scope
-
-    from sqlalchemy import select
 
     with session_scope() as session:
         row = session.scalar(select(Brand).where(Brand.slug == brand))

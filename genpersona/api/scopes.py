@@ -3,9 +3,10 @@
     router = APIRouter(prefix="/v1/content", dependencies=[require_scope("content:read")])
     @router.post("/v1/events", dependencies=[require_scope("events:write")])
 
-A request whose key lacks the scope gets 403 naming it. Routes without any
-``require_scope`` are refused by a test (tests/test_api_scopes.py) unless
-listed in ``UNSCOPED_PATHS``, so a new router cannot be left open by mistake.
+A request whose key lacks the scope gets 403 naming it. tests/test_api_scopes.py
+compares the app's routes with its table of (route, scope) and calls each with
+a key of every scope, so a new route left without ``require_scope`` fails it
+(only ``UNSCOPED_PATHS`` may be open).
 Webhooks are the exception by design: vendors cannot hold our keys, so
 ``/v1/webhooks/...`` are authenticated by the vendor's signature instead.
 """
@@ -46,18 +47,4 @@ def require_scope(scope: Scope) -> Any:
             )
         return principal
 
-    check.required_scope = scope  # type: ignore[attr-defined]  # read by the route-table test
     return Depends(check)
-
-
-def route_scope(route: Any) -> str | None:
-    """The scope a mounted route requires (None when it has no ``require_scope``)."""
-    dependant = getattr(route, "dependant", None)
-    stack = list(dependant.dependencies) if dependant is not None else []
-    while stack:
-        dep = stack.pop()
-        found = getattr(dep.call, "required_scope", None)
-        if found:
-            return str(found)
-        stack.extend(dep.dependencies)
-    return None
