@@ -86,7 +86,8 @@ class ApiKeyAuth:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        required = await anyio.to_thread.run_sync(self._required)
+        required = self._keys_exist or await anyio.to_thread.run_sync(self._required)
+        required = required and self.settings.api_auth != "off"
         if not required:
             scope.setdefault("state", {})["principal"] = OPEN
             await self.app(scope, receive, send)

@@ -1,0 +1,174 @@
+"""The chat front-end API: streaming latency with the local model, and the cost of key checks.
+
+1. Local model (GENPERSONA_LLM=local, fake embedder): time to first token and total time of
+   a streamed /v1/chat/completions answer, against the same call non-streamed. The default
+   guard mode checks the whole answer before the first byte, so expect TTFT close to the
+   non-streamed total: streaming here buys a front end progressive display, not an earlier
+   first word (the LLM interface does not stream tokens).
+2. Fake LLM, concurrency 16 on loopback: requests/s and p95 of non-streamed
+   /v1/chat/completions with scoped-key checks on (GENPERSONA_API_AUTH=on, a `chat` key
+   looked up per request) against auth off, interleaved over rounds (the first config alternates); rate limits are off in
+   both so only auth differs.
+
+Each configuration is a fresh uvicorn process (one worker) over one throwaway home.
+
+    python bench/chat_api.py [--requests 300] [--rounds 3] [--real-runs 3] [--skip-real]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MESSAGES = [{"role": "user", "content": "Do you sell advent calendars for children?"}]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Server:
+    def __init__(self, home: str, **env: str) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        full = {
+            **os.environ,
+            "PYTHONPATH": ROOT,
+            "GENPERSONA_HOME": home,
+            "GENPERSONA_EMBEDDER": "fake",
+            "GENPERSONA_API_RATE_PER_MINUTE": "0",
+            "GENPERSONA_API_KEY_RATE_PER_MINUTE": "0",
+            **env,
+        }
+        full.pop("GENPERSONA_API_KEY", None)
+        cmd = [sys.executable, "-m", "uvicorn", "genpersona.api.app:create_app", "--factory"]
+        cmd += ["--port", str(self.port), "--log-level", "warning", "--no-access-log"]
+        self.proc = subprocess.Popen(cmd, env=full, cwd=ROOT)
+
+    def __enter__(self) -> Server:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        raise RuntimeError("server did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def _body(**extra: object) -> dict:
+    return {"model": "giftloft", "messages": MESSAGES, **extra}
+
+
+def real_model(home: str, runs: int) -> None:
+    print("== streamed vs non-streamed answer, local model ==", flush=True)
+    with Server(home, GENPERSONA_LLM="local", GENPERSONA_API_AUTH="off") as srv:
+        client = httpx.Client(base_url=srv.url, timeout=600)
+        client.post("/v1/chat/completions", json=_body())  # load the model, warm caches
+        plain, ttft, total, texts = [], [], [], []
+        for i in range(runs):
+            msgs = [{"role": "user", "content": f"Do you sell advent calendars? ({i})"}]
+            t0 = time.perf_counter()
+            out = client.post("/v1/chat/completions", json=_body(messages=msgs)).json()
+            plain.append(time.perf_counter() - t0)
+            t0, first, text = time.perf_counter(), None, ""
+            with client.stream(
+                "POST", "/v1/chat/completions", json=_body(messages=msgs, stream=True)
+            ) as resp:
+                for line in resp.iter_lines():
+                    if not line.startswith("data: ") or line == "data: [DONE]":
+                        continue
+                    delta = json.loads(line[6:])["choices"][0]["delta"].get("content")
+                    if delta and first is None:
+                        first = time.perf_counter() - t0
+                    text += delta or ""
+            total.append(time.perf_counter() - t0)
+            ttft.append(first or 0.0)
+            texts.append((out["choices"][0]["message"]["content"], text))
+    med = statistics.median
+    print(f"non-streamed total      median {med(plain) * 1000:8.0f} ms  (runs: {runs})")
+    print(f"streamed first token    median {med(ttft) * 1000:8.0f} ms")
+    print(f"streamed total          median {med(total) * 1000:8.0f} ms")
+    print(f"example answer: {texts[0][1][:120]!r}")
+
+
+def _load(url: str, n: int, concurrency: int, headers: dict[str, str]) -> tuple[float, float]:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    with httpx.Client(base_url=url, timeout=60, limits=limits, headers=headers) as client:
+
+        def one(i: int) -> float:
+            msgs = [{"role": "user", "content": f"Any advent calendars? ({i})"}]
+            t0 = time.perf_counter()
+            resp = client.post("/v1/chat/completions", json=_body(messages=msgs))
+            assert resp.status_code == 200, resp.text
+            return time.perf_counter() - t0
+
+        with ThreadPoolExecutor(concurrency) as pool:  # warm-up: caches, connections
+            list(pool.map(one, range(-1, -4 * concurrency - 1, -1)))
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(concurrency) as pool:
+            lat = list(pool.map(one, range(n)))
+        wall = time.perf_counter() - t0
+    return n / wall, statistics.quantiles(lat, n=20)[18] * 1000
+
+
+def auth_cost(home: str, n: int, rounds: int, concurrency: int) -> None:
+    print(f"== /v1/chat/completions, fake LLM, concurrency {concurrency}, {n} requests ==")
+    env = {**os.environ, "GENPERSONA_HOME": home}
+    code = "from genpersona.accounts.keys import create_key; print(create_key('bench', ['chat']).secret)"
+    secret = subprocess.check_output([sys.executable, "-c", code], env=env, cwd=ROOT, text=True)
+    headers = {"Authorization": f"Bearer {secret.strip()}"}
+    results: dict[str, list[tuple[float, float]]] = {"auth on (scoped key)": [], "auth off": []}
+    with Server(home, GENPERSONA_LLM="fake", GENPERSONA_API_AUTH="off") as srv:
+        _load(srv.url, n // 2, concurrency, {})  # not counted: first drafts, brand caches
+    configs = [("auth on (scoped key)", "on", headers), ("auth off", "off", {})]
+    for r in range(rounds):
+        for label, mode, hdrs in configs if r % 2 == 0 else configs[::-1]:  # alternate order
+            with Server(home, GENPERSONA_LLM="fake", GENPERSONA_API_AUTH=mode) as srv:
+                rps, p95 = _load(srv.url, n, concurrency, hdrs)
+            results[label].append((rps, p95))
+            print(f"  round {r + 1} {label:22s} {rps:7.1f} req/s  p95 {p95:7.1f} ms", flush=True)
+    med = statistics.median
+    base_rps = med(x[0] for x in results["auth off"])
+    base_p95 = med(x[1] for x in results["auth off"])
+    for label, rows in results.items():
+        rps, p95 = med(x[0] for x in rows), med(x[1] for x in rows)
+        print(
+            f"{label:22s} median {rps:7.1f} req/s ({rps / base_rps - 1:+.1%})  "
+            f"p95 {p95:7.1f} ms ({p95 / base_p95 - 1:+.1%})"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--real-runs", type=int, default=3)
+    parser.add_argument("--skip-real", action="store_true")
+    args = parser.parse_args()
+    home = tempfile.mkdtemp(prefix="gp-bench-chat-api-")
+    auth_cost(home, args.requests, args.rounds, args.concurrency)
+    if not args.skip_real:
+        real_model(tempfile.mkdtemp(prefix="gp-bench-chat-api-real-"), args.real_runs)
+
+
+if __name__ == "__main__":
+    main()
