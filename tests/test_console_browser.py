@@ -99,9 +99,7 @@ def test_sign_in_and_approve_a_draft_by_clicking(isolated_home: Path, tmp_path: 
         wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "input[type=password]")))
         assert "Signed in as" not in text() and "Review queue" not in text()
 
-        driver.find_element(By.CSS_SELECTOR, "input[aria-label='Account']").send_keys(
-            "ci-approver"
-        )
+        driver.find_element(By.CSS_SELECTOR, "input[aria-label='Account']").send_keys("ci-approver")
         driver.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys(PASSWORD)
         driver.find_element(By.XPATH, button("Sign in")).click()
         wait.until(lambda d: "Page 1 of 3" in text())
@@ -126,7 +124,8 @@ def test_sign_in_and_approve_a_draft_by_clicking(isolated_home: Path, tmp_path: 
             approve = driver.find_elements(By.XPATH, button("Approve"))
             if approve:
                 approve[0].click()
-                wait.until(lambda d: f"Approved draft #{draft_id}" in text())
+                done = f"Approved draft #{draft_id}"
+                wait.until(lambda d, done=done: done in text())
                 approved_id = draft_id
                 break
             driver.find_element(By.XPATH, button("← Back to queue")).click()

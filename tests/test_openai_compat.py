@@ -293,3 +293,19 @@ def test_langchain_chat_openai_invoke_and_stream(live: LiveServer) -> None:
     assert whole.content == ANSWER
     streamed = "".join(str(c.content) for c in llm.stream("Any advent calendars?"))
     assert streamed == ANSWER
+
+
+@pytest.mark.real_model
+@pytest.mark.slow
+def test_real_local_model_through_the_official_client() -> None:
+    """The whole path with the local model: pipeline, guardrails, queue, then the protocol."""
+    with LiveServer(create_app(Settings(api_auth="off", embedder="fake"))) as server:
+        client = _oai(server, "unused")
+        msgs = [{"role": "user", "content": "Do you sell advent calendars?"}]
+        whole = client.chat.completions.create(model="giftloft", messages=msgs)  # type: ignore[arg-type]
+        text = whole.choices[0].message.content or ""
+        assert text.strip() and whole.model_extra
+        assert whole.model_extra["genpersona"]["draft_id"] >= 1
+        stream = client.chat.completions.create(model="giftloft", messages=msgs, stream=True)  # type: ignore[arg-type]
+        streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        assert streamed.strip()

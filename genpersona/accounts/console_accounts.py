@@ -41,7 +41,7 @@ class Account(BaseModel):
 def _account(row: ConsoleAccountRow) -> Account:
     return Account(
         name=row.name,
-        role=row.role,  # type: ignore[arg-type]
+        role=row.role,
         disabled=row.disabled,
         created_at=row.created_at,
         updated_at=row.updated_at,
@@ -61,7 +61,7 @@ def _check_name(name: str) -> str:
 def _check_role(role: str) -> Role:
     if role not in ROLES:
         raise InputError(f"unknown role {role!r}", fix=f"use one of: {', '.join(ROLES)}")
-    return role  # type: ignore[return-value]
+    return role
 
 
 def _check_password(password: str) -> str:
@@ -140,6 +140,7 @@ def authenticate(name: str, password: str, *, settings: Settings | None = None) 
         row = session.get(ConsoleAccountRow, name.strip())
         stored = row.password_hash if row is not None else _DUMMY_HASH
         account = _account(row) if row is not None else None
+    ok: bool
     try:
         ok = _HASHER.verify(stored, password)
     except (VerificationError, InvalidHashError):

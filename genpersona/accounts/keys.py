@@ -61,7 +61,7 @@ def _info(row: ApiKeyRow) -> ApiKeyInfo:
     return ApiKeyInfo(
         id=row.id,
         name=row.name,
-        scopes=list(row.scopes),  # type: ignore[arg-type]
+        scopes=list(row.scopes),
         created_at=row.created_at,
         revoked_at=row.revoked_at,
     )

@@ -148,20 +148,18 @@ async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
     else:
         body = {"error": "HTTPError", "message": str(exc.detail), "fix": "", "data": {}}
     if is_openai_path(request.url.path):
-        body = openai_body(exc.status_code, body["message"], body["error"], fix=body["fix"])
+        message, code, fix = str(body["message"]), str(body["error"]), str(body["fix"])
+        body = openai_body(exc.status_code, message, code, fix=fix)
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    body = {
-        "error": "InternalError",
-        "message": f"unexpected {type(exc).__name__} while handling {request.url.path}",
-        "fix": "retry once; if it persists, check the server log for the traceback",
-        "data": {},
-    }
+    message = f"unexpected {type(exc).__name__} while handling {request.url.path}"
+    fix = "retry once; if it persists, check the server log for the traceback"
     if is_openai_path(request.url.path):
-        body = openai_body(500, body["message"], "InternalError", fix=body["fix"])
+        return JSONResponse(openai_body(500, message, "InternalError", fix=fix), status_code=500)
+    body = {"error": "InternalError", "message": message, "fix": fix, "data": {}}
     return JSONResponse(body, status_code=500)
 
 

@@ -149,7 +149,7 @@ def answer(
         remembered=list(reply.remembered),
         customer_id=customer,
         conversation_id=conversation_id,
-        guard=mode,  # type: ignore[arg-type]
+        guard=mode,
         ignored_messages=ignored,
     )
     return reply.answer, extras
