@@ -164,6 +164,78 @@ def auth_cost(home: str, n: int, rounds: int, concurrency: int) -> None:
         )
 
 
+def auth_cost_in_process(home: str, n: int) -> None:
+    """The same comparison without sockets or other processes: sequential requests through
+    the whole ASGI app (middleware, scope check, route), so the difference is auth itself."""
+    import asyncio
+
+    os.environ.update(GENPERSONA_HOME=home, GENPERSONA_LLM="fake", GENPERSONA_EMBEDDER="fake")
+    sys.path.insert(0, ROOT)
+    from genpersona.accounts.keys import create_key
+    from genpersona.api.app import create_app
+    from genpersona.api.services import Services
+    from genpersona.settings import Settings
+
+    secret = create_key("bench-inproc", ["chat"]).secret
+    services = Services()
+    apps = {
+        "auth on (scoped key)": (
+            create_app(
+                Settings(api_auth="on", api_rate_per_minute=0, api_key_rate_per_minute=0),
+                services=services,
+            ),
+            {"Authorization": f"Bearer {secret}"},
+        ),
+        "auth off": (
+            create_app(
+                Settings(api_auth="off", api_rate_per_minute=0, api_key_rate_per_minute=0),
+                services=services,
+            ),
+            {},
+        ),
+    }
+
+    async def run(path: str, body: dict | None, count: int) -> dict[str, list[float]]:
+        lat: dict[str, list[float]] = {label: [] for label in apps}
+        clients = {
+            label: httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://bench", headers=hdrs
+            )
+            for label, (app, hdrs) in apps.items()
+        }
+        block = max(1, count // 10)
+        for b in range(10):
+            order = list(clients.items()) if b % 2 == 0 else list(clients.items())[::-1]
+            for label, client in order:
+                for i in range(block):
+                    payload = None
+                    if body is not None:
+                        msgs = [{"role": "user", "content": f"calendars? {label} {b} {i}"}]
+                        payload = {**body, "messages": msgs}
+                    t0 = time.perf_counter()
+                    resp = await (client.post(path, json=payload) if payload else client.get(path))
+                    lat[label].append(time.perf_counter() - t0)
+                    assert resp.status_code == 200, resp.text
+        for client in clients.values():
+            await client.aclose()
+        return lat
+
+    med = statistics.median
+    models = asyncio.run(run("/v1/models", None, n * 4))
+    chat = asyncio.run(run("/v1/chat/completions", _body(), n))
+    print(f"== in process, sequential: GET /v1/models x{n * 4}, chat completions x{n} ==")
+    on_m, off_m = med(models["auth on (scoped key)"]), med(models["auth off"])
+    on_c, off_c = med(chat["auth on (scoped key)"]), med(chat["auth off"])
+    print(
+        f"GET /v1/models          median on {on_m * 1e6:7.0f} us  off {off_m * 1e6:7.0f} us"
+        f"  -> auth adds {(on_m - off_m) * 1e6:5.0f} us per request"
+    )
+    print(
+        f"POST chat/completions   median on {on_c * 1000:7.2f} ms  off {off_c * 1000:7.2f} ms"
+        f"  ({on_c / off_c - 1:+.1%})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=600)
@@ -171,9 +243,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--real-runs", type=int, default=3)
     parser.add_argument("--skip-real", action="store_true")
+    parser.add_argument("--only-in-process", action="store_true")
     args = parser.parse_args()
+    if args.only_in_process:
+        auth_cost_in_process(
+            tempfile.mkdtemp(prefix="gp-bench-chat-api-inproc-"), args.requests // 2
+        )
+        return
     home = tempfile.mkdtemp(prefix="gp-bench-chat-api-")
     auth_cost(home, args.requests, args.rounds, args.concurrency)
+    auth_cost_in_process(tempfile.mkdtemp(prefix="gp-bench-chat-api-inproc-"), args.requests // 2)
     if not args.skip_real:
         real_model(tempfile.mkdtemp(prefix="gp-bench-chat-api-real-"), args.real_runs)
 

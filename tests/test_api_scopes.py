@@ -126,6 +126,22 @@ def test_deprecated_single_key_is_an_all_scopes_admin(caplog: pytest.LogCaptureF
     assert _call(client, "GET", "/v1/models", None, "wrong").status_code == 401
 
 
+def test_webhooks_need_no_key_but_are_not_open_routes() -> None:
+    """Vendors sign webhooks; the key check lets /v1/webhooks/ through to the route."""
+    from fastapi import APIRouter
+
+    client = _app(api_auth="on")
+    hooks = APIRouter()
+
+    @hooks.post("/v1/webhooks/{provider}")
+    def hook(provider: str) -> dict[str, str]:
+        return {"provider": provider}
+
+    client.app.include_router(hooks)  # type: ignore[attr-defined]
+    assert client.post("/v1/webhooks/sendgrid").json() == {"provider": "sendgrid"}
+    assert client.post("/v1/webhooksX").status_code == 401
+
+
 def test_auth_off_opens_everything() -> None:
     create_key("chatbot", ["chat"])
     client = _app(api_auth="off")

@@ -31,6 +31,8 @@ from genpersona.settings import Settings
 log = logging.getLogger("genpersona.api.auth")
 
 OPEN_PATHS = EXEMPT_PATHS | {"/docs", "/openapi.json", "/docs/oauth2-redirect", "/redoc"}
+#: vendors cannot hold our keys: webhook routes check the vendor's signature themselves
+SIGNED_PREFIXES = ("/v1/webhooks/",)
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,11 @@ class ApiKeyAuth:
         await send_error(send, exc, {"WWW-Authenticate": "Bearer"}, path=path)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
+        if (
+            scope["type"] != "http"
+            or scope["path"] in OPEN_PATHS
+            or scope["path"].startswith(SIGNED_PREFIXES)
+        ):
             await self.app(scope, receive, send)
             return
         path = scope["path"]
@@ -98,7 +104,9 @@ class ApiKeyAuth:
             await self._deny(send, path, bool(presented))
             return
         token = token.strip()
-        principal = await anyio.to_thread.run_sync(self._resolve, token)
+        # on the event loop: one primary-key read (0.05 ms on SQLite's read fast path), which
+        # a hop to the thread pool would cost several times over (bench/chat_api.py)
+        principal = self._resolve(token)
         if principal is None:
             log.info("refused API key id=%s on %s", key_id_of(token) or "(malformed)", path)
             await self._deny(send, path, True)

@@ -18,17 +18,18 @@ from typing import Any
 from fastapi import Depends, Request
 
 from genpersona.accounts.scopes import SCOPE_HELP, Scope
-from genpersona.api.auth import Principal
+from genpersona.api.auth import SIGNED_PREFIXES, Principal
 from genpersona.errors import Forbidden, Unauthorized
 
-#: routes that need no key scope: probes, API docs, signed vendor webhooks
-UNSCOPED_PATHS = ("/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", "/v1/webhooks/")
+#: routes that need no key scope: probes, API docs, signed vendor webhooks (the auth
+#: middleware lets ``SIGNED_PREFIXES`` through without a key)
+UNSCOPED_PATHS = ("/healthz", "/readyz", "/docs", "/redoc", "/openapi.json", *SIGNED_PREFIXES)
 
 
 def require_scope(scope: Scope) -> Any:
     """A FastAPI dependency (use in ``dependencies=[...]``) that answers 403 without ``scope``."""
 
-    def check(request: Request) -> Principal:
+    async def check(request: Request) -> Principal:  # async: no thread-pool hop for a lookup
         principal: Principal | None = getattr(request.state, "principal", None)
         if principal is None:  # mounted without the auth middleware: refuse, never assume
             raise Unauthorized(
