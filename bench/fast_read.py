@@ -35,9 +35,9 @@ def main() -> int:
     from genpersona.agent.deps import _catalog_sql, _past_texts_sql
     from genpersona.agent.sampling import sample_customers
     from genpersona.context.retrieval import _CUSTOMER_SQL, _FACTS_SQL, _brand
-    from genpersona.data.recs_store import get_recommender
     from genpersona.db.engine import get_engine
     from genpersona.db.fast_read import FAST_READER
+    from genpersona.recs.store import get_recommender
     from genpersona.review.exemplar_index import _VERSION_SQL
     from genpersona.settings import get_settings
 

@@ -32,6 +32,7 @@ def main() -> None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
     from genpersona.data.ingest_online_retail import ingest_online_retail
+    from genpersona.recs.store import fit_recommender
     from genpersona.settings import get_settings
 
     settings = get_settings()
@@ -40,7 +41,9 @@ def main() -> None:
         raise SystemExit(f"skipped: {data} is absent (see ../shared/data/README.md)")
     for label in ("first ingest", "re-run (idempotent)"):
         start = time.perf_counter()
-        report = ingest_online_retail(data, "giftloft", show_progress=False)
+        report = ingest_online_retail(
+            data, "giftloft", show_progress=False, fit_recs=fit_recommender
+        )
         wall = time.perf_counter() - start
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(

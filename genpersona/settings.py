@@ -22,6 +22,14 @@ from genpersona.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+#: set to "1" by the unit tests: no backend may load a real model unless a test opts in
+FORBID_ENV = "GENPERSONA_FORBID_REAL_MODELS"
+
+
+def real_models_forbidden() -> bool:
+    """Read per call (not a Settings field): a test flips it without rebuilding settings."""
+    return os.environ.get(FORBID_ENV) == "1"
+
 
 def _config_file_values() -> dict[str, Any]:
     """Read the optional TOML file; a broken file is an error, not a silent default."""

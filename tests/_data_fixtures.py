@@ -95,7 +95,8 @@ def memory_vectors(monkeypatch: pytest.MonkeyPatch) -> InMemoryVectorStore:
         "genpersona.data.ingest_online_retail",
         "genpersona.data.ingest_events",
         "genpersona.context.retrieval",
-        "genpersona.customers.controls",
+        "genpersona.customers.records",
+        "genpersona.customers.rights",
     ):
         monkeypatch.setattr(f"{module}.get_vector_store", lambda settings=None: store)
     return store
@@ -106,11 +107,13 @@ def shop(tmp_path: Path, memory_vectors: InMemoryVectorStore):  # type: ignore[n
     """Brand "shop" ingested from ``retail_frame`` (in-memory vectors), caches cleared around."""
     from genpersona.context.retrieval import clear_context_caches
     from genpersona.data.ingest_online_retail import ingest_online_retail
-    from genpersona.data.recs_store import clear_recommender_cache
+    from genpersona.recs.store import clear_recommender_cache, fit_recommender
 
     clear_context_caches()
     clear_recommender_cache()
-    ingest_online_retail(write_parquet(retail_frame(), tmp_path / "r.parquet"), "shop")
+    ingest_online_retail(
+        write_parquet(retail_frame(), tmp_path / "r.parquet"), "shop", fit_recs=fit_recommender
+    )
     yield "shop"
     clear_context_caches()
     clear_recommender_cache()

@@ -30,7 +30,7 @@ def make_draft(request: ContentRequest, text: str = "Cosy Christmas picks for yo
 
 
 class FakeControls:
-    """In-memory stand-in for genpersona.customers.controls, recording every call."""
+    """In-memory stand-in for genpersona.customers.rights and .records, recording every call."""
 
     def __init__(self, customers: set[tuple[str, str]]) -> None:
         self.customers = set(customers)

@@ -13,8 +13,7 @@ import pytest
 
 from genpersona.db.engine import dispose_engines
 from genpersona.embeddings.factory import clear_embedder_cache
-from genpersona.llm.factory import FORBID_ENV
-from genpersona.settings import get_settings
+from genpersona.settings import FORBID_ENV, get_settings
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

@@ -25,6 +25,7 @@ pytestmark = [pytest.mark.real_model, pytest.mark.slow]
 @pytest.fixture
 def ingested(shared_data: Path, tmp_path: Path) -> list[str]:
     from genpersona.data.ingest_online_retail import ingest_online_retail
+    from genpersona.recs.store import fit_recommender
 
     frame = pd.read_parquet(shared_data / "online_retail.parquet")
     frame = frame[frame["Country"] == "United Kingdom"]
@@ -32,7 +33,13 @@ def ingested(shared_data: Path, tmp_path: Path) -> list[str]:
     chosen = busiest[(busiest >= 8) & (busiest <= 15)].index[:3]
     path = tmp_path / "slice.parquet"
     frame[frame["CustomerID"].isin(chosen)].to_parquet(path)
-    ingest_online_retail(path, "giftloft", brand_name="The Gift Loft", settings=get_settings())
+    ingest_online_retail(
+        path,
+        "giftloft",
+        brand_name="The Gift Loft",
+        settings=get_settings(),
+        fit_recs=fit_recommender,
+    )
     return sample_customers("giftloft", 3, get_settings(), min_orders=1)
 
 

@@ -9,7 +9,9 @@ import pytest
 
 from genpersona.context.models import AnonymousContext
 from genpersona.context.retrieval import context_for
-from genpersona.customers.controls import add_memory_fact, set_opt_out
+from genpersona.customers.records import add_memory_fact
+from genpersona.customers.rights import set_opt_out
+from genpersona.embeddings.factory import get_caching_embedder
 from genpersona.errors import CustomerNotFound
 from tests._data_fixtures import memory_vectors, retail_frame, shop, write_parquet  # noqa: F401
 
@@ -24,7 +26,21 @@ def test_personalized_bundle_has_profile_memories_and_recs_with_evidence(shop):
     assert all(m.evidence.event_ids for m in bundle.memories)
     assert all(not m.knowingly_shared for m in bundle.memories)
     assert bundle.recommendations and len(bundle.recommendations) <= 4
-    assert {"sql", "recommend"} <= set(bundle.timings_ms)
+    assert all(r.evidence.source for r in bundle.recommendations)
+
+
+def test_a_brief_is_embedded_once_for_many_customers(shop, monkeypatch):
+    embedder = get_caching_embedder()
+    calls: list[list[str]] = []
+    inner_embed = embedder.inner.embed
+    monkeypatch.setattr(
+        embedder.inner, "embed", lambda texts: calls.append(texts) or inner_embed(texts)
+    )
+    brief = "Christmas candles and lanterns"
+    first = context_for(shop, "10001", brief, k_memories=2)
+    context_for(shop, "10002", brief, k_memories=2)
+    assert calls == [[brief]]
+    assert first.memories == context_for(shop, "10001", brief, k_memories=2).memories
 
 
 def test_memories_are_ranked_by_relevance_to_the_brief(shop):
@@ -69,7 +85,7 @@ def test_anonymous_and_unknown_customers(shop):
 def test_expired_and_chat_facts_respect_consent(shop):
     from datetime import datetime, timedelta
 
-    from genpersona.customers.controls import set_consent
+    from genpersona.customers.records import set_consent
 
     add_memory_fact(shop, "10003", "Planning a garden party in June", "chat", True)
     add_memory_fact(

@@ -10,19 +10,13 @@ from sqlalchemy import func, select
 
 from genpersona.context.retrieval import clear_context_caches, context_for
 from genpersona.customers import erasure
-from genpersona.customers.controls import (
-    add_memory_fact,
-    erase_customer,
-    export_customer,
-    record_event,
-    reset_customer,
-    set_opt_out,
-)
+from genpersona.customers.records import add_memory_fact, record_event
+from genpersona.customers.rights import erase_customer, export_customer, reset_customer, set_opt_out
 from genpersona.data.ingest_online_retail import ingest_online_retail
-from genpersona.data.recs_store import clear_recommender_cache
 from genpersona.data.tables import Customer, CustomerProfile, Event, MemoryFact
 from genpersona.db.engine import session_scope
 from genpersona.errors import ConsentError, CustomerNotFound, InputError
+from genpersona.recs.store import clear_recommender_cache, fit_recommender
 from genpersona.settings import get_settings
 from tests._data_fixtures import memory_vectors, retail_frame, write_parquet  # noqa: F401
 
@@ -37,7 +31,9 @@ def shop(tmp_path):
     from genpersona.vectors.factory import clear_vector_store_cache
 
     clear_vector_store_cache()
-    ingest_online_retail(write_parquet(retail_frame(), tmp_path / "r.parquet"), "shop")
+    ingest_online_retail(
+        write_parquet(retail_frame(), tmp_path / "r.parquet"), "shop", fit_recs=fit_recommender
+    )
     yield "shop"
     clear_vector_store_cache()
     clear_context_caches()
@@ -193,7 +189,7 @@ def test_reimporting_after_erase_does_not_bring_the_customer_back(shop, tmp_path
     from genpersona.data.tables import ErasedCustomer
 
     erase_customer(shop, "10001")
-    report = ingest_online_retail(tmp_path / "r.parquet", shop)
+    report = ingest_online_retail(tmp_path / "r.parquet", shop, fit_recs=fit_recommender)
     assert report.skipped_erased == 1 and report.new_customers == 0
     with pytest.raises(CustomerNotFound):
         export_customer(shop, "10001")
@@ -211,7 +207,7 @@ def test_reimporting_after_erase_does_not_bring_the_customer_back(shop, tmp_path
     )
     from genpersona.data.ingest_events import ingest_events
 
-    assert ingest_events(events, shop).skipped_erased == 1
+    assert ingest_events(events, shop, fit_recs=fit_recommender).skipped_erased == 1
     with pytest.raises(CustomerNotFound):
         export_customer(shop, "10001")
     # a knowing new sign-up through the API clears the entry

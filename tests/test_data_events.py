@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from genpersona.context.retrieval import clear_context_caches, context_for
 from genpersona.data.ingest_events import ingest_events
-from genpersona.data.recs_store import clear_recommender_cache
 from genpersona.data.tables import CatalogItem, Customer, Event
 from genpersona.db.engine import session_scope
 from genpersona.errors import IngestError
+from genpersona.recs.store import clear_recommender_cache, fit_recommender
 from tests._data_fixtures import memory_vectors  # noqa: F401
 
 CSV = """customer_id,type,ts,stock_code,quantity,unit_price,order_id,country,description,event_id,text
@@ -44,7 +44,7 @@ def _events() -> int:
 def test_csv_ingest_builds_customers_catalog_and_context(tmp_path, memory_vectors):  # noqa: F811
     path = tmp_path / "events.csv"
     path.write_text(CSV)
-    report = ingest_events(path, "mybrand", consent=("personalization",))
+    report = ingest_events(path, "mybrand", consent=("personalization",), fit_recs=fit_recommender)
     assert report.rows == 8 and report.customers == 2 and report.guest_rows == 1
     assert report.events == {"purchase": 6, "view": 1, "chat": 1}
     with session_scope() as s:
@@ -65,12 +65,12 @@ def test_csv_ingest_builds_customers_catalog_and_context(tmp_path, memory_vector
 def test_rerun_is_idempotent_and_new_rows_are_added(tmp_path, memory_vectors):  # noqa: F811
     path = tmp_path / "events.csv"
     path.write_text(CSV)
-    ingest_events(path, "mybrand")
+    ingest_events(path, "mybrand", fit_recs=fit_recommender)
     n = _events()
-    again = ingest_events(path, "mybrand")
+    again = ingest_events(path, "mybrand", fit_recs=fit_recommender)
     assert again.events_written == 0 and _events() == n
     path.write_text(CSV + "c1,purchase,2024-12-01T10:00:00,SKU-2,1,12.00,o9,,,,\n")
-    assert ingest_events(path, "mybrand").events_written == 1
+    assert ingest_events(path, "mybrand", fit_recs=fit_recommender).events_written == 1
     assert _events() == n + 1
 
 
@@ -81,7 +81,7 @@ def test_jsonl_ingest(tmp_path, memory_vectors):  # noqa: F811
         {"customer_id": "u1", "type": "email_open", "ts": "2024-01-02T10:00:00", "text": "winter-campaign"},
     ]  # fmt: skip
     path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
-    report = ingest_events(path, "b2")
+    report = ingest_events(path, "b2", fit_recs=fit_recommender)
     assert report.events == {"purchase": 1, "email_open": 1}
 
 
@@ -98,12 +98,12 @@ def test_jsonl_ingest(tmp_path, memory_vectors):  # noqa: F811
 def test_bad_line_is_named_and_nothing_is_written(tmp_path, memory_vectors, bad_line, column):  # noqa: F811
     good = tmp_path / "good.csv"
     good.write_text(CSV)
-    ingest_events(good, "mybrand")
+    ingest_events(good, "mybrand", fit_recs=fit_recommender)
     n = _events()
     bad = tmp_path / "bad.csv"
     bad.write_text(CSV + bad_line + "\n")
     with pytest.raises(IngestError) as info:
-        ingest_events(bad, "mybrand")
+        ingest_events(bad, "mybrand", fit_recs=fit_recommender)
     assert info.value.data == {**info.value.data, "row": 10, "column": column}
     assert "line 10" in info.value.message
     assert _events() == n
@@ -113,8 +113,8 @@ def test_missing_columns_and_bad_json(tmp_path, memory_vectors):  # noqa: F811
     path = tmp_path / "e.csv"
     path.write_text("customer_id,ts\nc1,2024-01-01\n")
     with pytest.raises(IngestError, match="type"):
-        ingest_events(path, "mybrand")
+        ingest_events(path, "mybrand", fit_recs=fit_recommender)
     jl = tmp_path / "e.jsonl"
     jl.write_text('{"customer_id": "a", "type": "view", "ts": "2024-01-01"}\n{broken\n')
     with pytest.raises(IngestError, match="line 2"):
-        ingest_events(jl, "mybrand")
+        ingest_events(jl, "mybrand", fit_recs=fit_recommender)

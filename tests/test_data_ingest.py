@@ -10,6 +10,7 @@ from genpersona.data.ingest_online_retail import ingest_online_retail
 from genpersona.data.tables import CatalogItem, Customer, CustomerProfile, Event, MemoryFact
 from genpersona.db.engine import session_scope
 from genpersona.errors import IngestError
+from genpersona.recs.store import fit_recommender
 from tests._data_fixtures import memory_vectors, retail_frame, write_parquet  # noqa: F401
 
 
@@ -26,7 +27,7 @@ def _counts() -> dict[str, int]:
 
 def test_ingest_loads_catalog_customers_events_and_derived_data(tmp_path, memory_vectors):  # noqa: F811
     path = write_parquet(retail_frame(), tmp_path / "retail.parquet")
-    report = ingest_online_retail(path, "shop")
+    report = ingest_online_retail(path, "shop", fit_recs=fit_recommender)
     assert report.customers == 3  # the guest row is not a customer
     assert report.guest_rows == 2
     assert report.events["return"] == 1
@@ -62,15 +63,15 @@ def test_ingest_loads_catalog_customers_events_and_derived_data(tmp_path, memory
 
 
 def test_reingest_is_idempotent_and_keeps_customer_choices(tmp_path, memory_vectors):  # noqa: F811
-    from genpersona.customers.controls import set_opt_out
+    from genpersona.customers.rights import set_opt_out
 
     path = write_parquet(retail_frame(), tmp_path / "retail.parquet")
-    ingest_online_retail(path, "shop")
+    ingest_online_retail(path, "shop", fit_recs=fit_recommender)
     before = _counts()
     with session_scope() as s:
         fact_ids = sorted(s.scalars(select(MemoryFact.id)))
     set_opt_out("shop", "10003")
-    report = ingest_online_retail(path, "shop")
+    report = ingest_online_retail(path, "shop", fit_recs=fit_recommender)
     assert report.events_written == 0 and report.new_customers == 0
     assert report.memory_facts_new == 0
     assert _counts() == before
@@ -82,14 +83,14 @@ def test_reingest_is_idempotent_and_keeps_customer_choices(tmp_path, memory_vect
 
 def test_malformed_file_names_the_row_and_writes_nothing(tmp_path, memory_vectors):  # noqa: F811
     good = write_parquet(retail_frame(), tmp_path / "good.parquet")
-    ingest_online_retail(good, "shop")
+    ingest_online_retail(good, "shop", fit_recs=fit_recommender)
     before = _counts()
     frame = retail_frame()
     frame["Quantity"] = frame["Quantity"].astype(object)
     frame.loc[7, "Quantity"] = "six"
     bad = write_parquet(frame.astype({"Quantity": str}), tmp_path / "bad.parquet")
     with pytest.raises(IngestError) as info:
-        ingest_online_retail(bad, "shop")
+        ingest_online_retail(bad, "shop", fit_recs=fit_recommender)
     assert "row 8" in info.value.message and "Quantity" in info.value.message
     assert info.value.data["row"] == 8
     assert _counts() == before
@@ -98,17 +99,19 @@ def test_malformed_file_names_the_row_and_writes_nothing(tmp_path, memory_vector
 def test_missing_column_and_unreadable_file(tmp_path, memory_vectors):  # noqa: F811
     frame = retail_frame().drop(columns=["UnitPrice"])
     with pytest.raises(IngestError, match="UnitPrice"):
-        ingest_online_retail(write_parquet(frame, tmp_path / "x.parquet"), "shop")
+        ingest_online_retail(
+            write_parquet(frame, tmp_path / "x.parquet"), "shop", fit_recs=fit_recommender
+        )
     junk = tmp_path / "junk.parquet"
     junk.write_text("not parquet")
     with pytest.raises(IngestError, match="not a readable parquet"):
-        ingest_online_retail(junk, "shop")
+        ingest_online_retail(junk, "shop", fit_recs=fit_recommender)
     assert _counts()["events"] == 0
 
 
 def test_failure_mid_transaction_rolls_back(tmp_path, memory_vectors, monkeypatch):  # noqa: F811
     path = write_parquet(retail_frame(), tmp_path / "retail.parquet")
-    ingest_online_retail(path, "shop")
+    ingest_online_retail(path, "shop", fit_recs=fit_recommender)
     before = _counts()
     frame = pd.concat(
         [retail_frame(), retail_frame().assign(CustomerID=20001.0, InvoiceNo="600001")]
@@ -120,5 +123,5 @@ def test_failure_mid_transaction_rolls_back(tmp_path, memory_vectors, monkeypatc
 
     monkeypatch.setattr("genpersona.data.ingest_online_retail.derive", boom)
     with pytest.raises(RuntimeError):
-        ingest_online_retail(bigger, "shop")
+        ingest_online_retail(bigger, "shop", fit_recs=fit_recommender)
     assert _counts() == before

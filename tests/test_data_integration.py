@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 
 from genpersona.context.retrieval import clear_context_caches, context_for
-from genpersona.customers.controls import erase_customer, export_customer
+from genpersona.customers.rights import erase_customer, export_customer
 from genpersona.data.ingest_online_retail import ingest_online_retail
-from genpersona.data.recs_store import clear_recommender_cache
 from genpersona.errors import CustomerNotFound
+from genpersona.recs.store import clear_recommender_cache, fit_recommender
 from genpersona.vectors.factory import clear_vector_store_cache
 
 
@@ -26,7 +26,7 @@ def test_real_slice_end_to_end(shared_data, tmp_path):
     raw = pd.read_parquet(shared_data / "online_retail.parquet").iloc[:40_000]
     path = tmp_path / "slice.parquet"
     raw.to_parquet(path, index=False)
-    report = ingest_online_retail(path, "giftloft")
+    report = ingest_online_retail(path, "giftloft", fit_recs=fit_recommender)
     n_customers = raw["CustomerID"].dropna().nunique()
     assert report.customers == n_customers
     assert report.guest_rows == int(raw["CustomerID"].isna().sum())
@@ -39,7 +39,7 @@ def test_real_slice_end_to_end(shared_data, tmp_path):
     texts = " ".join(m.text for m in bundle.memories)
     assert "candles and lanterns" in texts or "home decor" in texts
 
-    again = ingest_online_retail(path, "giftloft")
+    again = ingest_online_retail(path, "giftloft", fit_recs=fit_recommender)
     assert again.events_written == 0 and again.memory_facts_new == 0
 
     assert export_customer("giftloft", "17850")["events"]

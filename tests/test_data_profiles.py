@@ -9,7 +9,7 @@ import pandas as pd
 
 from genpersona.data.catalog import clean_description
 from genpersona.data.locales import locale_for_country
-from genpersona.data.memories import _nice_range, derive_behaviour_facts
+from genpersona.data.memory_wording import _nice_range, derive_behaviour_facts
 from genpersona.data.profiles import compute_profiles
 from genpersona.data.themes import OTHER, assign_themes, keyword_themes
 

@@ -122,3 +122,52 @@ def test_factory_builds_minilm_with_the_configured_batch_size(monkeypatch) -> No
     emb = get_embedder()
     assert isinstance(emb, MiniLMEmbedder) and emb.batch_size == 16
     assert get_embedder() is emb
+
+
+# --- caching wrapper ----------------------------------------------------------------------
+
+
+class _CountingEmbedder(FakeEmbedder):
+    def __init__(self) -> None:
+        super().__init__()
+        self.batches: list[list[str]] = []
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.batches.append(list(texts))
+        return super().embed(texts)
+
+
+def test_caching_embedder_embeds_each_distinct_miss_once_in_one_batch() -> None:
+    from genpersona.embeddings.caching import CachingEmbedder
+
+    inner = _CountingEmbedder()
+    emb = CachingEmbedder(inner, maxsize=10)
+    first = emb.embed(["a candle", "a lantern", "a candle"])
+    assert inner.batches == [["a candle", "a lantern"]]
+    again = emb.embed(["a lantern", "tea towels", "a candle"])
+    assert inner.batches[-1] == ["tea towels"]
+    np.testing.assert_array_equal(again[0], first[1])
+    np.testing.assert_array_equal(
+        again, FakeEmbedder().embed(["a lantern", "tea towels", "a candle"])
+    )
+    assert (emb.hits, emb.misses) == (2, 4)
+
+
+def test_caching_embedder_is_bounded_and_keeps_no_text() -> None:
+    from genpersona.embeddings.caching import CachingEmbedder
+
+    emb = CachingEmbedder(FakeEmbedder(), maxsize=2)
+    emb.embed(["MARKER one", "MARKER two", "MARKER three"])
+    assert len(emb) == 2
+    assert all(isinstance(k, bytes) and b"MARKER" not in k for k in emb._cache)
+    emb.clear()
+    assert len(emb) == 0 and emb.lookup(["MARKER three"]) == {}
+
+
+def test_caching_embedder_per_embedder_and_rebuilt_with_a_new_model() -> None:
+    from genpersona.embeddings.factory import clear_embedder_cache, get_caching_embedder
+
+    emb = get_caching_embedder()
+    assert emb.inner is get_embedder() and get_caching_embedder() is emb
+    clear_embedder_cache()
+    assert get_caching_embedder() is not emb

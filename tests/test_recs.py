@@ -245,12 +245,15 @@ def test_bad_inputs_raise_clear_errors() -> None:
         rec.with_params(neighbours=5)
 
 
-def test_reason_literal_matches_the_context_contract() -> None:
-    contract = RecommendedItem.model_fields["reason"].annotation
-    assert set(typing.get_args(contract)) == set(typing.get_args(RecReason))
+def test_every_reason_the_recommender_gives_is_a_valid_bundle_item() -> None:
+    # RecommendedItem.reason *is* RecReason now; what can still break is a reason outside it
     assert set(typing.get_args(Rec.model_fields["reason"].annotation)) == set(
-        typing.get_args(contract)
+        typing.get_args(RecReason)
     )
+    items = fit().recommended_items("buyer", 5) + fit().recommended_items(None, 5)
+    assert items and {i.reason for i in items} <= set(typing.get_args(RecReason))
+    with pytest.raises(ValueError, match="reason"):
+        RecommendedItem(stock_code="X", description="x", reason="hunch", evidence=items[0].evidence)  # type: ignore[arg-type]
 
 
 def test_recommended_items_carry_catalog_text_and_evidence() -> None:

@@ -15,9 +15,10 @@ import pytest
 
 from evals.recs.evaluate import popularity_fn, recommender_fn, score
 from evals.recs.split import make_split
+from genpersona.data.catalog import is_uci_product_code
 from genpersona.embeddings.fake import FakeEmbedder
 from genpersona.recs.recommender import Recommender
-from genpersona.recs.retail import is_product_code, load_online_retail
+from genpersona.recs.retail import load_online_retail
 
 pytestmark = pytest.mark.slow
 
@@ -51,7 +52,7 @@ def retail(shared_data: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_cleaning_keeps_products_only(retail) -> None:
     purchases, items = retail
     assert not NON_PRODUCTS & set(items["stock_code"])
-    assert items["stock_code"].map(is_product_code).all()
+    assert items["stock_code"].map(is_uci_product_code).all()
     assert (items["description"] != "").mean() > 0.99
     assert purchases["quantity"].gt(0).all()
 

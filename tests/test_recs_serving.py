@@ -9,8 +9,13 @@ import numpy as np
 
 from genpersona.context.retrieval import context_for
 from genpersona.data.ingest_online_retail import ingest_online_retail
-from genpersona.data.recs_serving import SERVED_K, load_served, served_path
-from genpersona.data.recs_store import clear_recommender_cache, get_recommender, recommender_path
+from genpersona.recs.serving import SERVED_K, load_served, served_path
+from genpersona.recs.store import (
+    clear_recommender_cache,
+    fit_recommender,
+    get_recommender,
+    recommender_path,
+)
 from genpersona.settings import get_settings
 from tests._data_fixtures import memory_vectors, retail_frame, shop, write_parquet  # noqa: F401
 
@@ -58,7 +63,9 @@ def test_precompute_can_be_turned_off(tmp_path, memory_vectors, monkeypatch):  #
     monkeypatch.setenv("GENPERSONA_RECS_PRECOMPUTE", "false")
     get_settings.cache_clear()
     clear_recommender_cache()
-    ingest_online_retail(write_parquet(retail_frame(), tmp_path / "r.parquet"), "shop")
+    ingest_online_retail(
+        write_parquet(retail_frame(), tmp_path / "r.parquet"), "shop", fit_recs=fit_recommender
+    )
     assert not served_path(recommender_path("shop")).exists()
     loaded = get_recommender("shop")
     assert loaded is not None and loaded.served is None

@@ -172,7 +172,7 @@ def find_pending(key: str, settings: Settings) -> Draft | None:
 
 
 def _remember(brand: str, customer_id: str, text: str, settings: Settings) -> None:
-    from genpersona.customers.controls import add_memory_fact
+    from genpersona.customers.records import add_memory_fact
 
     add_memory_fact(brand, customer_id, text, "chat", knowingly_shared=True, settings=settings)
 

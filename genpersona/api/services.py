@@ -49,25 +49,25 @@ def _get_draft(draft_id: int, settings: Settings) -> Draft:
 
 
 def _export(brand: str, customer_id: str, settings: Settings) -> dict[str, Any]:
-    from genpersona.customers.controls import export_customer
+    from genpersona.customers.rights import export_customer
 
     return export_customer(brand, customer_id, settings=settings)
 
 
 def _erase(brand: str, customer_id: str, settings: Settings) -> Any:
-    from genpersona.customers.controls import erase_customer
+    from genpersona.customers.rights import erase_customer
 
     return erase_customer(brand, customer_id, settings=settings)
 
 
 def _set_opt_out(brand: str, customer_id: str, opted_out: bool, settings: Settings) -> Any:
-    from genpersona.customers.controls import set_opt_out
+    from genpersona.customers.rights import set_opt_out
 
     return set_opt_out(brand, customer_id, opted_out, settings=settings)
 
 
 def _reset(brand: str, customer_id: str, settings: Settings) -> Any:
-    from genpersona.customers.controls import reset_customer
+    from genpersona.customers.rights import reset_customer
 
     return reset_customer(brand, customer_id, settings=settings)
 
@@ -75,7 +75,7 @@ def _reset(brand: str, customer_id: str, settings: Settings) -> Any:
 def _record_event(
     brand: str, customer_id: str, event_type: str, fields: dict[str, Any], settings: Settings
 ) -> Any:
-    from genpersona.customers.controls import record_event
+    from genpersona.customers.records import record_event
 
     return record_event(brand, customer_id, event_type, **fields, settings=settings)
 

@@ -30,16 +30,24 @@ def _password(from_stdin: bool) -> str:
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
+def _done(account: store.Account, as_json: bool, line: str) -> None:
+    if as_json:
+        emit_json(account)
+    else:
+        console.print(line)
+
+
 @accounts_app.command("create")
 @handle_errors
 def create_cmd(
     name: str,
     role: str = typer.Option("reviewer", "--role", help=f"One of: {', '.join(ROLES)}."),
     password_stdin: bool = StdinOpt,
+    as_json: bool = JsonOpt,
 ) -> None:
     """Create an account (reviewer: reject/regenerate; approver: also approve; admin: all)."""
     account = store.create_account(name, _password(password_stdin), role)
-    console.print(f"created account {account.name!r} with role {account.role}")
+    _done(account, as_json, f"created account {account.name!r} with role {account.role}")
 
 
 @accounts_app.command("list")
@@ -59,24 +67,22 @@ def list_cmd(as_json: bool = JsonOpt) -> None:
 
 @accounts_app.command("disable")
 @handle_errors
-def disable_cmd(name: str) -> None:
+def disable_cmd(name: str, as_json: bool = JsonOpt) -> None:
     """Stop an account from signing in (its past decisions keep its name)."""
-    store.set_disabled(name, True)
-    console.print(f"disabled account {name!r}")
+    _done(store.set_disabled(name, True), as_json, f"disabled account {name!r}")
 
 
 @accounts_app.command("enable")
 @handle_errors
-def enable_cmd(name: str) -> None:
-    store.set_disabled(name, False)
-    console.print(f"enabled account {name!r}")
+def enable_cmd(name: str, as_json: bool = JsonOpt) -> None:
+    _done(store.set_disabled(name, False), as_json, f"enabled account {name!r}")
 
 
 @accounts_app.command("set-password")
 @handle_errors
-def set_password_cmd(name: str, password_stdin: bool = StdinOpt) -> None:
-    store.set_password(name, _password(password_stdin))
-    console.print(f"changed the password of {name!r}")
+def set_password_cmd(name: str, password_stdin: bool = StdinOpt, as_json: bool = JsonOpt) -> None:
+    account = store.set_password(name, _password(password_stdin))
+    _done(account, as_json, f"changed the password of {name!r}")
 
 
 @accounts_app.command("set-role")

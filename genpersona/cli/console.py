@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from genpersona.cli.common import console, err_console, handle_errors
+from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
 from genpersona.errors import ConfigError, InputError
 from genpersona.settings import PROJECT_ROOT, get_settings
 
@@ -45,6 +45,7 @@ def console_cmd(
         "--seed",
         help="First queue this many synthetic demo drafts (to try the console without a model).",
     ),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Open the review console: queue, draft detail, decisions, insights, suggested rules."""
     if not 0 < port < 65536:
@@ -60,15 +61,19 @@ def console_cmd(
 
     settings = get_settings()
     get_engine(settings)  # migrate now, so a bad database URL fails here with a clear error
+    ids: list[int] = []
     if seed:
         from genpersona.review.seed import seed_queue
 
         ids = seed_queue(seed, settings)
         err_console.print(f"queued {len(ids)} demo drafts")
-    console.print(
-        f"review console on http://{address}:{port} — database {settings.sqlalchemy_url.split('@')[-1]}",
-        highlight=False,
-    )
+    database = settings.sqlalchemy_url.split("@")[-1]
+    if as_json:  # one object on stdout; streamlit's own output follows
+        emit_json({"url": f"http://{address}:{port}", "database": database, "seeded": ids})
+    else:
+        console.print(
+            f"review console on http://{address}:{port} — database {database}", highlight=False
+        )
     code = subprocess.call(streamlit_command(port, address, headless))
     raise typer.Exit(code)
 

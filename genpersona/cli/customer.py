@@ -28,13 +28,22 @@ def export_cmd(
     customer_id: str,
     brand: str = BrandOpt,
     out: Path = typer.Option(None, "--out", help="Write the JSON to this file instead of stdout."),
+    as_json: bool = JsonOpt,
 ) -> None:
-    """Everything held about the customer, as JSON."""
-    from genpersona.customers.controls import export_customer
+    """Everything held about the customer, as JSON (with --out: the file, and a summary)."""
+    from genpersona.customers.rights import export_customer
 
     data = export_customer(_brand(brand), customer_id)
     if out is not None:
         out.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
+        summary = {
+            "file": str(out),
+            "events": len(data["events"]),
+            "memory_facts": len(data["memory_facts"]),
+        }
+        if as_json:
+            emit_json(summary)
+            return
         console.print(
             f"exported {len(data['events'])} events, {len(data['memory_facts'])} memory facts to {out}"
         )
@@ -51,7 +60,7 @@ def erase_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Delete every row, vector and derived text about the customer."""
-    from genpersona.customers.controls import erase_customer
+    from genpersona.customers.rights import erase_customer
 
     if not yes:
         raise InputError(
@@ -81,7 +90,7 @@ def opt_out_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Stop (or resume) personalization; context then carries nothing personal."""
-    from genpersona.customers.controls import set_opt_out
+    from genpersona.customers.rights import set_opt_out
 
     consent = set_opt_out(_brand(brand), customer_id, opted_out=not undo)
     if as_json:
@@ -96,7 +105,7 @@ def opt_out_cmd(
 @handle_errors
 def reset_cmd(customer_id: str, brand: str = BrandOpt, as_json: bool = JsonOpt) -> None:
     """Forget learned preferences and memory facts; purchases are kept."""
-    from genpersona.customers.controls import reset_customer
+    from genpersona.customers.rights import reset_customer
 
     report = reset_customer(_brand(brand), customer_id)
     if as_json:

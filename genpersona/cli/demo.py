@@ -36,11 +36,17 @@ def ensure_demo_data(brand: str, settings: Settings, *, quiet: bool = False) -> 
             path=str(path),
         )
     from genpersona.data.ingest_online_retail import ingest_online_retail
+    from genpersona.recs.store import fit_recommender
 
     if not quiet:
         err_console.print(f"Ingesting {path.name} as brand {brand} (first run only)…")
     ingest_online_retail(
-        path, brand, brand_name="GiftLoft", show_progress=not quiet, settings=settings
+        path,
+        brand,
+        brand_name="GiftLoft",
+        fit_recs=fit_recommender,
+        show_progress=not quiet,
+        settings=settings,
     )
     return True
 

@@ -54,12 +54,14 @@ def online_retail_cmd(
 ) -> None:
     """Load the UCI parquet: catalog, themes, customers, purchases/returns, profiles, memories."""
     from genpersona.data.ingest_online_retail import ingest_online_retail
+    from genpersona.recs.store import fit_recommender
 
     report = ingest_online_retail(
         path,
         brand or get_settings().default_brand,
         brand_name=name,
         demo_consent=not no_demo_consent,
+        fit_recs=fit_recommender,
         show_progress=not as_json,
     )
     _show(report, as_json)
@@ -81,6 +83,7 @@ def events_cmd(
 ) -> None:
     """Load your own events (idempotent: re-running adds only new events)."""
     from genpersona.data.ingest_events import ingest_events
+    from genpersona.recs.store import fit_recommender
 
     purposes = tuple(p.strip() for p in consent.split(",") if p.strip())
     report = ingest_events(
@@ -89,6 +92,7 @@ def events_cmd(
         source=source,
         fmt=fmt,
         consent=purposes,
+        fit_recs=fit_recommender,
         show_progress=not as_json,
     )
     _show(report, as_json)

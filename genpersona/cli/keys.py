@@ -61,9 +61,15 @@ def list_cmd(as_json: bool = JsonOpt) -> None:
 
 @keys_app.command("revoke")
 @handle_errors
-def revoke_cmd(key_id: str = typer.Argument(..., help="The key's id (from `keys list`).")) -> None:
+def revoke_cmd(
+    key_id: str = typer.Argument(..., help="The key's id (from `keys list`)."),
+    as_json: bool = JsonOpt,
+) -> None:
     """Revoke a key: every worker refuses it from the next request on."""
     info = revoke_key(key_id)
+    if as_json:
+        emit_json(info)
+        return
     console.print(f"revoked key {info.id} ({info.name}) at {info.revoked_at:%Y-%m-%d %H:%M:%S}")
 
 

@@ -7,7 +7,7 @@ import ipaddress
 import typer
 
 from genpersona.accounts.keys import any_keys
-from genpersona.cli.common import console, err_console, handle_errors
+from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
 from genpersona.errors import ConfigError, InputError
 from genpersona.settings import Settings, get_settings
 
@@ -43,6 +43,7 @@ def serve(
         help="Allow a non-loopback --host without API keys (anyone who can reach it can do "
         "anything: erase customers, read exports).",
     ),
+    as_json: bool = JsonOpt,
 ) -> None:
     """Serve the HTTP API (docs at /docs) until interrupted."""
     import uvicorn
@@ -53,32 +54,51 @@ def serve(
         raise InputError(f"--workers {workers} must be at least 1", fix="use --workers 1 or more")
     settings = get_settings()
     enforced, auth = auth_status(settings)
+    if not enforced and not _is_loopback(host) and not insecure:
+        raise ConfigError(
+            f"refusing to serve on {host} without API keys: anyone who can reach it could "
+            "erase customers and read their data",
+            fix="create a key first (`genpersona keys create --name NAME --scope chat`), "
+            "bind to 127.0.0.1, or pass --insecure if a proxy in front authenticates",
+            host=host,
+        )
+    warnings: list[str] = []
     if not enforced and not _is_loopback(host):
-        if not insecure:
-            raise ConfigError(
-                f"refusing to serve on {host} without API keys: anyone who can reach it could "
-                "erase customers and read their data",
-                fix="create a key first (`genpersona keys create --name NAME --scope chat`), "
-                "bind to 127.0.0.1, or pass --insecure if a proxy in front authenticates",
-                host=host,
-            )
-        err_console.print("[yellow]warning:[/yellow] serving on a public interface without keys")
+        warnings.append("public interface without an API key")
     if settings.api_key:
-        err_console.print(
-            "[yellow]deprecated:[/yellow] GENPERSONA_API_KEY acts as one all-scopes admin key; "
-            "create scoped keys with `genpersona keys create` and unset it"
+        warnings.append(
+            "GENPERSONA_API_KEY is deprecated: it acts as one all-scopes admin key; create "
+            "scoped keys with `genpersona keys create` and unset it"
         )
     if workers > 1 and not settings.api_rate_limit_url:
-        err_console.print(
-            "note: rate limits are counted per worker; set GENPERSONA_API_RATE_LIMIT_URL="
-            "redis://... to share them"
+        warnings.append(
+            "rate limits are counted per worker; set GENPERSONA_API_RATE_LIMIT_URL=redis://... "
+            "to share them"
         )
-    console.print(
-        f"genpersona API on http://{host}:{port} (docs /docs) — LLM {settings.llm}, auth {auth}, "
-        f"limits {settings.api_rate_per_minute}/min per address, "
-        f"{settings.api_key_rate_per_minute}/min per key, {settings.api_max_body_bytes} bytes",
-        highlight=False,
-    )
+    if as_json:  # one object on stdout before uvicorn's own logging (stderr) starts
+        emit_json(
+            {
+                "url": f"http://{host}:{port}",
+                "docs": f"http://{host}:{port}/docs",
+                "llm": settings.llm,
+                "auth": enforced,
+                "rate_per_minute": settings.api_rate_per_minute,
+                "key_rate_per_minute": settings.api_key_rate_per_minute,
+                "rate_limits_shared": settings.api_rate_limit_url is not None,
+                "max_body_bytes": settings.api_max_body_bytes,
+                "workers": workers,
+                "warnings": warnings,
+            }
+        )
+    else:
+        for warning in warnings:
+            err_console.print(f"[yellow]warning:[/yellow] {warning}")
+        console.print(
+            f"genpersona API on http://{host}:{port} (docs /docs) — LLM {settings.llm}, "
+            f"auth {auth}, limits {settings.api_rate_per_minute}/min per address, "
+            f"{settings.api_key_rate_per_minute}/min per key, {settings.api_max_body_bytes} bytes",
+            highlight=False,
+        )
     uvicorn.run(
         "genpersona.api.app:create_app",
         factory=True,

@@ -10,29 +10,25 @@ miss the vector comes from the store by id (never re-embedded: no model time).
 
 from __future__ import annotations
 
-import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from cachetools import LRUCache
 
+from genpersona.embeddings.caching import text_digest
 from genpersona.vectors.base import MEMORY, VectorStore
 
 #: ~30 MB of float32 MiniLM vectors; enough for every distinct fact of the demo brand
 DEFAULT_SIZE = 20_000
 
 
-def text_digest(text: str) -> bytes:
-    return hashlib.sha256(text.encode()).digest()
-
-
 class FactVectorCache:
-    """Bounded LRU of fact vectors keyed by (namespace, text digest); the namespace names
+    """Bounded LRU (``cachetools``) of fact vectors keyed by (namespace, text digest); the namespace names
     the vector store and the embedder, so two stores or models never share entries."""
 
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
-        self._data: OrderedDict[tuple[str, bytes], np.ndarray] = OrderedDict()
+        self._data: LRUCache[tuple[str, bytes], np.ndarray] = LRUCache(maxsize=size)
         self._size = size
         self._lock = threading.Lock()
         self._warmed: set[object] = set()
@@ -57,7 +53,6 @@ class FactVectorCache:
             for pos, key in enumerate(keys):
                 vec = self._data.get(key)
                 if vec is not None:
-                    self._data.move_to_end(key)
                     found[pos] = vec
             self.hits += len(found)
         missing = [pos for pos in range(len(keys)) if pos not in found]
@@ -72,8 +67,6 @@ class FactVectorCache:
                         continue
                     found[pos] = vec
                     self._data[keys[pos]] = vec
-                while len(self._data) > self._size:
-                    self._data.popitem(last=False)
         order = sorted(found)
         if not order:
             return [], np.zeros((0, 0), np.float32)

@@ -12,20 +12,23 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from genpersona.recs.models import Evidence, RecommendedItem
+
+__all__ = [
+    "AnonymousContext",
+    "Consent",
+    "ContextBundle",
+    "Evidence",
+    "MemoryFactView",
+    "ProfileSummary",
+    "RecommendedItem",
+]
+
 
 class Consent(BaseModel):
     personalization: bool = False
     email: bool = False
     chat_memory: bool = False
-
-
-class Evidence(BaseModel):
-    """Where a fact came from: event ids, stock codes, or a free-text source."""
-
-    source: str
-    event_ids: list[int] = Field(default_factory=list)
-    stock_codes: list[str] = Field(default_factory=list)
-    note: str = ""
 
 
 class ProfileSummary(BaseModel):
@@ -53,18 +56,6 @@ class MemoryFactView(BaseModel):
     knowingly_shared: bool = False
 
 
-class RecommendedItem(BaseModel):
-    stock_code: str
-    description: str
-    price: float | None = None
-    theme: str | None = None
-    score: float = 0.0
-    reason: Literal[
-        "content", "co_purchase", "blend", "popular_country", "popular_season", "popular"
-    ]
-    evidence: Evidence
-
-
 class AnonymousContext(BaseModel):
     """What we may use for a visitor with no profile: only the request's context."""
 
@@ -84,4 +75,3 @@ class ContextBundle(BaseModel):
     memories: list[MemoryFactView] = Field(default_factory=list)
     recommendations: list[RecommendedItem] = Field(default_factory=list)
     anonymous: AnonymousContext | None = None
-    timings_ms: dict[str, float] = Field(default_factory=dict)

@@ -8,9 +8,11 @@ generation request, so it is built for speed:
   known from SQL) and ranked with one numpy dot product; filtering a big shared
   collection by customer (``where={"customer_id": ...}``) is ~100x slower at
   100k vectors and is kept only as ``memory_strategy="filtered"`` for the bench;
-- brief embeddings are cached (campaign briefs repeat across thousands of
-  customers), brand lookups and theme labels are cached, and the fitted
-  recommender is loaded once per process.
+- brief embeddings come from the process's one text -> vector cache
+  (``get_caching_embedder``: campaign briefs repeat across thousands of
+  customers), a brand's id is cached (it never changes), theme labels are the
+  taxonomy's own, and the fitted recommender is loaded once per process (and
+  reloaded when a re-ingest refits it).
 
 Without personalization consent (opt-out) the bundle carries nothing personal:
 no profile, no memories, and only popular/seasonal items chosen from the
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from datetime import datetime
 from typing import Any, Literal
 
@@ -39,14 +40,14 @@ from genpersona.context.models import (
     ProfileSummary,
     RecommendedItem,
 )
-from genpersona.data.catalog import theme_labels
-from genpersona.data.recs_store import LoadedRecommender, get_recommender
 from genpersona.data.repo import get_brand, memory_vector_id
 from genpersona.data.tables import Customer, CustomerProfile, MemoryFact
+from genpersona.data.themes import LABELS
 from genpersona.db.engine import get_engine
 from genpersona.db.fast_read import FAST_READER
-from genpersona.embeddings.factory import get_embedder
+from genpersona.embeddings.factory import clear_cached_vectors, get_caching_embedder
 from genpersona.errors import CustomerNotFound, InputError
+from genpersona.recs.store import LoadedRecommender, get_recommender
 from genpersona.settings import Settings, get_settings
 from genpersona.vectors.base import MEMORY
 from genpersona.vectors.factory import get_vector_store
@@ -54,33 +55,21 @@ from genpersona.vectors.factory import get_vector_store
 MemoryStrategy = Literal["by_id", "filtered"]
 #: a Core row or a fast-path named tuple: both give ``row.column``
 RowLike = Any
-_BRIEF_CACHE_SIZE = 4096
-_brief_cache: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-_brand_cache: dict[tuple[str, str], tuple[int, dict[str, str]]] = {}
+#: (database, brand slug) -> brand id; brands are never deleted or renumbered, so a
+#: re-ingest cannot make an entry stale
+_brand_ids: dict[tuple[str, str], int] = {}
 _LOCK = threading.Lock()
 
 
 def embed_brief(brief: str, settings: Settings) -> np.ndarray:
-    """The brief's vector, from an LRU cache keyed by embedder and text."""
-    key = (settings.embedder, brief)
-    with _LOCK:
-        hit = _brief_cache.get(key)
-        if hit is not None:
-            _brief_cache.move_to_end(key)
-            return hit
-    vec = get_embedder(settings=settings).embed_one(brief)
-    with _LOCK:
-        _brief_cache[key] = vec
-        while len(_brief_cache) > _BRIEF_CACHE_SIZE:
-            _brief_cache.popitem(last=False)
-    return vec
+    return get_caching_embedder(settings=settings).embed_one(brief)
 
 
 def clear_context_caches() -> None:
     with _LOCK:
-        _brief_cache.clear()
-        _brand_cache.clear()
+        _brand_ids.clear()
     FACT_VECTORS.clear()
+    clear_cached_vectors()
 
 
 _CUSTOMER_SQL = (
@@ -120,18 +109,17 @@ _FACTS_SQL = select(
 ).where(MemoryFact.customer_id == bindparam("customer_id"))
 
 
-def _brand(slug: str, settings: Settings) -> tuple[int, dict[str, str]]:
+def _brand_id(slug: str, settings: Settings) -> int:
     key = (settings.sqlalchemy_url, slug)
     with _LOCK:
-        hit = _brand_cache.get(key)
+        hit = _brand_ids.get(key)
     if hit is not None:
         return hit
     with Session(bind=get_engine(settings)) as session:
-        brand = get_brand(session, slug)
-        value = (brand.id, theme_labels(session, brand.id))
+        brand_id = get_brand(session, slug).id
     with _LOCK:
-        _brand_cache[key] = value
-    return value
+        _brand_ids[key] = brand_id
+    return brand_id
 
 
 def _recommend(
@@ -159,9 +147,7 @@ def _non_personal(
     anonymous: AnonymousContext | None,
     k_items: int,
     settings: Settings,
-    timings: dict[str, float],
 ) -> ContextBundle:
-    t = time.perf_counter()
     recs = _recommend(
         get_recommender(brand, settings),
         None,
@@ -169,7 +155,6 @@ def _non_personal(
         country=anonymous.country if anonymous else None,
         when=anonymous.local_time if anonymous else None,
     )
-    timings["recommend"] = (time.perf_counter() - t) * 1000
     return ContextBundle(
         brand=brand,
         customer_id=customer_id,
@@ -178,7 +163,6 @@ def _non_personal(
         consent=consent,
         recommendations=recs,
         anonymous=anonymous,
-        timings_ms=timings,
     )
 
 
@@ -220,7 +204,7 @@ def warm_context(brand: str, settings: Settings | None = None) -> dict[str, floa
     its first request: brand lookups, the recommender, and the common fact vectors."""
     settings = settings or get_settings()
     t0 = time.perf_counter()
-    brand_id, _ = _brand(brand, settings)
+    brand_id = _brand_id(brand, settings)
     loaded = warm_fact_vectors(brand_id, settings)
     get_recommender(brand, settings)
     return {"fact_vectors": loaded, "ms": round((time.perf_counter() - t0) * 1000, 1)}
@@ -270,15 +254,12 @@ def context_for(
             f"k_memories and k_items must be >= 0 (got {k_memories}, {k_items})",
             fix="ask for zero or more memories and items",
         )
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
     # prebuilt Core statements on the read fast path: this runs on every request, and
     # nothing here is written
     engine = get_engine(settings)
-    brand_id, labels = _brand(brand, settings)
+    brand_id = _brand_id(brand, settings)
     if customer_id is None:
-        timings["sql"] = (time.perf_counter() - t0) * 1000
-        return _non_personal(brand, None, brief, Consent(), anonymous, k_items, settings, timings)
+        return _non_personal(brand, None, brief, Consent(), anonymous, k_items, settings)
     row = FAST_READER.first(
         engine, _CUSTOMER_SQL, {"brand_id": brand_id, "external_id": customer_id}
     )
@@ -296,10 +277,7 @@ def context_for(
         chat_memory=row.consent_chat_memory,
     )
     if not consent.personalization:
-        timings["sql"] = (time.perf_counter() - t0) * 1000
-        return _non_personal(
-            brand, customer_id, brief, consent, anonymous, k_items, settings, timings
-        )
+        return _non_personal(brand, customer_id, brief, consent, anonymous, k_items, settings)
     now = datetime.now()
     facts = [
         f
@@ -307,15 +285,11 @@ def context_for(
         if (f.expires_at is None or f.expires_at > now)
         and (consent.chat_memory or f.source != "chat")
     ]
-    timings["sql"] = (time.perf_counter() - t0) * 1000
 
-    summary = _summary(row, labels)
-    t = time.perf_counter()
+    summary = _summary(row, LABELS)
     memories: list[MemoryFactView] = []
     if facts and k_memories:
         query = embed_brief(brief, settings)
-        timings["embed_brief"] = (time.perf_counter() - t) * 1000
-        t = time.perf_counter()
         if memory_strategy == "filtered":
             scores = _rank_filtered(
                 brand, customer_id, query, max(k_memories, len(facts)), settings
@@ -324,8 +298,6 @@ def context_for(
             scores = _rank_by_id(facts, query, brand_id, settings)
         ranked = sorted(facts, key=lambda f: (-scores.get(f.id, -2.0), f.id))[:k_memories]
         memories = [_view(f, scores.get(f.id, 0.0)) for f in ranked]
-        timings["memories"] = (time.perf_counter() - t) * 1000
-    t = time.perf_counter()
     # after a reset, a model fitted before it still knows the old history: don't use it
     loaded = get_recommender(brand, settings)
     personal_recs = loaded is not None and (
@@ -338,8 +310,6 @@ def context_for(
         country=row.country if personal_recs else (anonymous.country if anonymous else None),
         when=anonymous.local_time if anonymous else None,
     )
-    timings["recommend"] = (time.perf_counter() - t) * 1000
-    timings["total"] = (time.perf_counter() - t0) * 1000
     return ContextBundle(
         brand=brand,
         customer_id=customer_id,
@@ -350,7 +320,6 @@ def context_for(
         memories=memories,
         recommendations=recs,
         anonymous=anonymous,
-        timings_ms=timings,
     )
 
 

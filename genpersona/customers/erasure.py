@@ -19,12 +19,16 @@ and must not commit. They return the number of rows they removed.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
+
+import genpersona
 
 
 @dataclass(frozen=True)
@@ -91,11 +95,6 @@ def discover() -> None:
     global _discovered
     if _discovered:
         return
-    import importlib
-    import pkgutil
-
-    import genpersona
-
     for info in pkgutil.iter_modules(genpersona.__path__):
         if not info.ispkg:
             continue

@@ -13,11 +13,12 @@ import re
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from genpersona.data.repo import item_vector_id
-from genpersona.data.tables import Brand, CatalogItem
+from genpersona.data.tables import Brand, CatalogItem, ItemTheme, Theme
+from genpersona.data.themes import LABELS, OTHER_RULE, TAXONOMY
 from genpersona.embeddings.base import Embedder
 from genpersona.vectors.base import CATALOG, VectorStore
 
@@ -26,10 +27,17 @@ NON_PRODUCT_CODES = frozenset(
     {"POST", "DOT", "M", "C2", "D", "S", "BANK CHARGES", "AMAZONFEE", "CRUK", "PADS", "B"}
 )
 _NON_PRODUCT_PREFIXES = ("gift_", "DCGS")
+#: a UCI product: five digits plus an optional letter suffix (``85123A``)
+PRODUCT_CODE = re.compile(r"^\d{5}[A-Z]{0,2}$")
 _SPACES = re.compile(r"\s+")
 _TRAILING = re.compile(r"[\s.,;:*+-]+$")
 # keep common abbreviations readable after sentence-casing
 _UPPER_WORDS = {"uk", "usa", "led", "abc", "diy", "xmas", "dvd", "cd"}
+
+
+def is_uci_product_code(code: str) -> bool:
+    """Stricter than ``is_product_code``: the UCI shape, which the recommender's cleaning uses."""
+    return bool(PRODUCT_CODE.match(str(code).strip().upper()))
 
 
 def clean_description(raw: object) -> str:
@@ -81,36 +89,6 @@ def build_catalog(sales: pd.DataFrame, product_rule=is_product_code) -> pd.DataF
     cat["n_customers"] = cat["stock_code"].map(n_customers).fillna(0).astype(int)
     cat["is_product"] = cat["stock_code"].map(product_rule) & cat["price"].notna()
     return cat
-
-
-def embed_catalog(
-    brand: Brand,
-    catalog: pd.DataFrame,
-    embedder: Embedder,
-    store: VectorStore,
-    *,
-    progress=None,  # type: ignore[no-untyped-def]
-) -> np.ndarray:
-    """Embed product descriptions and upsert them; returns vectors in catalog row order.
-
-    Items are embedded by description only (public product text, no personal
-    data), so the catalog collection can be shared and rebuilt at will.
-    """
-    texts = catalog["description"].tolist()
-    batch = 256
-    parts = []
-    for start in range(0, len(texts), batch):
-        parts.append(embedder.embed(texts[start : start + batch]))
-        if progress is not None:
-            progress(min(start + batch, len(texts)))
-    vectors = np.vstack(parts) if parts else np.zeros((0, embedder.dim), np.float32)
-    ids = [item_vector_id(brand.slug, c) for c in catalog["stock_code"]]
-    metas = [
-        {"brand": brand.slug, "stock_code": c, "theme": t or ""}
-        for c, t in zip(catalog["stock_code"], catalog.get("theme", [""] * len(ids)), strict=True)
-    ]
-    store.upsert(CATALOG, ids, vectors, metas)
-    return vectors
 
 
 def load_items(session: Session, brand: Brand, *, products_only: bool = True) -> pd.DataFrame:
@@ -190,10 +168,6 @@ def catalog_vectors(
 
 def write_catalog(session: Session, brand: Brand, catalog: pd.DataFrame, assignment) -> int:  # type: ignore[no-untyped-def]
     """Replace the brand's catalog, themes and item-theme links (inside the caller's transaction)."""
-    from sqlalchemy import delete, insert
-
-    from genpersona.data.tables import ItemTheme, Theme
-    from genpersona.data.themes import LABELS, OTHER_RULE, TAXONOMY
 
     item_ids = select(CatalogItem.id).where(CatalogItem.brand_id == brand.id)
     session.execute(delete(ItemTheme).where(ItemTheme.item_id.in_(item_ids)))
@@ -247,7 +221,5 @@ def write_catalog(session: Session, brand: Brand, catalog: pd.DataFrame, assignm
 
 
 def theme_labels(session: Session, brand_id: int) -> dict[str, str]:
-    from genpersona.data.tables import Theme
-
     rows = session.execute(select(Theme.slug, Theme.label).where(Theme.brand_id == brand_id)).all()
     return {r.slug: r.label for r in rows}

@@ -15,13 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from genpersona.data.catalog import theme_labels
-from genpersona.data.memories import (
-    derive_behaviour_facts,
+from genpersona.data.memory_store import (
     embed_texts,
     index_facts,
     mark_indexed,
     replace_behaviour_facts,
 )
+from genpersona.data.memory_wording import derive_behaviour_facts
 from genpersona.data.profiles import compute_profiles, item_context, load_events, write_profiles
 from genpersona.data.repo import brand_latest_event
 from genpersona.data.tables import Brand, CatalogItem, Customer

@@ -33,7 +33,6 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
-from genpersona.customers.tombstones import erased_among
 from genpersona.data.catalog import (
     build_catalog,
     catalog_vectors,
@@ -43,16 +42,17 @@ from genpersona.data.catalog import (
 from genpersona.data.derive import derive
 from genpersona.data.ingest_online_retail import (
     IngestReport,
+    RecsFitter,
     diff_events,
     file_sha256,
     insert_events,
     upsert_customers,
 )
 from genpersona.data.progress import steps
-from genpersona.data.recs_store import fit_recommender
 from genpersona.data.repo import get_or_create_brand
 from genpersona.data.tables import EVENT_TYPES, Brand, CatalogItem, IngestRun
 from genpersona.data.themes import assign_themes
+from genpersona.data.tombstones import erased_among
 from genpersona.db.base import utcnow
 from genpersona.db.engine import session_factory
 from genpersona.embeddings.factory import get_embedder
@@ -196,7 +196,7 @@ def ingest_events(
     source: str | None = None,
     fmt: str | None = None,
     consent: tuple[str, ...] = (),
-    fit_recs: bool = True,
+    fit_recs: RecsFitter | None = None,
     show_progress: bool = False,
     settings: Settings | None = None,
 ) -> IngestReport:
@@ -324,9 +324,9 @@ def ingest_events(
             )  # fmt: skip
         pending.apply(factory, store)
         rec_path = None
-        if fit_recs:
+        if fit_recs is not None:
             with factory() as session:
-                rec_path = fit_recommender(
+                rec_path = fit_recs(
                     session,
                     session.scalar(select(Brand).where(Brand.slug == brand)),
                     store,

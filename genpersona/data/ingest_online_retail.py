@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,23 +25,28 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
 
-from genpersona.customers.tombstones import erased_among
-from genpersona.data.catalog import build_catalog, catalog_vectors, old_descriptions, write_catalog
+from genpersona.data.catalog import (
+    build_catalog,
+    catalog_vectors,
+    is_uci_product_code,
+    old_descriptions,
+    write_catalog,
+)
 from genpersona.data.derive import derive
 from genpersona.data.locales import locale_for_country
 from genpersona.data.progress import steps
-from genpersona.data.recs_store import fit_recommender
 from genpersona.data.repo import get_or_create_brand
 from genpersona.data.tables import Brand, Customer, Event, IngestRun
 from genpersona.data.themes import assign_themes
+from genpersona.data.tombstones import erased_among
 from genpersona.db.base import utcnow
 from genpersona.db.engine import session_factory
 from genpersona.embeddings.factory import get_embedder
 from genpersona.errors import IngestError
-from genpersona.recs.retail import is_product_code
 from genpersona.settings import Settings, get_settings
-from genpersona.vectors.base import CATALOG
+from genpersona.vectors.base import CATALOG, VectorStore
 from genpersona.vectors.factory import get_vector_store
 
 SOURCE = "online-retail"
@@ -55,6 +61,11 @@ COLUMNS = {
     "Country": "country",
 }
 CHUNK = 20_000
+
+
+#: fits and saves the brand's recommender after an ingest; passed in by the caller
+#: (``genpersona.recs.store.fit_recommender``) because recs sits above data
+RecsFitter = Callable[[Session, Brand, VectorStore, Settings], Path | None]
 
 
 class IngestReport(BaseModel):
@@ -234,7 +245,7 @@ def ingest_online_retail(
     *,
     brand_name: str | None = None,
     demo_consent: bool = True,
-    fit_recs: bool = True,
+    fit_recs: RecsFitter | None = None,
     show_progress: bool = False,
     settings: Settings | None = None,
 ) -> IngestReport:
@@ -255,7 +266,7 @@ def ingest_online_retail(
     embedder = get_embedder(settings=settings)
     store = get_vector_store(settings)
     factory = session_factory(settings)
-    catalog = build_catalog(tx, is_product_code)
+    catalog = build_catalog(tx, is_uci_product_code)
     products = catalog[catalog["is_product"]].reset_index(drop=True)
     with factory() as session:
         existing_brand = session.scalar(select(Brand.id).where(Brand.slug == brand))
@@ -344,10 +355,10 @@ def ingest_online_retail(
         pending.apply(factory, store)
         lap("vectors")
         rec_path = None
-        if fit_recs:
+        if fit_recs is not None:
             with factory() as session:
                 brand_row = session.scalar(select(Brand).where(Brand.slug == brand))
-                rec_path = fit_recommender(session, brand_row, store, settings)
+                rec_path = fit_recs(session, brand_row, store, settings)
             lap("recommender")
     counts = pd.Series(np.where(is_return, "return", "purchase")).value_counts()
     return IngestReport(

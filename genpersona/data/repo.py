@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from genpersona.data.tables import Brand, Customer, Event, MemoryFact
+from genpersona.data.tables import Brand, Customer, Event
 from genpersona.errors import BrandNotFound, CustomerNotFound, InputError
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -63,26 +63,9 @@ def get_customer(session: Session, brand: Brand, external_id: str) -> Customer:
     return customer
 
 
-def live_facts(
-    session: Session, customer: Customer, now: datetime | None = None
-) -> list[MemoryFact]:
-    """The customer's memory facts that have not expired, oldest first."""
-    stmt = select(MemoryFact).where(MemoryFact.customer_id == customer.id)
-    facts = list(session.scalars(stmt.order_by(MemoryFact.id)))
-    if now is None:
-        return [f for f in facts if f.expires_at is None or f.expires_at > datetime.now()]
-    return [f for f in facts if f.expires_at is None or f.expires_at > now]
-
-
 def brand_latest_event(session: Session, brand: Brand) -> datetime | None:
     """The clock of a brand's data: recency is measured from here, not from today."""
     return session.scalar(select(func.max(Event.ts)).where(Event.brand_id == brand.id))
-
-
-def delete_facts(session: Session, fact_ids: list[int]) -> None:
-    for start in range(0, len(fact_ids), 900):
-        chunk = fact_ids[start : start + 900]
-        session.execute(delete(MemoryFact).where(MemoryFact.id.in_(chunk)))
 
 
 def memory_vector_id(fact_id: int) -> str:

@@ -15,6 +15,8 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from genpersona.db.fast_read import FAST_READER
+from genpersona.db.migrate import upgrade
 from genpersona.errors import DatabaseError
 from genpersona.settings import Settings, get_settings
 
@@ -64,8 +66,6 @@ def get_engine(settings: Settings | None = None, *, migrate: bool = True) -> Eng
                     url=engine.url.render_as_string(),
                 ) from exc
             if migrate:
-                from genpersona.db.migrate import upgrade
-
                 upgrade(engine)
             _ENGINES[url] = engine
         return _ENGINES[url]
@@ -90,8 +90,6 @@ def session_scope(settings: Settings | None = None) -> Iterator[Session]:
 
 
 def dispose_engines() -> None:
-    from genpersona.db.fast_read import FAST_READER
-
     FAST_READER.reset()
     with _LOCK:
         for engine in _ENGINES.values():

@@ -5,11 +5,14 @@ from __future__ import annotations
 import threading
 
 from genpersona.embeddings.base import Embedder
+from genpersona.embeddings.caching import CachingEmbedder
+from genpersona.embeddings.fake import FakeEmbedder
+from genpersona.embeddings.minilm import MiniLMEmbedder
 from genpersona.errors import RealModelForbidden
-from genpersona.llm.factory import real_models_forbidden
-from genpersona.settings import Settings, get_settings
+from genpersona.settings import Settings, get_settings, real_models_forbidden
 
 _CACHE: dict[str, Embedder] = {}
+_CACHING: dict[str, CachingEmbedder] = {}
 _LOCK = threading.Lock()
 
 
@@ -25,16 +28,35 @@ def get_embedder(name: str | None = None, settings: Settings | None = None) -> E
     with _LOCK:
         if name not in _CACHE:
             if name == "fake":
-                from genpersona.embeddings.fake import FakeEmbedder
-
                 _CACHE[name] = FakeEmbedder()
             else:
-                from genpersona.embeddings.minilm import MiniLMEmbedder
-
                 _CACHE[name] = MiniLMEmbedder(batch_size=settings.embed_batch_size)
         return _CACHE[name]
+
+
+def get_caching_embedder(
+    name: str | None = None, settings: Settings | None = None
+) -> CachingEmbedder:
+    """The configured embedder behind the process's one text -> vector cache."""
+    settings = settings or get_settings()
+    inner = get_embedder(name, settings)
+    key = name or settings.embedder
+    with _LOCK:
+        hit = _CACHING.get(key)
+        if hit is None or hit.inner is not inner:
+            hit = _CACHING[key] = CachingEmbedder(inner)
+        return hit
+
+
+def clear_cached_vectors() -> None:
+    """Empty every text -> vector cache, keeping the loaded models."""
+    with _LOCK:
+        wrappers = list(_CACHING.values())
+    for wrapper in wrappers:
+        wrapper.clear()
 
 
 def clear_embedder_cache() -> None:
     with _LOCK:
         _CACHE.clear()
+        _CACHING.clear()

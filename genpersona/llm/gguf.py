@@ -147,12 +147,3 @@ def resolve_model_path(settings: Settings) -> Path:
         path = packaged_model_path(settings)
     check_gguf_header(path)
     return path
-
-
-def model_package_version() -> str | None:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(MODEL_DIST)
-    except PackageNotFoundError:
-        return None

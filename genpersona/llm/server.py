@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from genpersona.errors import LLMError, LLMRequestRejected, ModelFileCorrupt, ModelPackageMissing
+from genpersona.llm.gguf import resolve_model_path
 from genpersona.settings import Settings
 
 #: Gemma 3 270M is a base model and its GGUF carries no chat template, so llama.cpp
@@ -36,7 +37,7 @@ TRANSCRIPT_STOP = ["\nUser:"]
 
 
 def _import_xllamacpp():  # type: ignore[no-untyped-def]
-    try:
+    try:  # lazy: the llama.cpp binding is heavy and optional (only the local backend needs it)
         import xllamacpp
     except ImportError as exc:
         raise ModelPackageMissing(
@@ -108,8 +109,6 @@ class LlamaServer:
 
     @classmethod
     def from_settings(cls, settings: Settings, model_path: Path | None = None) -> LlamaServer:
-        from genpersona.llm.gguf import resolve_model_path
-
         return cls(
             model_path or resolve_model_path(settings),
             n_ctx=settings.local_n_ctx,

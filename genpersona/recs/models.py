@@ -1,8 +1,7 @@
 """Typed boundary of the recommender: its knobs (``RecParams``) and its answer (``Rec``).
 
-``RecReason`` must stay identical to ``RecommendedItem.reason`` in
-``genpersona/context/models.py``: ``context_for`` copies a ``Rec`` into a
-``RecommendedItem`` field by field, and a test checks the two literals agree.
+``RecommendedItem`` (what the context bundle carries) and its ``Evidence`` live here,
+below ``genpersona.context``, so the recommender can build them without importing up.
 """
 
 from __future__ import annotations
@@ -19,6 +18,25 @@ RecReason = Literal[
 PURCHASE_COLUMNS = ("customer_id", "stock_code", "ts", "quantity", "country")
 #: Columns the recommender reads from the items frame (``theme`` may be all None).
 ITEM_COLUMNS = ("stock_code", "description", "price", "theme")
+
+
+class Evidence(BaseModel):
+    """Where a fact came from: event ids, stock codes, or a free-text source."""
+
+    source: str
+    event_ids: list[int] = Field(default_factory=list)
+    stock_codes: list[str] = Field(default_factory=list)
+    note: str = ""
+
+
+class RecommendedItem(BaseModel):
+    stock_code: str
+    description: str
+    price: float | None = None
+    theme: str | None = None
+    score: float = 0.0
+    reason: RecReason
+    evidence: Evidence
 
 
 class Rec(BaseModel):

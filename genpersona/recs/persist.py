@@ -11,7 +11,7 @@ import json
 import os
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,31 +24,12 @@ from genpersona.recs.models import RecParams
 from genpersona.recs.popularity import PopularityTables
 from genpersona.recs.rerank import TreeEnsemble
 
-if TYPE_CHECKING:
-    from genpersona.recs.recommender import Recommender
-
 FORMAT_VERSION = 1
 
 
-def save_recommender(rec: Recommender, path: Path) -> None:
-    arrays: dict[str, np.ndarray] = {
-        "format_version": np.array(FORMAT_VERSION),
-        "params_json": np.array(rec.params.model_dump_json()),
-        "now": np.array(pd.Timestamp(rec.now).isoformat()),
-        "item_codes": rec.item_codes.astype(str),
-        "item_descriptions": rec.item_descriptions.astype(str),
-        "item_prices": rec.item_prices,
-        "item_themes": rec.item_themes.astype(str),
-        **rec.history.to_arrays(),
-        **rec.neighbours.to_arrays("cp"),
-        **rec.popularity.to_arrays(),
-    }
-    if rec.content is not None:
-        arrays["item_vectors"] = rec.content.vectors
-    if rec.item_stats is not None:
-        arrays["item_stats"] = rec.item_stats
-    if rec.ranker is not None:
-        arrays.update(rec.ranker.to_arrays("rr"))
+def write_recommender(arrays: dict[str, np.ndarray], path: Path) -> None:
+    """Write ``Recommender.to_arrays()`` plus the format version, atomically."""
+    arrays = {"format_version": np.array(FORMAT_VERSION), **arrays}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "wb") as fh:
@@ -56,9 +37,8 @@ def save_recommender(rec: Recommender, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def load_recommender(path: Path) -> Recommender:
-    from genpersona.recs.recommender import Recommender
-
+def read_recommender(path: Path) -> dict[str, Any]:
+    """The constructor arguments of the saved ``Recommender`` (it builds itself from them)."""
     if not path.exists():
         raise RecsModelFileError(
             f"recommender file {path} does not exist",
@@ -83,7 +63,7 @@ def load_recommender(path: Path) -> Recommender:
             version=version,
         )
     try:
-        return Recommender(
+        return dict(
             item_codes=arrays["item_codes"],
             item_descriptions=arrays["item_descriptions"],
             item_prices=arrays["item_prices"],

@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genpersona.context.models import Evidence, RecommendedItem
 from genpersona.errors import RecsInputError
 from genpersona.recs.co_purchase import NeighbourTable, co_purchase_table, ease_table
 from genpersona.recs.content import ContentModel, check_item_vectors
@@ -29,10 +28,24 @@ from genpersona.recs.interactions import (
     validate_items,
     validate_purchases,
 )
-from genpersona.recs.models import FIT_TIME_PARAMS, Rec, RecParams, RecReason
+from genpersona.recs.models import (
+    FIT_TIME_PARAMS,
+    Evidence,
+    Rec,
+    RecommendedItem,
+    RecParams,
+    RecReason,
+)
+from genpersona.recs.persist import read_recommender, write_recommender
 from genpersona.recs.popularity import PopularityTables, build_popularity
 from genpersona.recs.ranking import COLD_LABELS, cold_scores, personal_reasons, top_k
-from genpersona.recs.rerank import Personal, TreeEnsemble, candidate_features, item_stats
+from genpersona.recs.rerank import (
+    Personal,
+    TreeEnsemble,
+    candidate_features,
+    item_stats,
+    train_ranker,
+)
 
 __all__ = ["Rec", "RecParams", "RecReason", "Recommender"]
 
@@ -109,9 +122,7 @@ class Recommender:
         prices = pd.to_numeric(catalog["price"], errors="coerce").to_numpy(np.float64)
         ranker = None
         if params.rerank:
-            from genpersona.recs.rerank import train_ranker
-
-            ranker = train_ranker(purchases, items, clean, now_day, params)
+            ranker = train_ranker(purchases, items, clean, now_day, params, cls.fit)
         return cls(
             item_codes=catalog["stock_code"].to_numpy(dtype=str),
             item_descriptions=catalog["description"].fillna("").astype(str).to_numpy(dtype=str),
@@ -333,13 +344,30 @@ class Recommender:
         return items
 
     # --- persistence ------------------------------------------------------------------
-    def save(self, path: Path) -> None:
-        from genpersona.recs.persist import save_recommender
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Every fitted array, named for ``persist.read_recommender`` (plain arrays, no pickle)."""
+        arrays: dict[str, np.ndarray] = {
+            "params_json": np.array(self.params.model_dump_json()),
+            "now": np.array(pd.Timestamp(self.now).isoformat()),
+            "item_codes": self.item_codes.astype(str),
+            "item_descriptions": self.item_descriptions.astype(str),
+            "item_prices": self.item_prices,
+            "item_themes": self.item_themes.astype(str),
+            **self.history.to_arrays(),
+            **self.neighbours.to_arrays("cp"),
+            **self.popularity.to_arrays(),
+        }
+        if self.content is not None:
+            arrays["item_vectors"] = self.content.vectors
+        if self.item_stats is not None:
+            arrays["item_stats"] = self.item_stats
+        if self.ranker is not None:
+            arrays.update(self.ranker.to_arrays("rr"))
+        return arrays
 
-        save_recommender(self, Path(path))
+    def save(self, path: Path) -> None:
+        write_recommender(self.to_arrays(), Path(path))
 
     @classmethod
     def load(cls, path: Path) -> Recommender:
-        from genpersona.recs.persist import load_recommender
-
-        return load_recommender(Path(path))
+        return cls(**read_recommender(Path(path)))

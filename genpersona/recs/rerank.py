@@ -19,15 +19,33 @@ keeps the saved model a plain ``.npz`` and the request in the low milliseconds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from genpersona.recs.models import RecParams
-    from genpersona.recs.recommender import Recommender
+from genpersona.recs.interactions import SECONDS_PER_DAY, History
+from genpersona.recs.models import RecParams
+from genpersona.recs.popularity import PopularityTables
+
+
+class FirstStage(Protocol):
+    """What the re-ranker reads of a fitted ``Recommender`` (which imports this module)."""
+
+    item_prices: np.ndarray
+    item_stats: np.ndarray | None
+    history: History
+    popularity: PopularityTables
+
+    def _personal(
+        self, row: int, when_day: float, country: str | None, *, features: bool = False
+    ) -> Personal: ...
+
+
+#: ``Recommender.fit``, passed in by the recommender while it fits
+FirstStageFit = Callable[..., FirstStage]
 
 #: Columns of ``ItemStats.values`` (per item, computed at fit time).
 ITEM_FEATURES = (
@@ -148,7 +166,7 @@ class Candidates:
 
 
 def candidate_features(
-    rec: Recommender,
+    rec: FirstStage,
     personal: Personal,
     blocked: np.ndarray,
     when_day: float,
@@ -300,15 +318,13 @@ def training_rows(
     now_day: float,
     params: RecParams,
     cutoff_day: float,
+    fit_first_stage: FirstStageFit,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows and labels from one time-shifted window: tables as of ``cutoff_day``, labels =
     items each customer bought for the first time in the ``label_days`` after it."""
-    from genpersona.recs.interactions import SECONDS_PER_DAY
-    from genpersona.recs.recommender import Recommender
-
     cutoff = pd.Timestamp(int(round(cutoff_day * SECONDS_PER_DAY)), unit="s")
     first_stage = params.model_copy(update={"rerank": False})
-    rec = Recommender.fit(purchases, items, None, now=cutoff, params=first_stage)
+    rec = fit_first_stage(purchases, items, None, now=cutoff, params=first_stage)
     upto = clean[clean["day"] <= cutoff_day + 1e-9]
     counted = upto if params.include_guests else upto[upto["customer_id"].notna()]
     rec.item_stats = item_stats(counted, upto, rec.item_prices, cutoff_day)
@@ -349,6 +365,7 @@ def train_ranker(
     clean: pd.DataFrame,
     now_day: float,
     params: RecParams,
+    fit_first_stage: FirstStageFit,
 ) -> TreeEnsemble | None:
     """Fit the re-ranker on ``rerank_windows`` time-shifted windows, all ending by ``now``.
 
@@ -360,12 +377,12 @@ def train_ranker(
         cutoff_day = now_day - params.rerank_label_days - j * params.rerank_window_step_days
         if cutoff_day <= first_day + params.rerank_label_days:
             break  # too little history before this window to fit first-stage tables on
-        x, y = training_rows(purchases, items, clean, now_day, params, cutoff_day)
+        x, y = training_rows(purchases, items, clean, now_day, params, cutoff_day, fit_first_stage)
         xs.append(x)
         ys.append(y)
     if not ys or int(sum(y.sum() for y in ys)) < params.rerank_min_positives:
         return None
-    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.ensemble import HistGradientBoostingClassifier  # heavy: only when rerank=True
 
     model = HistGradientBoostingClassifier(
         max_iter=params.rerank_trees,

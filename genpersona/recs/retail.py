@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from genpersona.data.catalog import PRODUCT_CODE
 from genpersona.errors import IngestError
 
-PRODUCT_CODE = re.compile(r"^\d{5}[A-Z]{0,2}$")
 _SPACES = re.compile(r"\s+")
 RETAIL_COLUMNS = (
     "InvoiceNo",
@@ -34,10 +34,6 @@ RETAIL_COLUMNS = (
     "CustomerID",
     "Country",
 )
-
-
-def is_product_code(code: str) -> bool:
-    return bool(PRODUCT_CODE.match(str(code).strip().upper()))
 
 
 def clean_description(text: object) -> str:

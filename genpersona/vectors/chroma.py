@@ -21,6 +21,7 @@ class ChromaVectorStore(VectorStore):
     name = "chroma"
 
     def __init__(self, *, path: str | None = None, url: str | None = None) -> None:
+        # lazy: chromadb takes ~1 s to import; processes on the in-memory store never need it
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
@@ -115,7 +116,7 @@ class ChromaVectorStore(VectorStore):
         return [c.name for c in self._client.list_collections()]
 
     def health(self) -> dict[str, Any]:
-        import chromadb
+        import chromadb  # already loaded by __init__; lazy for the same reason
 
         return {
             "store": "chroma-server" if self.location.startswith("http") else "chroma-embedded",

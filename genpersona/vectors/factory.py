@@ -6,6 +6,7 @@ import threading
 
 from genpersona.settings import Settings, get_settings
 from genpersona.vectors.base import VectorStore
+from genpersona.vectors.chroma import ChromaVectorStore
 
 _CACHE: dict[str, VectorStore] = {}
 _LOCK = threading.Lock()
@@ -16,8 +17,6 @@ def get_vector_store(settings: Settings | None = None) -> VectorStore:
     key = settings.chroma_url or str(settings.chroma_path)
     with _LOCK:
         if key not in _CACHE:
-            from genpersona.vectors.chroma import ChromaVectorStore
-
             if settings.chroma_url:
                 _CACHE[key] = ChromaVectorStore(url=settings.chroma_url)
             else:

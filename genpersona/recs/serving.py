@@ -21,8 +21,7 @@ from typing import get_args
 
 import numpy as np
 
-from genpersona.context.models import RecommendedItem
-from genpersona.recs.models import Rec, RecReason
+from genpersona.recs.models import Rec, RecommendedItem, RecReason
 from genpersona.recs.recommender import Recommender
 
 #: slots kept per customer; context_for asks for 6

@@ -1,10 +1,11 @@
-"""Human-readable memory facts a copywriter can use, each with its evidence.
+"""The wording of behaviour facts: a customer's purchases -> sentences a copywriter can use.
 
-Behaviour facts ("Favourite theme: candles and lanterns (e.g. ...)", "Orders
-mostly in November", "Usually spends £15-30 per order") are inferred from
-purchases, so they are stored with ``knowingly_shared=False``: the agent may
-let them shape copy but must not quote them back. The text lives only in SQL;
-the vector store holds ``mem:{fact_id}`` with brand and customer id.
+Pure functions of frames (no database, no vectors), so the phrasing can be read
+and tested on its own. Behaviour facts ("Favourite theme: candles and lanterns
+(e.g. ...)", "Orders mostly in November", "Usually spends £15-30 per order") are
+inferred from purchases, so they are stored with ``knowingly_shared=False``: the
+agent may let them shape copy but must not quote them back. Storage is in
+``memory_store.py``.
 """
 
 from __future__ import annotations
@@ -16,15 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import bindparam, delete, insert, select, update
-from sqlalchemy.orm import Session
 
-from genpersona.data.repo import memory_vector_id
-from genpersona.data.tables import MemoryFact
 from genpersona.data.themes import LABELS, OTHER
-from genpersona.db.base import utcnow
-from genpersona.embeddings.base import Embedder
-from genpersona.vectors.base import MEMORY, VectorStore
 
 MONTHS = (
     "January", "February", "March", "April", "May", "June",
@@ -308,108 +302,3 @@ def derive_behaviour_facts(
         for fact in facts_for_customer(views[cid], prof, descriptions, price_edges, labels):
             out.append({**fact, "customer_id": cid})
     return out
-
-
-def replace_behaviour_facts(
-    session: Session,
-    brand_id: int,
-    facts: list[dict[str, Any]],
-    customer_ids: list[int] | None = None,
-) -> tuple[list[int], list[int], list[str]]:
-    """Make the stored behaviour facts equal ``facts``, touching only what changed.
-
-    A fact is the same fact when customer and text match; it keeps its row and
-    vector (provenance is refreshed). Returns (ids of inserted facts, the
-    positions in ``facts`` they came from, vector ids of facts that disappeared).
-    Re-running an unchanged ingest therefore rewrites and re-embeds nothing.
-    """
-    old = select(
-        MemoryFact.id, MemoryFact.customer_id, MemoryFact.text, MemoryFact.provenance
-    ).where(MemoryFact.brand_id == brand_id, MemoryFact.source == "behaviour")
-    if customer_ids is not None:
-        old = old.where(MemoryFact.customer_id.in_(customer_ids))
-    existing: dict[tuple[int, str], tuple[int, Any]] = {
-        (r.customer_id, r.text): (r.id, r.provenance) for r in session.execute(old)
-    }
-    keep: set[int] = set()
-    changed: list[dict[str, Any]] = []
-    todo: list[int] = []
-    for pos, f in enumerate(facts):
-        hit = existing.get((f["customer_id"], f["text"]))
-        if hit is None or hit[0] in keep:
-            todo.append(pos)
-            continue
-        keep.add(hit[0])
-        if hit[1] != f["provenance"]:
-            changed.append({"fid": hit[0], "prov": f["provenance"]})
-    gone = [fid for fid, _ in existing.values() if fid not in keep]
-    for start in range(0, len(gone), 900):
-        session.execute(delete(MemoryFact).where(MemoryFact.id.in_(gone[start : start + 900])))
-    if changed:
-        session.connection().execute(
-            update(MemoryFact.__table__)
-            .where(MemoryFact.__table__.c.id == bindparam("fid"))
-            .values(provenance=bindparam("prov")),
-            changed,
-        )
-    if not todo:
-        return [], [], [memory_vector_id(i) for i in gone]
-    now = utcnow()
-    rows = [
-        {
-            "brand_id": brand_id,
-            "customer_id": facts[p]["customer_id"],
-            "text": facts[p]["text"],
-            "kind": facts[p]["kind"],
-            "source": "behaviour",
-            "knowingly_shared": False,
-            "provenance": facts[p]["provenance"],
-            "created_at": now,
-            "expires_at": None,
-            "vector_id": None,
-        }
-        for p in todo
-    ]
-    result = session.execute(
-        insert(MemoryFact).returning(MemoryFact.id, sort_by_parameter_order=True), rows
-    )
-    return [r[0] for r in result], todo, [memory_vector_id(i) for i in gone]
-
-
-def embed_texts(embedder: Embedder, texts: list[str], progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
-    """Embed each distinct text once (behaviour facts repeat a lot), in row order."""
-    uniq = list(dict.fromkeys(texts))
-    parts = []
-    for start in range(0, len(uniq), 256):
-        parts.append(embedder.embed(uniq[start : start + 256]))
-        if progress is not None:
-            progress(min(start + 256, len(uniq)), len(uniq))
-    if not parts:
-        return np.zeros((0, embedder.dim), np.float32)
-    table = np.vstack(parts)
-    index = {t: i for i, t in enumerate(uniq)}
-    return table[[index[t] for t in texts]]
-
-
-def index_facts(
-    store: VectorStore,
-    brand_slug: str,
-    fact_ids: list[int],
-    customer_external_ids: list[str],
-    vectors: np.ndarray,
-) -> list[str]:
-    """Upsert fact vectors with only brand and customer id as metadata (never text)."""
-    ids = [memory_vector_id(i) for i in fact_ids]
-    metas = [{"brand": brand_slug, "customer_id": c} for c in customer_external_ids]
-    store.upsert(MEMORY, ids, vectors, metas)
-    return ids
-
-
-def mark_indexed(session: Session, fact_ids: list[int]) -> None:
-    for start in range(0, len(fact_ids), 900):
-        chunk = fact_ids[start : start + 900]
-        session.execute(
-            update(MemoryFact)
-            .where(MemoryFact.id.in_(chunk))
-            .values(vector_id="mem:" + MemoryFact.id.cast(MemoryFact.vector_id.type))
-        )

@@ -1,5 +1,4 @@
-"""The customer's data controls: export, erase, opt-out, reset, consent; plus the
-two write paths the chat and API use (``add_memory_fact``, ``record_event``).
+"""The customer's data-subject rights: export, erase, opt-out (and back in), reset.
 
 - export: everything held about the customer, as JSON-ready dicts;
 - erase: every row, vector and derived text about the customer is deleted, the
@@ -12,39 +11,31 @@ two write paths the chat and API use (``add_memory_fact``, ``record_event``).
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, inspect, select, text
-from sqlalchemy.orm import Session
 
-from genpersona.context.models import Consent, Evidence, MemoryFactView
-from genpersona.customers.erasure import CustomerRef, discover, erasers, exporters
-from genpersona.customers.tombstones import add_tombstone, clear_tombstone
-from genpersona.data.derive import derive
-from genpersona.data.locales import locale_for_country
-from genpersona.data.recs_store import fit_recommender, recommender_path
-from genpersona.data.repo import get_brand, get_customer, memory_vector_id
+from genpersona.context.models import Consent
+from genpersona.customers.erasure import discover, erasers, exporters
+from genpersona.customers.records import consent_of, customer_ref, drop_facts, set_consent
+from genpersona.data.repo import memory_vector_id
 from genpersona.data.tables import (
-    EVENT_TYPES,
-    FACT_SOURCES,
     Brand,
     Customer,
     CustomerProfile,
     Event,
     MemoryFact,
 )
+from genpersona.data.tombstones import add_tombstone
 from genpersona.db.base import Base, utcnow
 from genpersona.db.engine import get_engine, session_factory
-from genpersona.embeddings.factory import get_embedder
-from genpersona.errors import ConsentError, InputError
+from genpersona.recs.store import fit_recommender, recommender_path
 from genpersona.settings import Settings, get_settings
 from genpersona.vectors.base import MEMORY
 from genpersona.vectors.factory import get_vector_store
 
-MAX_FACT_CHARS = 500
 _OWN_TABLES = {"customers", "events", "memory_facts", "customer_profiles"}
 
 
@@ -66,22 +57,8 @@ class ResetReport(BaseModel):
     recommender_refitted: bool
 
 
-def _ref(session: Session, brand: str, customer_id: str) -> tuple[Brand, Customer, CustomerRef]:
-    b = get_brand(session, brand)
-    c = get_customer(session, b, customer_id)
-    return b, c, CustomerRef(brand=b.slug, brand_id=b.id, customer_pk=c.id, external_id=customer_id)
-
-
 def _row(obj: Any) -> dict[str, Any]:
     return {a.key: getattr(obj, a.key) for a in inspect(obj).mapper.column_attrs}
-
-
-def _consent(c: Customer) -> Consent:
-    return Consent(
-        personalization=c.consent_personalization,
-        email=c.consent_email,
-        chat_memory=c.consent_chat_memory,
-    )
 
 
 # --- export --------------------------------------------------------------------------
@@ -93,7 +70,7 @@ def export_customer(
     settings = settings or get_settings()
     discover()
     with session_factory(settings)() as session:
-        b, c, ref = _ref(session, brand, customer_id)
+        b, c, ref = customer_ref(session, brand, customer_id)
         profile = session.get(CustomerProfile, c.id)
         events = session.scalars(select(Event).where(Event.customer_id == c.id).order_by(Event.id))
         facts = session.scalars(
@@ -107,7 +84,7 @@ def export_customer(
             "exported_at": utcnow().isoformat(),
             "brand": b.slug,
             "customer": customer_row,
-            "consent": _consent(c).model_dump(),
+            "consent": consent_of(c).model_dump(),
             "profile": None if profile is None else _row(profile),
             "events": [_row(e) for e in events],
             "memory_facts": [_row(f) for f in facts],
@@ -155,7 +132,7 @@ def erase_customer(
     report = EraseReport(brand=brand, customer_id=customer_id)
     factory = session_factory(settings)
     with factory() as session, session.begin():
-        b, c, ref = _ref(session, brand, customer_id)
+        b, c, ref = customer_ref(session, brand, customer_id)
         for name, fn in sorted(erasers().items()):
             report.rows[name] = int(fn(session, ref) or 0)
         for table_name, column in _fk_tables_to_customers():
@@ -216,46 +193,6 @@ def compact_database(settings: Settings | None = None) -> bool:
     return False
 
 
-# --- consent, opt-out, reset -----------------------------------------------------------
-def _drop_facts(session: Session, customer: Customer, source: str | None = None) -> list[str]:
-    stmt = select(MemoryFact.id).where(MemoryFact.customer_id == customer.id)
-    if source is not None:
-        stmt = stmt.where(MemoryFact.source == source)
-    ids = list(session.scalars(stmt))
-    if ids:
-        session.execute(delete(MemoryFact).where(MemoryFact.id.in_(ids)))
-    return [memory_vector_id(i) for i in ids]
-
-
-def set_consent(
-    brand: str,
-    customer_id: str,
-    *,
-    personalization: bool | None = None,
-    email: bool | None = None,
-    chat_memory: bool | None = None,
-    settings: Settings | None = None,
-) -> Consent:
-    """Change consent per purpose; withdrawing chat-memory consent deletes what chat taught us."""
-    settings = settings or get_settings()
-    stale: list[str] = []
-    with session_factory(settings)() as session, session.begin():
-        _, c, _ = _ref(session, brand, customer_id)
-        if personalization is not None:
-            c.consent_personalization = personalization
-        if email is not None:
-            c.consent_email = email
-        if chat_memory is not None:
-            c.consent_chat_memory = chat_memory
-            if not chat_memory:
-                stale = _drop_facts(session, c, source="chat")
-        c.consent_updated_at = utcnow()
-        consent = _consent(c)
-    if stale:
-        get_vector_store(settings).delete(MEMORY, ids=stale)
-    return consent
-
-
 def set_opt_out(
     brand: str, customer_id: str, opted_out: bool = True, *, settings: Settings | None = None
 ) -> Consent:
@@ -271,8 +208,8 @@ def reset_customer(
     factory = session_factory(settings)
     now = utcnow()
     with factory() as session, session.begin():
-        b, c, _ = _ref(session, brand, customer_id)
-        stale = _drop_facts(session, c)
+        b, c, _ = customer_ref(session, brand, customer_id)
+        stale = drop_facts(session, c)
         had_profile = (
             session.execute(
                 delete(CustomerProfile).where(CustomerProfile.customer_id == c.id)
@@ -296,159 +233,3 @@ def reset_customer(
         learning_since=now,
         recommender_refitted=refitted,
     )
-
-
-# --- write paths used by chat and the API ------------------------------------------------
-def add_memory_fact(
-    brand: str,
-    customer_id: str,
-    text: str,
-    source: str,
-    knowingly_shared: bool,
-    *,
-    kind: str = "note",
-    evidence: Evidence | None = None,
-    expires_at: datetime | None = None,
-    settings: Settings | None = None,
-) -> MemoryFactView:
-    """Store a fact (text in SQL only) and index its vector under ``mem:{id}``."""
-    settings = settings or get_settings()
-    clean = " ".join((text or "").split())
-    if not clean or len(clean) > MAX_FACT_CHARS:
-        raise InputError(
-            f"memory fact text must be 1-{MAX_FACT_CHARS} characters (got {len(clean)})",
-            fix="store one short, self-contained fact per call",
-            length=len(clean),
-        )
-    if source not in FACT_SOURCES:
-        raise InputError(
-            f"unknown memory fact source {source!r}",
-            fix=f"use one of {', '.join(FACT_SOURCES)}",
-            source=source,
-        )
-    vector = get_embedder(settings=settings).embed([clean])
-    ev = evidence or Evidence(source=source)
-    with session_factory(settings)() as session, session.begin():
-        b, c, _ = _ref(session, brand, customer_id)
-        if not c.consent_personalization:
-            raise ConsentError(
-                f"customer {customer_id!r} opted out of personalization; nothing may be learned",
-                fix="do not store memories for opted-out customers",
-                brand=brand,
-                customer_id=customer_id,
-            )
-        if source == "chat" and not c.consent_chat_memory:
-            raise ConsentError(
-                f"customer {customer_id!r} has not consented to chat memory",
-                fix="ask for chat-memory consent (set_consent(..., chat_memory=True)) first",
-                brand=brand,
-                customer_id=customer_id,
-            )
-        fact = MemoryFact(
-            brand_id=b.id,
-            customer_id=c.id,
-            text=clean,
-            kind=kind,
-            source=source,
-            knowingly_shared=knowingly_shared,
-            provenance={"event_ids": ev.event_ids, "stock_codes": ev.stock_codes, "note": ev.note},
-            created_at=utcnow(),
-            expires_at=expires_at,
-        )
-        session.add(fact)
-        session.flush()
-        fact.vector_id = memory_vector_id(fact.id)
-        fact_id = fact.id
-    get_vector_store(settings).upsert(
-        MEMORY, [memory_vector_id(fact_id)], vector, [{"brand": brand, "customer_id": customer_id}]
-    )
-    return MemoryFactView(
-        fact_id=fact_id,
-        text=clean,
-        source=source,
-        knowingly_shared=knowingly_shared,
-        evidence=Evidence(
-            source=f"{source}:{kind}",
-            event_ids=ev.event_ids,
-            stock_codes=ev.stock_codes,
-            note=ev.note,
-        ),
-    )
-
-
-def record_event(
-    brand: str,
-    customer_id: str,
-    type: str,
-    *,
-    ts: datetime | None = None,
-    stock_code: str | None = None,
-    quantity: int | None = None,
-    unit_price: float | None = None,
-    order_id: str | None = None,
-    country: str | None = None,
-    payload: dict[str, Any] | None = None,
-    source: str = "api",
-    create_customer: bool = False,
-    refresh_profile: bool = True,
-    settings: Settings | None = None,
-) -> int:
-    """Record one event; purchases and returns refresh the customer's profile and facts."""
-    settings = settings or get_settings()
-    if type not in EVENT_TYPES:
-        raise InputError(
-            f"unknown event type {type!r}",
-            fix=f"use one of {', '.join(EVENT_TYPES)}",
-            type=type,
-        )
-    if type in ("purchase", "return") and not stock_code:
-        raise InputError(
-            f"a {type} event needs a stock_code", fix="pass the item's stock code", type=type
-        )
-    factory = session_factory(settings)
-    pending = None
-    with factory() as session, session.begin():
-        b = get_brand(session, brand)
-        c = session.scalar(
-            select(Customer).where(Customer.brand_id == b.id, Customer.external_id == customer_id)
-        )
-        if c is None:
-            if not create_customer:
-                get_customer(session, b, customer_id)  # raises CustomerNotFound
-            clear_tombstone(session, brand, customer_id)  # a knowing new sign-up
-            loc = locale_for_country(country)
-            c = Customer(
-                brand_id=b.id,
-                external_id=customer_id,
-                country=country,
-                locale=loc.locale,
-                timezone=loc.timezone,
-                consent_personalization=False,
-                consent_email=False,
-                consent_chat_memory=False,
-                source=source,
-            )
-            session.add(c)
-            session.flush()
-        event = Event(
-            brand_id=b.id,
-            customer_id=c.id,
-            type=type,
-            ts=ts or utcnow(),
-            stock_code=stock_code.strip().upper() if stock_code else None,
-            quantity=quantity,
-            unit_price=unit_price,
-            order_id=order_id,
-            country=country or c.country,
-            payload=payload,
-            source=source,
-            source_key=uuid.uuid4().hex,
-        )
-        session.add(event)
-        session.flush()
-        event_id = event.id
-        if refresh_profile and type in ("purchase", "return") and c.consent_personalization:
-            _, pending = derive(session, b, get_embedder(settings=settings), customer_ids=[c.id])
-    if pending is not None:
-        pending.apply(factory, get_vector_store(settings))
-    return event_id

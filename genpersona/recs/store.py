@@ -1,8 +1,9 @@
 """Wiring of the recommender (``genpersona.recs``) to the stores.
 
 Fitted after every ingest from the events table, the catalog and the catalog
-item vectors in the vector store, saved under ``$GENPERSONA_HOME/recs/`` and
-loaded lazily once per process. Erase and reset refit it, so the saved model
+item vectors in the vector store (the ingest functions take ``fit_recommender``
+as their ``fit_recs`` callable, since data sits below recs), saved under
+``$GENPERSONA_HOME/recs/`` and loaded lazily once per process. Erase and reset refit it, so the saved model
 never keeps a customer's history after they asked us to forget it.
 """
 
@@ -21,16 +22,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from genpersona.data.catalog import load_item_vectors, load_items
-from genpersona.data.recs_serving import (
+from genpersona.data.tables import Brand, Customer, Event
+from genpersona.db.base import utcnow
+from genpersona.recs.recommender import Recommender
+from genpersona.recs.serving import (
     ServedRecs,
     build_served,
     load_served,
     save_served,
     served_path,
 )
-from genpersona.data.tables import Brand, Customer, Event
-from genpersona.db.base import utcnow
-from genpersona.recs.recommender import Recommender
 from genpersona.settings import Settings, get_settings
 from genpersona.vectors.base import VectorStore
 
