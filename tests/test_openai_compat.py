@@ -199,7 +199,7 @@ def test_stored_conversation_needs_chat_memory_consent() -> None:
 
 
 def test_withdrawn_consent_deletes_the_stored_conversation() -> None:
-    from genpersona.customers.controls import set_consent
+    from genpersona.customers.records import set_consent
     from genpersona.customers.conversations import load_turns
 
     seed_customer("giftloft", "17850", chat_memory=True)
@@ -309,3 +309,26 @@ def test_real_local_model_through_the_official_client() -> None:
         stream = client.chat.completions.create(model="giftloft", messages=msgs, stream=True)  # type: ignore[arg-type]
         streamed = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
         assert streamed == text  # the same request: the same checked answer, streamed
+
+
+def test_erasing_the_customer_erases_their_conversations() -> None:
+    from sqlalchemy import func, select
+
+    from genpersona.customers.rights import erase_customer
+    from genpersona.customers.tables import ChatConversationRow
+    from genpersona.db.engine import session_scope
+
+    seed_customer("giftloft", "17850", chat_memory=True)
+    body = {
+        "model": "giftloft",
+        "metadata": {"customer_id": "17850", "conversation_id": "c"},
+        "messages": [{"role": "user", "content": "hello"}],
+    }
+    assert _client().post("/v1/chat/completions", json=body).status_code == 200
+    count = select(func.count()).select_from(ChatConversationRow)
+    with session_scope() as session:
+        assert session.scalar(count) == 1
+    report = erase_customer("giftloft", "17850", refit=False)
+    assert report.rows["chat_conversations"] == 1
+    with session_scope() as session:
+        assert session.scalar(count) == 0

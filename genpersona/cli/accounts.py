@@ -88,10 +88,12 @@ def set_password_cmd(name: str, password_stdin: bool = StdinOpt, as_json: bool =
 @accounts_app.command("set-role")
 @handle_errors
 def set_role_cmd(
-    name: str, role: str = typer.Argument(..., help=f"One of: {', '.join(ROLES)}.")
+    name: str,
+    role: str = typer.Argument(..., help=f"One of: {', '.join(ROLES)}."),
+    as_json: bool = JsonOpt,
 ) -> None:
     account = store.set_role(name, role)
-    console.print(f"{account.name!r} is now {account.role}")
+    _done(account, as_json, f"{account.name!r} is now {account.role}")
 
 
 def register(app: typer.Typer) -> None:
