@@ -3,7 +3,10 @@
 Why ASGI and not ``BaseHTTPMiddleware``: the size limit must stop reading a
 body as soon as it passes the limit (a client streaming gigabytes must not be
 buffered first), and pure ASGI adds no per-request task overhead. Both answer
-with the same JSON error shape as every other endpoint.
+in the error shape of the route asked for (genpersona's, or OpenAI's on the
+OpenAI-compatible routes). Rate counting is the ``limits`` library's moving
+window, in Redis when ``GENPERSONA_API_RATE_LIMIT_URL`` is set: one round trip
+on the event loop per request, cheaper than a hop to the thread pool.
 """
 
 from __future__ import annotations
