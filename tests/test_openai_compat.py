@@ -199,8 +199,8 @@ def test_stored_conversation_needs_chat_memory_consent() -> None:
 
 
 def test_withdrawn_consent_deletes_the_stored_conversation() -> None:
-    from genpersona.customers.records import set_consent
     from genpersona.customers.conversations import load_turns
+    from genpersona.customers.records import set_consent
 
     seed_customer("giftloft", "17850", chat_memory=True)
     client = _client()
