@@ -37,6 +37,8 @@ ROUTES = [
     ("POST", f"{C}/opt-in", None, "customers:admin"),
     ("POST", f"{C}/reset", None, "customers:admin"),
     ("DELETE", C, None, "customers:admin"),
+    ("GET", "/v1/content/giftloft/xmas/anonymous", None, "content:read"),
+    ("GET", "/v1/content/giftloft/xmas/17850", None, "content:read"),
 ]
 
 
@@ -52,6 +54,10 @@ def _call(client: TestClient, method: str, path: str, body: object, key: str | N
 
 
 def _template(path: str) -> str:
+    if path.startswith("/v1/content/"):
+        return path.replace("giftloft/xmas", "{brand}/{campaign}").replace(
+            "/17850", "/{customer_id}"
+        )
     return path.replace("giftloft/17850", "{brand}/{customer_id}").replace("/1", "/{draft_id}")
 
 

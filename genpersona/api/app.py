@@ -17,6 +17,7 @@ from genpersona import __version__
 from genpersona.api import (
     openai_compat,
     routes_chat,
+    routes_content,
     routes_customers,
     routes_events,
     routes_generate,
@@ -44,7 +45,8 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.settings = settings
     app.state.services = services or Services()
     install_error_handlers(app)
-    for module in (routes_generate, routes_chat, openai_compat, routes_events, routes_customers):
+    routers = (routes_generate, routes_chat, openai_compat, routes_events, routes_customers)
+    for module in (*routers, routes_content):
         app.include_router(module.router)
     if settings.api_key:
         log.warning(
