@@ -11,7 +11,9 @@ from __future__ import annotations
 import streamlit as st
 
 from genpersona.accounts.console_accounts import any_accounts, authenticate, get_account
+from genpersona.db.engine import session_scope
 from genpersona.errors import GenpersonaError
+from genpersona.review import audit
 
 SESSION_KEYS = ("reviewer", "role", "open_draft", "seen_versions", "conflict", "editing")
 
@@ -28,6 +30,8 @@ def _start() -> None:
     st.session_state["reviewer"] = account.name
     st.session_state["role"] = account.role
     st.session_state.pop("login_error", None)
+    with session_scope() as session:  # who worked in the console, and with which role
+        audit.record(session, account.name, "console.sign_in", payload={"role": account.role})
 
 
 def sign_out() -> None:

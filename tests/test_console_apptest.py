@@ -84,6 +84,10 @@ def test_sign_in_needs_the_right_password(seeded) -> None:
     assert at.session_state["role"] == "approver"
     assert at.title[0].value == "Review queue"
     assert at.session_state["login_password"] == ""  # the password is not kept
+    from genpersona.review.audit import list_audit
+
+    [entry] = list_audit(actor="Alice Martin")  # failed attempts sign nobody in
+    assert entry.action == "console.sign_in" and entry.payload == {"role": "approver"}
 
 
 def test_a_link_cannot_sign_anyone_in(seeded) -> None:
