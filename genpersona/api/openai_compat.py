@@ -35,7 +35,6 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from genpersona.agent.models import ChatTurn
 from genpersona.api.deps import ServicesDep, SettingsDep
 from genpersona.api.openai_schemas import (
     ChatCompletionRequest,
@@ -50,6 +49,7 @@ from genpersona.api.services import Services
 from genpersona.context.models import AnonymousContext
 from genpersona.errors import InputError
 from genpersona.settings import Settings
+from genpersona.types.content import ChatTurn
 
 router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[require_scope("chat")])
 

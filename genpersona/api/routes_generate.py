@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path
 
-from genpersona.agent.models import ContentRequest, Draft
 from genpersona.api.deps import ServicesDep, SettingsDep
 from genpersona.api.schemas import ErrorBody
 from genpersona.api.scopes import require_scope
+from genpersona.types.content import ContentRequest, Draft
 
 router = APIRouter(prefix="/v1", tags=["generation"])
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from genpersona.agent.models import ContentKind
+from genpersona.types.content import ContentKind
 
 Channel = Literal["email", "web", "chat"]
 Severity = Literal["block", "warn"]

@@ -5,10 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from genpersona.campaigns.runner import run_campaign
+from genpersona.campaigns.segments import Segment
+from genpersona.campaigns.store import list_runs
 from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
+from genpersona.delivery.export import export_campaign, read_address_book
+from genpersona.errors import SegmentError
 from genpersona.settings import get_settings
 
 campaign_app = typer.Typer(help="Generate drafts for a whole segment into the review queue.")
@@ -39,11 +45,6 @@ def run(
     as_json: bool = JsonOpt,
 ) -> None:
     """Generate one draft per customer of the segment; re-running skips pending drafts."""
-    from pydantic import ValidationError
-
-    from genpersona.campaigns.runner import run_campaign
-    from genpersona.campaigns.segments import Segment
-    from genpersona.errors import SegmentError
 
     if kind not in {"subject_line", "hero"}:
         raise SegmentError(
@@ -124,8 +125,6 @@ def list_(
     as_json: bool = JsonOpt,
 ) -> None:
     """Recent campaign runs with their counts."""
-    from genpersona.campaigns.segments import Segment
-    from genpersona.campaigns.store import list_runs
 
     runs = list_runs(brand, limit)
     if as_json:
@@ -168,7 +167,6 @@ def export(
     as_json: bool = JsonOpt,
 ) -> None:
     """One row per recipient with merge columns and ids; logs an exposure per recipient."""
-    from genpersona.delivery.export import export_campaign, read_address_book
 
     report = export_campaign(
         brand or get_settings().default_brand,

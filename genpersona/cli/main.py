@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import typer
 
+from genpersona.runtime import apply_runtime_defaults
+
 app = typer.Typer(
     name="genpersona",
     help="Personalized, on-brand marketing copy from an LLM, reviewed by marketers.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _entry() -> None:
+    """Personalized, on-brand marketing copy from an LLM, reviewed by marketers."""
+    # an entry point: OpenMP defaults before any command loads a model (genpersona/runtime.py)
+    apply_runtime_defaults()
+
 
 # Each concept registers its commands here (keep one line per module).
 from genpersona.cli import accounts as _accounts  # noqa: E402

@@ -17,7 +17,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, inspect, select, text
 
-from genpersona.context.models import Consent
 from genpersona.customers.erasure import discover, erasers, exporters
 from genpersona.customers.records import consent_of, customer_ref, drop_facts, set_consent
 from genpersona.data.repo import memory_vector_id
@@ -33,6 +32,7 @@ from genpersona.db.base import Base, utcnow
 from genpersona.db.engine import get_engine, session_factory
 from genpersona.recs.store import fit_recommender, recommender_path
 from genpersona.settings import Settings, get_settings
+from genpersona.types.audience import Consent
 from genpersona.vectors.base import MEMORY
 from genpersona.vectors.factory import get_vector_store
 

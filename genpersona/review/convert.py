@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from genpersona.agent.models import Draft, Rationale, Scores, Trace, Variant, VariantContent
 from genpersona.db.base import utcnow
 from genpersona.errors import InputError
-from genpersona.guard.models import Violation
 from genpersona.review.tables import DraftRow, DraftVariantRow
+from genpersona.types.content import Draft, Rationale, Scores, Trace, Variant, VariantContent
+from genpersona.types.violations import Violation
 
 #: The queue line shows this much of the top variant.
 PREVIEW_CHARS = 240

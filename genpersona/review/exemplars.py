@@ -15,7 +15,6 @@ import logging
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from genpersona.agent.models import VariantContent
 from genpersona.db.base import utcnow
 from genpersona.db.engine import get_engine, session_scope
 from genpersona.embeddings.base import Embedder
@@ -24,6 +23,7 @@ from genpersona.review.exemplar_index import EXEMPLAR_INDEX, MAX_CACHED, vector_
 from genpersona.review.models import Exemplar
 from genpersona.review.tables import DraftRow, ExemplarRow
 from genpersona.settings import Settings, get_settings
+from genpersona.types.content import VariantContent
 from genpersona.vectors.base import EXEMPLARS, VectorStore
 from genpersona.vectors.factory import get_vector_store
 

@@ -15,7 +15,6 @@ import time
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 
-from genpersona.agent.models import Draft
 from genpersona.db.engine import session_scope
 from genpersona.errors import InputError
 from genpersona.review.audit import list_audit
@@ -39,6 +38,7 @@ from genpersona.review.models import (
 from genpersona.review.store import insert_drafts, load_draft
 from genpersona.review.tables import DraftRow, ReviewRow
 from genpersona.settings import Settings
+from genpersona.types.content import Draft
 
 STATUSES = ("pending", "approved", "edited", "rejected", "expired")
 MAX_PAGE_SIZE = 500

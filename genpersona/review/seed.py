@@ -12,7 +12,11 @@ import hashlib
 import random
 from datetime import datetime, timedelta
 
-from genpersona.agent.models import (
+from genpersona.db.base import utcnow
+from genpersona.review.queue import submit_drafts
+from genpersona.settings import Settings
+from genpersona.types.audience import Consent
+from genpersona.types.content import (
     ContentKind,
     Draft,
     FeaturedItem,
@@ -23,10 +27,7 @@ from genpersona.agent.models import (
     Variant,
     VariantContent,
 )
-from genpersona.context.models import Consent
-from genpersona.db.base import utcnow
-from genpersona.guard.models import Span, Violation
-from genpersona.settings import Settings
+from genpersona.types.violations import Span, Violation
 
 ITEMS = [
     ("85123A", "WHITE HANGING HEART T-LIGHT HOLDER", 2.55, "candles"),
@@ -73,7 +74,6 @@ BAD_TERMS = [
     ("50% off", "claim.unregistered", "'50% off' is not in the approved-claims registry"),
     ("Hurry!!", "style.exclamations", "more than one exclamation mark"),
 ]
-REVIEWERS = ["alice", "bob", "chen"]
 
 
 def _key(*parts: object) -> str:
@@ -223,7 +223,6 @@ def seed_queue(
     batch: int = 1000,
 ) -> list[int]:
     """Queue ``n`` pending drafts spread over the last ``spread``; returns their ids."""
-    from genpersona.review.queue import submit_drafts
 
     rng = random.Random(seed)
     now = utcnow()
