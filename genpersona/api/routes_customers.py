@@ -20,7 +20,9 @@ from genpersona.api.scopes import require_scope
 
 router = APIRouter(tags=["customers"])
 
-_NOT_FOUND = {404: {"model": ErrorBody, "description": "unknown brand or customer"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "unknown brand or customer"}
+}
 BrandPath = Path(min_length=1, max_length=64)
 CustomerPath = Path(min_length=1, max_length=64)
 _ADMIN = [require_scope("customers:admin")]
