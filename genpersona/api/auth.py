@@ -92,8 +92,9 @@ class ApiKeyAuth:
             await self.app(scope, receive, send)
             return
         path = scope["path"]
-        required = self._keys_exist or await anyio.to_thread.run_sync(self._required)
-        required = required and self.settings.api_auth != "off"
+        required = self.settings.api_auth != "off" and (
+            self._keys_exist or await anyio.to_thread.run_sync(self._required)
+        )
         if not required:
             scope.setdefault("state", {})["principal"] = OPEN
             await self.app(scope, receive, send)
