@@ -196,6 +196,8 @@ def auth_cost_in_process(home: str, n: int) -> None:
     }
 
     async def run(path: str, body: dict | None, count: int) -> dict[str, list[float]]:
+        """Requests alternate between the two apps one by one (order flipped every pair), so
+        each pair meets the same machine load; the paired differences isolate auth."""
         lat: dict[str, list[float]] = {label: [] for label in apps}
         clients = {
             label: httpx.AsyncClient(
@@ -203,19 +205,17 @@ def auth_cost_in_process(home: str, n: int) -> None:
             )
             for label, (app, hdrs) in apps.items()
         }
-        block = max(1, count // 10)
-        for b in range(10):
-            order = list(clients.items()) if b % 2 == 0 else list(clients.items())[::-1]
+        for i in range(count):
+            order = list(clients.items()) if i % 2 == 0 else list(clients.items())[::-1]
             for label, client in order:
-                for i in range(block):
-                    payload = None
-                    if body is not None:
-                        msgs = [{"role": "user", "content": f"calendars? {label} {b} {i}"}]
-                        payload = {**body, "messages": msgs}
-                    t0 = time.perf_counter()
-                    resp = await (client.post(path, json=payload) if payload else client.get(path))
-                    lat[label].append(time.perf_counter() - t0)
-                    assert resp.status_code == 200, resp.text
+                payload = None
+                if body is not None:
+                    msgs = [{"role": "user", "content": f"calendars? {label} {i}"}]
+                    payload = {**body, "messages": msgs}
+                t0 = time.perf_counter()
+                resp = await (client.post(path, json=payload) if payload else client.get(path))
+                lat[label].append(time.perf_counter() - t0)
+                assert resp.status_code == 200, resp.text
         for client in clients.values():
             await client.aclose()
         return lat
@@ -223,16 +223,19 @@ def auth_cost_in_process(home: str, n: int) -> None:
     med = statistics.median
     models = asyncio.run(run("/v1/models", None, n * 4))
     chat = asyncio.run(run("/v1/chat/completions", _body(), n))
-    print(f"== in process, sequential: GET /v1/models x{n * 4}, chat completions x{n} ==")
-    on_m, off_m = med(models["auth on (scoped key)"]), med(models["auth off"])
-    on_c, off_c = med(chat["auth on (scoped key)"]), med(chat["auth off"])
+    on, off = "auth on (scoped key)", "auth off"
+    print(f"== in process, paired requests: GET /v1/models x{n * 4}, chat completions x{n} ==")
+    pairs = [a - b for a, b in zip(models[on], models[off], strict=True)]
     print(
-        f"GET /v1/models          median on {on_m * 1e6:7.0f} us  off {off_m * 1e6:7.0f} us"
-        f"  -> auth adds {(on_m - off_m) * 1e6:5.0f} us per request"
+        f"GET /v1/models          median on {med(models[on]) * 1e6:7.0f} us  off "
+        f"{med(models[off]) * 1e6:7.0f} us  -> auth adds {med(pairs) * 1e6:5.0f} us per request "
+        "(median paired difference)"
     )
+    pairs = [a - b for a, b in zip(chat[on], chat[off], strict=True)]
     print(
-        f"POST chat/completions   median on {on_c * 1000:7.2f} ms  off {off_c * 1000:7.2f} ms"
-        f"  ({on_c / off_c - 1:+.1%})"
+        f"POST chat/completions   median on {med(chat[on]) * 1000:7.2f} ms  off "
+        f"{med(chat[off]) * 1000:7.2f} ms  -> paired difference {med(pairs) * 1000:+.2f} ms "
+        f"({med(pairs) / med(chat[off]):+.1%})"
     )
 
 
