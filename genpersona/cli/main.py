@@ -32,6 +32,7 @@ from genpersona.cli import doctor as _doctor  # noqa: E402
 from genpersona.cli import generate as _generate  # noqa: E402
 from genpersona.cli import ingest as _ingest  # noqa: E402
 from genpersona.cli import keys as _keys  # noqa: E402
+from genpersona.cli import learn as _learn  # noqa: E402
 from genpersona.cli import llm_cmd as _llm_cmd  # noqa: E402
 from genpersona.cli import serve as _serve  # noqa: E402
 
@@ -47,6 +48,7 @@ _ingest.register(app)
 _customer.register(app)
 _keys.register(app)
 _accounts.register(app)
+_learn.register(app)
 
 
 def main() -> None:
