@@ -1,7 +1,7 @@
 """Scoped API keys, console accounts, server-side chat conversations.
 
 Revision ID: 0009
-Revises: 0005 (re-chained after 0008 when the parallel migrations are merged)
+Revises: 0008 (0006 and 0007, from parallel branches, are re-chained by the coordinator)
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0005"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
