@@ -80,6 +80,7 @@ def _variant(
         if not pending:
             return
         blocking = any(x.severity == "block" for x in v.violations)
+        may_approve, may_edit = actions.can("approve"), actions.can("edit")
         cols = st.columns([1, 1, 3])
         cols[0].button(
             "Approve",
@@ -87,10 +88,14 @@ def _variant(
             type="primary",
             on_click=actions.approve,
             args=(draft.id, v.index, clean),
-            disabled=blocking,
-            help="Fix the flagged words with Edit first"
-            if blocking
-            else "Approves this variant and every ticked one; delivery picks among them",
+            disabled=blocking or not may_approve,
+            help=(
+                "Fix the flagged words with Edit first"
+                if blocking
+                else "Approves this variant and every ticked one; delivery picks among them"
+                if may_approve
+                else "Approving needs the approver or admin role"
+            ),
         )
         cols[2].checkbox(
             "In the approved set",
@@ -99,8 +104,13 @@ def _variant(
             disabled=blocking,
             help="Untick to leave this variant out when approving the draft",
         )
-        editing = st.session_state.get("editing") == (draft.id, v.index)
-        if cols[1].button("Edit", key=f"edit_{draft.id}_{v.index}"):
+        editing = st.session_state.get("editing") == (draft.id, v.index) and may_edit
+        if cols[1].button(
+            "Edit",
+            key=f"edit_{draft.id}_{v.index}",
+            disabled=not may_edit,
+            help=None if may_edit else "Editing approves the draft: approver or admin role",
+        ):
             st.session_state["editing"] = (draft.id, v.index)
             editing = True
         if editing:

@@ -239,7 +239,7 @@ class PayloadTooLarge(InputError):
 
 
 class Unauthorized(GenpersonaError):
-    """The API key is set and the request did not present it."""
+    """No credentials, or wrong ones: a missing/unknown/revoked API key, a wrong password."""
 
     exit_code = 10
     http_status = 401
@@ -271,6 +271,32 @@ class WebhookNotConfigured(WebhookError):
 
 class UnknownWebhookProvider(NotFound):
     pass
+
+
+class Forbidden(GenpersonaError):
+    """Authenticated, but the key's scopes or the account's role do not allow the action;
+    ``data`` names the scope or permission needed."""
+
+    exit_code = 10
+    http_status = 403
+
+
+class KeyNotFound(NotFound):
+    """No API key with that id."""
+
+
+class AccountNotFound(NotFound):
+    """No console account with that name."""
+
+
+class AccountExists(InputError):
+    """A console account with that name already exists."""
+
+    http_status = 409
+
+
+class ConversationNotStored(ConsentError):
+    """A server-side conversation was asked for without the customer's chat-memory consent."""
 
 
 # --- campaigns ---------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -134,9 +134,30 @@ class Settings(BaseSettings):
 
     # --- service --------------------------------------------------------------
     api_max_body_bytes: int = 64_000
-    api_rate_per_minute: int = 120
+    api_rate_per_minute: int = Field(
+        default=120, description="Requests per minute per client address; 0 = no limit."
+    )
+    api_key_rate_per_minute: int = Field(
+        default=600, description="Requests per minute per API key; 0 = no limit."
+    )
+    api_rate_limit_url: str | None = Field(
+        default=None,
+        description="redis://host:6379/0 to share rate limits across workers and machines; "
+        "default: counted in each process.",
+    )
+    api_rate_limit_namespace: str = Field(
+        default="genpersona",
+        description="Prefix of the rate-limit counters, to separate deployments sharing a Redis.",
+    )
+    api_auth: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="auto: keys are required once one was created (`genpersona keys create`) or "
+        "GENPERSONA_API_KEY is set; on: always; off: never (local development only).",
+    )
     api_key: str | None = Field(
-        default=None, description="When set, API requests need 'Authorization: Bearer <key>'."
+        default=None,
+        description="Deprecated: one all-scopes admin key ('Authorization: Bearer <key>'); "
+        "create scoped keys with `genpersona keys create` instead.",
     )
 
     # --- outcomes: webhooks and attribution -------------------------------------------

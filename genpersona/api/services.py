@@ -17,9 +17,13 @@ from sqlalchemy import text
 from genpersona.agent.chat import chat_reply
 from genpersona.agent.pipeline import generate
 from genpersona.campaigns.outcomes import record_outcomes
+from genpersona.brands.loader import list_guides, load_guide
+from genpersona.customers.conversations import load_turns, save_turns
 from genpersona.customers.records import record_event
 from genpersona.customers.rights import erase_customer, export_customer, reset_customer, set_opt_out
 from genpersona.db.engine import get_engine
+from genpersona.guard.engine import check
+from genpersona.guard.repair import fallback_content
 from genpersona.delivery.attribution import attribute_purchases
 from genpersona.delivery.service import deliver_anonymous, deliver_to_customer
 from genpersona.delivery.webhooks.ingest import ingest_webhook
@@ -118,6 +122,36 @@ def _review_edit(
     return edit_and_approve(draft_id, variant, content, reviewer, version, settings)
 
 
+def _list_brands(settings: Settings) -> list[str]:
+    return sorted(g.id for g in list_guides(settings))
+
+
+def _chunk_blocked(brand: str, text: str, settings: Settings) -> bool:
+    """Whether one streamed sentence breaks a blocking rule (length rules apply to whole
+    answers, not to one sentence of them)."""
+    report = check(text, load_guide(brand, settings), kind="chat_answer", channel="chat")
+    return any(not v.rule_id.startswith("length") for v in report.blocking)
+
+
+def _fallback_answer(brand: str, settings: Settings) -> str:
+    content = fallback_content(
+        load_guide(brand, settings), "chat_answer", channel="chat", required=True
+    )
+    return (content.answer if content else None) or ""
+
+
+def _load_conversation(
+    brand: str, customer_id: str | None, conversation_id: str, settings: Settings
+) -> list[dict[str, Any]]:
+    return load_turns(brand, customer_id, conversation_id, settings)
+
+
+def _save_conversation(
+    brand: str, customer_id: str, conversation_id: str, turns: list[dict[str, Any]], s: Settings
+) -> None:
+    save_turns(brand, customer_id, conversation_id, turns, s)
+
+
 def _pull_content(
     brand: str, campaign: str, customer_id: str, channel: str, settings: Settings
 ) -> Any:
@@ -166,6 +200,18 @@ class Services:
     review_approve: Callable[..., Any] = _review_approve
     review_reject: Callable[..., Any] = _review_reject
     review_edit: Callable[..., Any] = _review_edit
+
+
+    #: the OpenAI-compatible routes: brands as models, per-sentence checks, stored history
+    list_brands: Callable[[Settings], list[str]] = _list_brands
+    chunk_blocked: Callable[[str, str, Settings], bool] = _chunk_blocked
+    fallback_answer: Callable[[str, Settings], str] = _fallback_answer
+    load_conversation: Callable[[str, str | None, str, Settings], list[dict[str, Any]]] = (
+        _load_conversation
+    )
+    save_conversation: Callable[[str, str, str, list[dict[str, Any]], Settings], None] = (
+        _save_conversation
+    )
     #: (brand, campaign, customer_id, channel) -> DeliveredContent; raises ContentNotFound
     pull_content: Callable[[str, str, str, str, Settings], Any] = _pull_content
     #: (brand, campaign, channel, signals) -> DeliveredContent for a visitor with no profile

@@ -22,6 +22,7 @@ def _entry() -> None:
 
 
 # Each concept registers its commands here (keep one line per module).
+from genpersona.cli import accounts as _accounts  # noqa: E402
 from genpersona.cli import brand as _brand  # noqa: E402
 from genpersona.cli import campaign as _campaign  # noqa: E402
 from genpersona.cli import campaign_report as _campaign_report  # noqa: E402, F401 (adds a command)
@@ -31,6 +32,7 @@ from genpersona.cli import demo as _demo  # noqa: E402
 from genpersona.cli import doctor as _doctor  # noqa: E402
 from genpersona.cli import generate as _generate  # noqa: E402
 from genpersona.cli import ingest as _ingest  # noqa: E402
+from genpersona.cli import keys as _keys  # noqa: E402
 from genpersona.cli import learn as _learn  # noqa: E402
 from genpersona.cli import llm_cmd as _llm_cmd  # noqa: E402
 from genpersona.cli import review as _review  # noqa: E402
@@ -47,6 +49,8 @@ _console.register(app)
 _ingest.register(app)
 _customer.register(app)
 _review.register(app)
+_keys.register(app)
+_accounts.register(app)
 _learn.register(app)
 
 
