@@ -159,3 +159,27 @@ def latest_definitions(
             stmt.order_by(CampaignDefinitionRow.brand, CampaignDefinitionRow.name)
         )
         return [_to_stored(r) for r in rows]
+
+
+def definition_for_campaign(
+    brand: str, campaign: str, settings: Settings | None = None
+) -> CampaignDefinition | None:
+    """The definition a campaign name belongs to: the name itself or ``<name>-<period>``."""
+    best: CampaignDefinition | None = None
+    for stored in latest_definitions(brand, settings):
+        name = stored.definition.name
+        if campaign == name or campaign.startswith(f"{name}-"):
+            if best is None or len(name) > len(best.name):
+                best = stored.definition
+    return best
+
+
+def cap_class_of(brand: str, campaign: str, settings: Settings | None = None) -> str:
+    """``marketing`` unless the campaign's definition says otherwise (ad-hoc runs are marketing)."""
+    d = definition_for_campaign(brand, campaign, settings)
+    return d.cap_class if d is not None else "marketing"
+
+
+def holdout_share_of(brand: str, campaign: str, settings: Settings | None = None) -> float | None:
+    d = definition_for_campaign(brand, campaign, settings)
+    return d.holdout_share if d is not None else None

@@ -27,13 +27,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from genpersona.campaigns import automation
 from genpersona.campaigns.automation_tables import TriggerFireRow
 from genpersona.campaigns.definition_store import StoredDefinition, latest_definitions
 from genpersona.customers.hooks import RecordedEvent, register_event_hook
 from genpersona.data.tables import Brand, Customer, Event
-from genpersona.db.base import utcnow
 from genpersona.db.engine import session_scope
 from genpersona.settings import Settings, get_settings
 
@@ -52,24 +52,15 @@ def _flows(brand: str, settings: Settings) -> list[StoredDefinition]:
     ]
 
 
-def _purchase_orders(session, brand: str, customer_id: str) -> int:  # type: ignore[no-untyped-def]
-    return int(
-        session.scalar(
-            select(
-                func.count(
-                    func.distinct(
-                        func.coalesce(Event.order_id, func.cast(Event.id, Event.order_id.type))
-                    )
-                )
-            )
-            .join(Customer, Customer.id == Event.customer_id)
-            .join(Brand, Brand.id == Customer.brand_id)
-            .where(
-                Brand.slug == brand, Customer.external_id == customer_id, Event.type == "purchase"
-            )
-        )
-        or 0
-    )
+def _purchase_orders(session: Session, brand: str, customer_id: str) -> int:
+    """Distinct orders among the customer's purchases (an event without an order id is one)."""
+    rows = session.execute(
+        select(Event.id, Event.order_id)
+        .join(Customer, Customer.id == Event.customer_id)
+        .join(Brand, Brand.id == Customer.brand_id)
+        .where(Brand.slug == brand, Customer.external_id == customer_id, Event.type == "purchase")
+    ).all()
+    return len({order or f"event:{eid}" for eid, order in rows})
 
 
 def book(

@@ -111,3 +111,14 @@ def next_send_at(profile: SendTimeProfile, after: datetime) -> datetime:
     ahead = (profile.hour_of_week - (local.weekday() * 24 + local.hour)) % HOURS_PER_WEEK
     target = (local.replace(tzinfo=None) + timedelta(hours=ahead)).replace(tzinfo=zone)
     return target.astimezone(ZoneInfo("UTC"))
+
+
+def clamp_to_window(send_at: datetime, timezone: str, start_hour: int, end_hour: int) -> datetime:
+    """Move a send outside the local window [start_hour, end_hour) to the window's next start."""
+    zone = ZoneInfo(timezone)
+    local = send_at.astimezone(zone)
+    if start_hour <= local.hour < end_hour:
+        return send_at
+    day = local.date() if local.hour < start_hour else local.date() + timedelta(days=1)
+    moved = datetime(day.year, day.month, day.day, start_hour, tzinfo=zone)
+    return moved.astimezone(ZoneInfo("UTC"))

@@ -23,9 +23,11 @@ from urllib.parse import urlparse
 
 from genpersona.agent.models import VariantContent
 from genpersona.brands.loader import load_guide
+from genpersona.campaigns.definition_store import cap_class_of, holdout_share_of
 from genpersona.db.engine import get_engine
 from genpersona.delivery import lookup
 from genpersona.delivery.assign import anonymous_key, holdout_share, is_holdout
+from genpersona.delivery.caps import CAPPED_REASON, is_capped
 from genpersona.delivery.eligibility import DeliverableDraft, eligible_variants
 from genpersona.delivery.exposures import Exposure, choose_and_log
 from genpersona.delivery.models import Channel, DeliveredContent, generic_content
@@ -85,6 +87,8 @@ def _answer(
     content = None
     if not exposure.fallback and override_reason is None and draft is not None:
         content = _content_of(draft, exposure.variant_index)
+    if exposure.reason == CAPPED_REASON and override_reason is None:
+        return DeliveredContent(**fields, fallback=True, reason=CAPPED_REASON)  # no message
     if content is None:
         reason = override_reason or exposure.reason or "not_approved"
         return DeliveredContent.with_copy(generic, **fields, fallback=True, reason=reason)
@@ -121,6 +125,12 @@ def deliver_to_customer(
     draft = lookup.latest_draft(engine, brand, campaign, customer_id)
     if draft is None or not eligible_variants(draft):
         raise _not_found(generic, brand, campaign, channel, "not_approved")
+    reason = opted_out
+    if reason is None and cap_class_of(brand, campaign, settings) != "transactional":
+        exempt = lambda c: cap_class_of(brand, c, settings) == "transactional"  # noqa: E731
+        if is_capped(engine, brand, customer_id, settings, exempt=exempt):
+            reason = CAPPED_REASON  # logged, so the ledger says why this customer got nothing
+    share = holdout_share_of(brand, campaign, settings)
     exposure = choose_and_log(
         engine,
         brand=brand,
@@ -130,8 +140,13 @@ def deliver_to_customer(
         customer_id=customer_id,
         draft=draft,
         policy=policy,
-        holdout=is_holdout(brand, campaign, customer_id, holdout_share(campaign, settings)),
-        generic_reason=opted_out,
+        holdout=is_holdout(
+            brand,
+            campaign,
+            customer_id,
+            holdout_share(campaign, settings) if share is None else share,
+        ),
+        generic_reason=reason,
         seed_base=settings.seed,
     )
     return _answer(exposure, draft, generic, channel, override_reason=opted_out)
