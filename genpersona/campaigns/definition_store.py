@@ -168,9 +168,9 @@ def definition_for_campaign(
     best: CampaignDefinition | None = None
     for stored in latest_definitions(brand, settings):
         name = stored.definition.name
-        if campaign == name or campaign.startswith(f"{name}-"):
-            if best is None or len(name) > len(best.name):
-                best = stored.definition
+        matches = campaign == name or campaign.startswith(f"{name}-")
+        if matches and (best is None or len(name) > len(best.name)):
+            best = stored.definition
     return best
 
 

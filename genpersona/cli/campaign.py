@@ -8,6 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from genpersona.cli.campaign_automation import add_commands, run_stored
 from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
 from genpersona.settings import get_settings
 
@@ -18,7 +19,12 @@ campaign_app = typer.Typer(help="Generate drafts for a whole segment into the re
 @handle_errors
 def run(
     name: str = typer.Option(..., "--name", help="Campaign name, e.g. xmas-2026 (idempotency)."),
-    brief: str = typer.Option(..., "--brief", help="What the campaign is about."),
+    brief: str | None = typer.Option(
+        None, "--brief", help="What the campaign is about (omit to run the stored definition)."
+    ),
+    scheduled: bool = typer.Option(
+        False, "--scheduled", help="Stored definition: run as its latest scheduled period, once."
+    ),
     brand: str | None = typer.Option(None, "--brand", help="Brand slug; default from settings."),
     kind: str = typer.Option("subject_line", "--kind", help="subject_line or hero."),
     country: str | None = typer.Option(None, "--segment-country", help="e.g. 'United Kingdom'."),
@@ -38,7 +44,13 @@ def run(
     ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Generate one draft per customer of the segment; re-running skips pending drafts."""
+    """Generate one draft per customer of the segment; re-running skips pending drafts.
+
+    Without --brief, runs the stored definition named --name (see `campaign apply`).
+    """
+    if brief is None:
+        run_stored(name, brand, scheduled, as_json)
+        return
     from pydantic import ValidationError
 
     from genpersona.campaigns.runner import run_campaign
@@ -193,6 +205,9 @@ def export(
         markup=False,
         highlight=False,
     )
+
+
+add_commands(campaign_app)
 
 
 def register(app: typer.Typer) -> None:
