@@ -7,9 +7,9 @@ campaign items, and an export lists them, without the customer layer importing u
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from genpersona.campaigns.automation_tables import AutoReviewRow, TriggerFireRow
@@ -17,23 +17,33 @@ from genpersona.campaigns.tables import CampaignRunItemRow, OutcomeRow
 from genpersona.customers.erasure import CustomerRef, register_eraser, register_exporter
 
 
+def _deleted(result: object) -> int:
+    return int(cast(CursorResult[Any], result).rowcount or 0)
+
+
 def erase_campaign_rows(session: Session, ref: CustomerRef) -> int:
-    removed = session.execute(
-        delete(CampaignRunItemRow).where(
-            CampaignRunItemRow.brand == ref.brand,
-            CampaignRunItemRow.customer_id == ref.external_id,
+    removed = _deleted(
+        session.execute(
+            delete(CampaignRunItemRow).where(
+                CampaignRunItemRow.brand == ref.brand,
+                CampaignRunItemRow.customer_id == ref.external_id,
+            )
         )
-    ).rowcount
-    removed += session.execute(
-        delete(OutcomeRow).where(
-            OutcomeRow.brand == ref.brand, OutcomeRow.customer_id == ref.external_id
+    )
+    removed += _deleted(
+        session.execute(
+            delete(OutcomeRow).where(
+                OutcomeRow.brand == ref.brand, OutcomeRow.customer_id == ref.external_id
+            )
         )
-    ).rowcount
+    )
     for table in (TriggerFireRow, AutoReviewRow):  # booked trigger work and auto-review rows
-        removed += session.execute(
-            delete(table).where(table.brand == ref.brand, table.customer_id == ref.external_id)
-        ).rowcount
-    return int(removed or 0)
+        removed += _deleted(
+            session.execute(
+                delete(table).where(table.brand == ref.brand, table.customer_id == ref.external_id)
+            )
+        )
+    return removed
 
 
 def export_campaign_rows(session: Session, ref: CustomerRef) -> dict[str, Any]:

@@ -145,7 +145,11 @@ def on_event(event: RecordedEvent, settings: Settings | None = None) -> dict[str
 
 def install(settings: Settings | None = None) -> None:
     """Register the trigger handler on the customer layer's event hook (idempotent)."""
-    register_event_hook(HOOK_NAME, lambda event: on_event(event, settings))
+
+    def hook(event: RecordedEvent) -> None:
+        on_event(event, settings)
+
+    register_event_hook(HOOK_NAME, hook)
 
 
 def _bought_since(brand: str, customer_id: str, since: datetime, settings: Settings) -> bool:

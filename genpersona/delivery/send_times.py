@@ -46,7 +46,7 @@ def send_times(
             .group_by(Customer.external_id, Customer.timezone, Customer.country, Event.order_id)
         ).all()
         zones = {
-            ext: tz or locale_for_country(country).timezone
+            ext: tz or locale_for_country(country).timezone or "UTC"
             for ext, tz, country in conn.execute(
                 select(Customer.external_id, Customer.timezone, Customer.country)
                 .join(Brand, Brand.id == Customer.brand_id)
@@ -57,7 +57,7 @@ def send_times(
     orders: dict[str, list[datetime]] = defaultdict(list)
     population: list[int] = []
     for ext, tz, country, ts in rows:
-        zone = ZoneInfo(tz or locale_for_country(country).timezone)
+        zone = ZoneInfo(tz or locale_for_country(country).timezone or "UTC")
         population.append(hour_of_week(ts, zone))
         if ext in wanted:
             orders[ext].append(ts)
