@@ -18,7 +18,7 @@ from celery.schedules import crontab
 
 from genpersona.campaigns import automation, schedule, triggers
 from genpersona.campaigns.definition_store import get_definition, latest_definitions
-from genpersona.campaigns.tasks import app
+from genpersona.campaigns.tasks import app, make_celery_app
 from genpersona.db.base import utcnow
 from genpersona.settings import get_settings
 
@@ -40,8 +40,9 @@ def tick(now_iso: str | None = None) -> dict[str, Any]:
     settings = get_settings()
     now = datetime.fromisoformat(now_iso) if now_iso else utcnow()
     due = schedule.due_fires(latest_definitions(settings=settings), now - LOOKBACK, now)
+    client = make_celery_app(settings)
     for fire in due:
-        app.send_task(
+        client.send_task(
             FIRE_TASK, args=[fire.brand, fire.name, fire.period], queue=settings.celery_queue
         )
     processed = triggers.process_due(now, settings=settings)
