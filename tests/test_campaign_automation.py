@@ -347,3 +347,39 @@ def test_example_campaign_folder_is_valid() -> None:
     names = {d.name for d in load_path(folder)}
     assert {"weekly-picks", "welcome", "win-back", "browse-abandonment", "cross-sell"} <= names
     assert all(isinstance(d, CampaignDefinition) for d in load_path(folder))
+
+
+def test_a_run_killed_mid_period_resumes_without_duplicates(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A claim left 'running' by a dead worker: a fresh duplicate is refused, a stale one resumes."""
+    _seed_weekly(tmp_path)
+    stored = get_definition("giftloft", "weekly-picks")
+    period = "2026-12-07T09:00+00:00"
+    calls: list[str] = []
+
+    def dies_after_two(request: ContentRequest) -> Draft:
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the worker is killed mid-run
+        calls.append(request.customer_id or "")
+        return _fake_generate(request)
+
+    with pytest.raises(KeyboardInterrupt):
+        automation.run_definition(stored, period=period, generate=dies_after_two)
+    with session_scope() as session:  # a kill leaves the claim running (no finally runs)
+        from genpersona.campaigns.automation_tables import CampaignPeriodRunRow
+
+        row = session.scalars(select(CampaignPeriodRunRow)).one()
+        row.status = "running"
+    assert automation.run_definition(stored, period=period, generate=_fake_generate).outcome == (
+        "duplicate"
+    )  # still fresh: another worker may be on it
+    monkeypatch.setenv("GENPERSONA_CELERY_TASK_TIMEOUT_S", "0")
+    get_settings.cache_clear()
+    resumed = automation.run_definition(stored, period=period, generate=_fake_generate)
+    assert resumed.outcome == "ran" and resumed.report is not None
+    assert (resumed.report.skipped, resumed.report.generated) == (2, 2)  # only the missing two
+    with session_scope() as session:
+        from genpersona.review.tables import DraftRow
+
+        assert session.scalar(select(func.count()).select_from(DraftRow)) == 4

@@ -8,12 +8,15 @@ inside the send window. Event timestamps are stored in UTC.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, func, select
+import numpy as np
+from sqlalchemy import Engine, Select, func, select
 
 from genpersona.data.locales import locale_for_country
 from genpersona.data.tables import Brand, Customer, Event
@@ -24,6 +27,61 @@ from genpersona.delivery.sendtime import (
     population_prior,
     profile_for,
 )
+
+#: the brand's population prior changes slowly; rebuilding it per pull would scan all orders
+PRIOR_TTL_S = 600.0
+_PRIORS: dict[tuple[str, str], tuple[float, np.ndarray]] = {}
+_PRIORS_LOCK = threading.Lock()
+
+
+def _orders_stmt(brand: str) -> Select[tuple[str, str | None, str | None, datetime]]:
+    return (
+        select(Customer.external_id, Customer.timezone, Customer.country, func.min(Event.ts))
+        .join(Brand, Brand.id == Customer.brand_id)
+        .join(Event, Event.customer_id == Customer.id)
+        .where(Brand.slug == brand, Event.type == "purchase")
+        .group_by(Customer.external_id, Customer.timezone, Customer.country, Event.order_id)
+    )
+
+
+def _zone(tz: str | None, country: str | None) -> str:
+    return tz or locale_for_country(country).timezone or "UTC"
+
+
+def brand_prior(engine: Engine, brand: str) -> np.ndarray:
+    key = (str(engine.url), brand)
+    now = time.monotonic()
+    with _PRIORS_LOCK:
+        hit = _PRIORS.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    with engine.connect() as conn:
+        hours = [
+            hour_of_week(ts, ZoneInfo(_zone(tz, country)))
+            for _ext, tz, country, ts in conn.execute(_orders_stmt(brand))
+        ]
+    prior = population_prior(hours)
+    with _PRIORS_LOCK:
+        _PRIORS[key] = (now + PRIOR_TTL_S, prior)
+    return prior
+
+
+def send_time_for(
+    engine: Engine, brand: str, customer_id: str, after: datetime, window: tuple[int, int] = (8, 21)
+) -> datetime | None:
+    """One customer's send_at (the pull path): their orders plus the cached brand prior."""
+    with engine.connect() as conn:
+        zone_row = conn.execute(
+            select(Customer.timezone, Customer.country)
+            .join(Brand, Brand.id == Customer.brand_id)
+            .where(Brand.slug == brand, Customer.external_id == customer_id)
+        ).first()
+        if zone_row is None:
+            return None
+        rows = conn.execute(_orders_stmt(brand).where(Customer.external_id == customer_id)).all()
+    zone_name = _zone(zone_row[0], zone_row[1])
+    profile = profile_for([r[3] for r in rows], brand_prior(engine, brand), zone_name)
+    return clamp_to_window(next_send_at(profile, after), zone_name, *window)
 
 
 def send_times(

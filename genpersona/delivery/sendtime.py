@@ -77,10 +77,12 @@ def best_hour(
     prior_weight: float = DEFAULT_PRIOR_WEIGHT,
     window: int = DEFAULT_WINDOW,
 ) -> tuple[int, float]:
-    """(hour-of-week, share of own history in the estimate); ties go to the earlier hour."""
+    """(hour-of-week, share of own history in the estimate)."""
     own = histogram(own_hours)
     n = float(own.sum())
-    posterior = smooth(own + prior_weight * prior, window)
+    mass = own + prior_weight * prior
+    # ties across a flat window go to the hour with the most mass itself, then the earlier one
+    posterior = smooth(mass, window) + 1e-6 * mass
     return int(np.argmax(posterior)), (n / (n + prior_weight) if n + prior_weight else 0.0)
 
 

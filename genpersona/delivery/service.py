@@ -24,6 +24,7 @@ from urllib.parse import urlparse
 from genpersona.agent.models import VariantContent
 from genpersona.brands.loader import load_guide
 from genpersona.campaigns.definition_store import cap_class_of, holdout_share_of
+from genpersona.db.base import utcnow
 from genpersona.db.engine import get_engine
 from genpersona.delivery import lookup
 from genpersona.delivery.assign import anonymous_key, holdout_share, is_holdout
@@ -32,6 +33,7 @@ from genpersona.delivery.eligibility import DeliverableDraft, eligible_variants
 from genpersona.delivery.exposures import Exposure, choose_and_log
 from genpersona.delivery.models import Channel, DeliveredContent, generic_content
 from genpersona.delivery.policy import Policy, UniformPolicy
+from genpersona.delivery.send_times import send_time_for
 from genpersona.errors import ContentNotFound
 from genpersona.settings import Settings, get_settings
 
@@ -121,7 +123,9 @@ def deliver_to_customer(
             if state.exposure.draft_id is not None
             else None
         )
-        return _answer(state.exposure, draft, generic, channel, override_reason=opted_out)
+        return _with_send_at(
+            _answer(state.exposure, draft, generic, channel, override_reason=opted_out), settings
+        )
     draft = lookup.latest_draft(engine, brand, campaign, customer_id)
     if draft is None or not eligible_variants(draft):
         raise _not_found(generic, brand, campaign, channel, "not_approved")
@@ -149,7 +153,19 @@ def deliver_to_customer(
         generic_reason=reason,
         seed_base=settings.seed,
     )
-    return _answer(exposure, draft, generic, channel, override_reason=opted_out)
+    return _with_send_at(
+        _answer(exposure, draft, generic, channel, override_reason=opted_out), settings
+    )
+
+
+def _with_send_at(answer: DeliveredContent, settings: Settings) -> DeliveredContent:
+    """The recipient's best send instant, unless there is no message to send."""
+    if answer.customer_id is None or answer.reason == CAPPED_REASON:
+        return answer
+    when = send_time_for(get_engine(settings), answer.brand, answer.customer_id, utcnow())
+    if when is not None:
+        answer.send_at = when.isoformat(timespec="minutes")
+    return answer
 
 
 # --- anonymous visitors (web heroes) ------------------------------------------------------
