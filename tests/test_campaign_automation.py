@@ -383,3 +383,21 @@ def test_a_run_killed_mid_period_resumes_without_duplicates(
         from genpersona.review.tables import DraftRow
 
         assert session.scalar(select(func.count()).select_from(DraftRow)) == 4
+
+
+def test_send_time_distribution_and_send_at_follow_the_customer_orders() -> None:
+    from genpersona.delivery.send_times import campaign_send_distribution
+
+    seed_brand()
+    for day in (1, 8, 15):  # Tuesdays 2026-12, 10:00 UTC = 10:00 London; c4 is in France
+        record_event("giftloft", "c4", "purchase", ts=datetime(2026, 12, day, 10), stock_code="X")
+    approved("c4", "spring")
+    approved("c1", "spring")
+    rows = campaign_send_distribution(
+        "giftloft", "spring", after=datetime(2026, 12, 20, tzinfo=UTC)
+    )
+    assert sum(r["recipients"] for r in rows) == 2
+    # c4: Tuesday 11:00 Paris time; c1 has no orders, so the brand's (local-hour) prior: the same
+    assert rows == [{"weekday": 1, "hour": 11, "recipients": 2}]
+    pulled = deliver_to_customer("giftloft", "spring", "c4")
+    assert pulled.send_at is not None and pulled.body()["send_at"] == pulled.send_at

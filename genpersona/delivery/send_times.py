@@ -20,6 +20,9 @@ from sqlalchemy import Engine, Select, func, select
 
 from genpersona.data.locales import locale_for_country
 from genpersona.data.tables import Brand, Customer, Event
+from genpersona.db.base import utcnow
+from genpersona.db.engine import get_engine, session_factory
+from genpersona.delivery.eligibility import campaign_recipients
 from genpersona.delivery.sendtime import (
     clamp_to_window,
     hour_of_week,
@@ -27,6 +30,7 @@ from genpersona.delivery.sendtime import (
     population_prior,
     profile_for,
 )
+from genpersona.settings import Settings, get_settings
 
 #: the brand's population prior changes slowly; rebuilding it per pull would scan all orders
 PRIOR_TTL_S = 600.0
@@ -126,3 +130,32 @@ def send_times(
         profile = profile_for(orders.get(ext, []), prior, zone_name)
         out[ext] = clamp_to_window(next_send_at(profile, after), zone_name, *window)
     return out
+
+
+def campaign_send_distribution(
+    brand: str, campaign: str, settings: Settings | None = None, *, after: datetime | None = None
+) -> list[dict[str, int]]:
+    """Recipients per (local weekday, local hour) of their send_at, for the console's chart."""
+    settings = settings or get_settings()
+    engine = get_engine(settings)
+    with session_factory(settings)() as session:
+        recipients = [
+            c for c, _d in campaign_recipients(session, brand, campaign, ("approved", "edited"))
+        ]
+    if not recipients:
+        return []
+    when = send_times(engine, brand, recipients, after or utcnow())
+    with engine.connect() as conn:
+        zones = {
+            ext: _zone(tz, country)
+            for ext, tz, country in conn.execute(
+                select(Customer.external_id, Customer.timezone, Customer.country)
+                .join(Brand, Brand.id == Customer.brand_id)
+                .where(Brand.slug == brand, Customer.external_id.in_(recipients))
+            )
+        }
+    counts: dict[tuple[int, int], int] = defaultdict(int)
+    for ext, ts in when.items():
+        local = ts.astimezone(ZoneInfo(zones.get(ext, "UTC")))
+        counts[(local.weekday(), local.hour)] += 1
+    return [{"weekday": d, "hour": h, "recipients": n} for (d, h), n in sorted(counts.items())]
