@@ -44,7 +44,6 @@ def main() -> int:
     os.environ.setdefault("GENPERSONA_LLM", "fake")
     os.environ.setdefault("GENPERSONA_EMBEDDER", "fake")
 
-    from genpersona.agent.models import Draft
     from genpersona.brands.loader import load_guide
     from genpersona.campaigns.definitions import CampaignDefinition, ReviewPolicy
     from genpersona.campaigns.review_policy import (
@@ -59,6 +58,7 @@ def main() -> int:
     from genpersona.review.decisions import approve
     from genpersona.review.queue import get_draft, get_draft_detail
     from genpersona.settings import get_settings
+    from genpersona.types.content import Draft
 
     settings = get_settings()
     t0 = time.perf_counter()
@@ -115,7 +115,7 @@ def main() -> int:
         brand="giftloft",
         brief="our new season gift picks",
         review=ReviewPolicy(mode="auto", audit_share=args.audit_share, min_audits=1_000_000),
-        schedule={"cron": "0 9 * * MON", "timezone": "Europe/London"},  # type: ignore[arg-type]
+        schedule={"cron": "0 9 * * MON", "timezone": "Europe/London"},
     )
     baseline = apply_review_policy([], ReviewPolicy(mode="all"), "giftloft", "baseline")
     t2 = time.perf_counter()

@@ -12,7 +12,6 @@ from campaign_support import seed_brand
 from delivery_support import approved
 from sqlalchemy import func, select
 
-from genpersona.agent.models import ContentRequest, Draft, Scores, Variant, VariantContent
 from genpersona.campaigns import automation, schedule, triggers
 from genpersona.campaigns.automation_tables import (
     AutoReviewRow,
@@ -38,10 +37,11 @@ from genpersona.db.engine import get_engine, session_scope
 from genpersona.delivery.caps import CAPPED_REASON, recent_messages
 from genpersona.delivery.service import deliver_to_customer
 from genpersona.errors import CampaignDefinitionError
-from genpersona.guard.models import Violation
 from genpersona.review.queue import get_draft, submit_draft
 from genpersona.review.tables import AuditRow
 from genpersona.settings import get_settings
+from genpersona.types.content import ContentRequest, Draft, Scores, Variant, VariantContent
+from genpersona.types.violations import Violation
 
 GOOD = """
 name: weekly-picks

@@ -23,8 +23,9 @@ from genpersona.campaigns.audience import select_audience
 from genpersona.campaigns.automation_tables import CampaignPeriodRunRow
 from genpersona.campaigns.definition_store import StoredDefinition
 from genpersona.campaigns.review_policy import PolicyReport, apply_review_policy
-from genpersona.campaigns.runner import CampaignReport, GenerateFn, run_campaign
+from genpersona.campaigns.runner import CampaignReport, run_campaign
 from genpersona.campaigns.segments import Segment
+from genpersona.campaigns.step import GenerateFn
 from genpersona.db.base import utcnow
 from genpersona.db.engine import session_scope
 from genpersona.llm.base import LLM

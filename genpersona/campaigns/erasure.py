@@ -7,22 +7,19 @@ campaign items, and an export lists them, without the customer layer importing u
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from genpersona.campaigns.automation_tables import AutoReviewRow, TriggerFireRow
 from genpersona.campaigns.tables import CampaignRunItemRow, OutcomeRow
 from genpersona.customers.erasure import CustomerRef, register_eraser, register_exporter
-
-
-def _deleted(result: object) -> int:
-    return int(cast(CursorResult[Any], result).rowcount or 0)
+from genpersona.db.engine import rowcount
 
 
 def erase_campaign_rows(session: Session, ref: CustomerRef) -> int:
-    removed = _deleted(
+    removed = rowcount(
         session.execute(
             delete(CampaignRunItemRow).where(
                 CampaignRunItemRow.brand == ref.brand,
@@ -30,7 +27,7 @@ def erase_campaign_rows(session: Session, ref: CustomerRef) -> int:
             )
         )
     )
-    removed += _deleted(
+    removed += rowcount(
         session.execute(
             delete(OutcomeRow).where(
                 OutcomeRow.brand == ref.brand, OutcomeRow.customer_id == ref.external_id
@@ -38,7 +35,7 @@ def erase_campaign_rows(session: Session, ref: CustomerRef) -> int:
         )
     )
     for table in (TriggerFireRow, AutoReviewRow):  # booked trigger work and auto-review rows
-        removed += _deleted(
+        removed += rowcount(
             session.execute(
                 delete(table).where(table.brand == ref.brand, table.customer_id == ref.external_id)
             )

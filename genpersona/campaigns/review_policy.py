@@ -29,7 +29,6 @@ from collections.abc import Sequence
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from genpersona.agent.models import Draft, Variant
 from genpersona.campaigns.automation_tables import AutoReviewRow
 from genpersona.campaigns.definitions import ReviewPolicy
 from genpersona.db.engine import session_scope
@@ -39,6 +38,7 @@ from genpersona.review.decisions import approve
 from genpersona.review.exemplars import similar_exemplars
 from genpersona.review.queue import get_draft
 from genpersona.settings import Settings, get_settings
+from genpersona.types.content import Draft, Variant
 
 AUTO_ACTOR = "auto:policy-v1"
 

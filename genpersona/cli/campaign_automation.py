@@ -6,18 +6,30 @@ from pathlib import Path
 
 import typer
 
+from genpersona.campaigns.automation import run_definition
+from genpersona.campaigns.definition_store import (
+    apply_definitions,
+    get_definition,
+    latest_definitions,
+)
+from genpersona.campaigns.definitions import load_path
+from genpersona.campaigns.review_policy import audit_samples, record_audit_verdict
+from genpersona.campaigns.schedule import (
+    cron_lines,
+    cronjob_manifests,
+    latest_fire_at_or_before,
+    next_fire,
+    period_key,
+)
+from genpersona.campaigns.triggers import install
 from genpersona.cli.common import JsonOpt, console, emit_json, handle_errors
+from genpersona.db.base import utcnow
+from genpersona.errors import ScheduleError
 from genpersona.settings import get_settings
 
 
 def run_stored(name: str, brand: str | None, scheduled: bool, as_json: bool) -> None:
     """Run a stored definition now (``--scheduled``: as the schedule's latest period, once)."""
-    from genpersona.campaigns.automation import run_definition
-    from genpersona.campaigns.definition_store import get_definition
-    from genpersona.campaigns.schedule import latest_fire_at_or_before, period_key
-    from genpersona.campaigns.triggers import install
-    from genpersona.db.base import utcnow
-    from genpersona.errors import ScheduleError
 
     settings = get_settings()
     install(settings)
@@ -56,8 +68,6 @@ def add_commands(app: typer.Typer) -> None:
         as_json: bool = JsonOpt,
     ) -> None:
         """Validate campaign files and store them; a changed file becomes a new version."""
-        from genpersona.campaigns.definition_store import apply_definitions
-        from genpersona.campaigns.definitions import load_path
 
         definitions = load_path(path)  # all valid, or an error naming file and field
         files = sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")]) if path.is_dir() else [path]
@@ -78,9 +88,6 @@ def add_commands(app: typer.Typer) -> None:
         as_json: bool = JsonOpt,
     ) -> None:
         """Show stored schedules and their next fire (or the cron / CronJob equivalents)."""
-        from genpersona.campaigns.definition_store import latest_definitions
-        from genpersona.campaigns.schedule import cron_lines, cronjob_manifests, next_fire
-        from genpersona.db.base import utcnow
 
         stored = latest_definitions(brand, get_settings())
         if kubernetes:
@@ -122,8 +129,6 @@ def add_commands(app: typer.Typer) -> None:
         as_json: bool = JsonOpt,
     ) -> None:
         """List a campaign's audit samples of auto-approved drafts, or judge one."""
-        from genpersona.campaigns.definition_store import get_definition
-        from genpersona.campaigns.review_policy import audit_samples, record_audit_verdict
 
         settings = get_settings()
         brand = brand or settings.default_brand

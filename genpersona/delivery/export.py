@@ -48,6 +48,7 @@ from genpersona.delivery.formats import (
     sendgrid_bodies,
 )
 from genpersona.delivery.models import DeliveredContent
+from genpersona.delivery.policy import Policy
 from genpersona.delivery.send_times import send_times
 from genpersona.delivery.service import deliver_to_customer
 from genpersona.errors import ContentNotFound, ExportError
@@ -143,6 +144,7 @@ def export_campaign(
     klaviyo_list: str | None = None,
     send_after: datetime | None = None,
     settings: Settings | None = None,
+    policy: Policy | None = None,
 ) -> ExportReport:
     settings = settings or get_settings()
     if fmt not in FORMATS:
@@ -184,7 +186,9 @@ def export_campaign(
             skipped["no_email_address"] += 1
             continue
         try:
-            row = deliver_to_customer(brand, campaign, customer_id, "email", settings=settings)
+            row = deliver_to_customer(
+                brand, campaign, customer_id, "email", settings=settings, policy=policy
+            )
         except ContentNotFound:
             skipped["not_approved"] += 1
             continue

@@ -38,7 +38,7 @@ _PRIORS: dict[tuple[str, str], tuple[float, np.ndarray]] = {}
 _PRIORS_LOCK = threading.Lock()
 
 
-def _orders_stmt(brand: str) -> Select[tuple[str, str | None, str | None, datetime]]:
+def _orders_stmt(brand: str) -> Select[str, str | None, str | None, datetime]:
     return (
         select(Customer.external_id, Customer.timezone, Customer.country, func.min(Event.ts))
         .join(Brand, Brand.id == Customer.brand_id)

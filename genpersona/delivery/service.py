@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from genpersona.agent.models import VariantContent
 from genpersona.brands.loader import load_guide
 from genpersona.campaigns.definition_store import cap_class_of, holdout_share_of
 from genpersona.db.base import utcnow
@@ -36,6 +35,7 @@ from genpersona.delivery.policy import Policy, UniformPolicy
 from genpersona.delivery.send_times import send_time_for
 from genpersona.errors import ContentNotFound
 from genpersona.settings import Settings, get_settings
+from genpersona.types.content import VariantContent
 
 DEFAULT_POLICY: Policy = UniformPolicy()
 
