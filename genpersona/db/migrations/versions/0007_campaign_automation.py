@@ -1,7 +1,7 @@
 """Campaign automation: definitions, per-period scheduled runs, trigger fires, auto-review.
 
 Revision ID: 0007
-Revises: 0005 (written beside 0006; the coordinator re-chains the order at merge)
+Revises: 0008 (chained after main's 0008 for now; the coordinator re-chains when 0006 lands)
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
