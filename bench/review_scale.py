@@ -38,6 +38,7 @@ def main() -> int:
     parser.add_argument("--home", type=Path, default=None)
     parser.add_argument("--seed-exemplars", type=int, default=30)
     parser.add_argument("--audit-share", type=float, default=0.05)
+    parser.add_argument("--campaign", default="scale-2000")
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="gp-review-scale-"))
     os.environ["GENPERSONA_HOME"] = str(home)
@@ -103,7 +104,7 @@ def main() -> int:
         "subject_line",
         Segment(customer_ids=target),
         "our new season gift picks",
-        "scale-2000",
+        args.campaign,
         3,
         settings=settings,
     )
@@ -111,7 +112,7 @@ def main() -> int:
     print(f"campaign: {report.generated} drafts generated, {report.failed} failed in {gen_s:.0f}s")
 
     definition = CampaignDefinition(
-        name="scale-2000",
+        name=args.campaign,
         brand="giftloft",
         brief="our new season gift picks",
         review=ReviewPolicy(mode="auto", audit_share=args.audit_share, min_audits=1_000_000),
@@ -120,7 +121,7 @@ def main() -> int:
     baseline = apply_review_policy([], ReviewPolicy(mode="all"), "giftloft", "baseline")
     t2 = time.perf_counter()
     policy = apply_review_policy(
-        report.draft_ids, definition.review, "giftloft", "scale-2000", settings=settings
+        report.draft_ids, definition.review, "giftloft", args.campaign, settings=settings
     )
     n = max(policy.drafts, 1)
     print(f"policy applied in {time.perf_counter() - t2:.0f}s")
@@ -129,7 +130,7 @@ def main() -> int:
         f"auto: {policy.auto_approved / n:.1%} auto-approved, {policy.routed / n:.1%} routed "
         f"of {policy.drafts} drafts; by rule {policy.by_rule}"
     )
-    samples = audit_samples("giftloft", "scale-2000", settings)
+    samples = audit_samples("giftloft", args.campaign, settings)
     rejected = 0
     for s in samples:
         d = get_draft(int(s["draft_id"]), settings)  # type: ignore[call-overload]

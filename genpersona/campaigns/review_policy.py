@@ -147,7 +147,15 @@ def apply_review_policy(
     rules: Counter[str] = Counter()
     paused = is_paused(brand, scope, policy, settings)
     report.paused = paused
+    with session_scope(settings) as session:  # a re-run (resumed period) decides each draft once
+        done = set(
+            session.scalars(
+                select(AutoReviewRow.draft_id).where(AutoReviewRow.draft_id.in_(list(draft_ids)))
+            )
+        )
     for draft_id in draft_ids:
+        if draft_id in done:
+            continue
         draft = get_draft(draft_id, settings)
         if draft.status != "pending":
             continue
