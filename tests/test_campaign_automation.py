@@ -300,6 +300,8 @@ def test_auto_approval_audit_and_automatic_pause(monkeypatch: pytest.MonkeyPatch
     assert (report.auto_approved, report.routed, report.audit_sampled) == (2, 1, 2)
     assert report.by_rule == {"all_rules_passed": 2, "score": 1}
     assert get_draft(ids[0]).status == "approved" and get_draft(ids[2]).status == "pending"
+    again = apply_review_policy(ids[:3], policy, "giftloft", "auto")  # a resumed run
+    assert (again.auto_approved, again.routed) == (0, 0)  # each draft is decided once
     with session_scope() as session:
         audit = [
             (a.actor, a.action, a.payload.get("rule"))
