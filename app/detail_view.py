@@ -154,6 +154,27 @@ def _decision_panel(draft: Draft) -> None:
     )
 
 
+def _automatic(detail: DraftDetail) -> None:
+    """The campaign review policy's decision on this draft, and the rule that made it."""
+    for entry in detail.audit:
+        if not entry.actor.startswith("auto:") or entry.action not in (
+            "auto_approved",
+            "auto_routed",
+        ):
+            continue
+        rule = entry.payload.get("rule", "?")
+        measured = ", ".join(
+            f"{k} {entry.payload[k]}"
+            for k in ("score", "min_score", "similarity", "min_similarity")
+            if entry.payload.get(k) is not None
+        )
+        if entry.action == "auto_approved":
+            audit = " · sampled for audit" if entry.payload.get("audit_sampled") else ""
+            st.success(f"Auto-approved by {entry.actor} (rule: {rule}){audit}. {measured}")
+        else:
+            st.info(f"Routed to people by {entry.actor}: rule **{rule}** not met. {measured}")
+
+
 def _history(detail: DraftDetail) -> None:
     with st.expander(f"History ({len(detail.audit)} audit entries)"):
         for review in detail.reviews:
@@ -196,6 +217,7 @@ def render(draft_id: int) -> None:
             f"{' by ' + detail.decided_by if detail.decided_by else ''})."
         )
         st.button("Reload draft", key="reload", on_click=actions.reload_draft, args=(draft_id,))
+    _automatic(detail)
     pending = draft.status == "pending"
     left, right = st.columns([2.2, 1])
     with left:

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from genpersona.delivery.report import COUNTED, campaign_report
+from genpersona.delivery.send_times import campaign_send_distribution
 from genpersona.errors import NotFound
 from genpersona.review.insights import insights
 from genpersona.review.models import REJECT_REASONS
@@ -29,6 +30,8 @@ def render() -> None:
         campaign=None if campaign == ANY else campaign,
         days=int(days),
     )
+    if brand != ANY and campaign != ANY:
+        _send_times(brand, campaign)
     if not data.decided and not data.violations_by_rule:
         st.info("No decisions in this period yet.")
         _outcomes(None if brand == ANY else brand, None if campaign == ANY else campaign)
@@ -185,3 +188,28 @@ def _outcomes(brand: str | None, campaign: str | None) -> None:
         f"Intent-to-treat, per exposure; {report.method}. Machine opens never count as human "
         f"opens; conversions are purchases within {report.attribution_window_days:g} days."
     )
+
+
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def _send_times(brand: str, campaign: str) -> None:
+    """When this campaign's recipients will get it: best send hour, in their own time zone."""
+    rows = campaign_send_distribution(brand, campaign)
+    st.subheader("Send times (recipients' local time)")
+    if not rows:
+        st.caption("No approved recipients in this campaign yet.")
+        return
+    frame = pd.DataFrame(rows)
+    frame["day"] = frame["weekday"].map(lambda d: WEEKDAYS[d])
+    chart = (
+        alt.Chart(frame)
+        .mark_rect()
+        .encode(
+            x=alt.X("hour:O", title="local hour"),
+            y=alt.Y("day:O", sort=WEEKDAYS, title=None),
+            color=alt.Color("recipients:Q", title="recipients"),
+            tooltip=["day", "hour", "recipients"],
+        )
+    )
+    st.altair_chart(chart, use_container_width=True)

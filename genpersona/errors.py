@@ -315,6 +315,14 @@ class TaskEngineUnavailable(CampaignError):
     http_status = 503
 
 
+class CampaignDefinitionError(InputError):
+    """A campaign file that does not validate; ``data`` names the file and the field."""
+
+
+class ScheduleError(InputError):
+    """A cron expression or time zone that cannot be scheduled."""
+
+
 # --- delivery --------------------------------------------------------------------
 class DeliveryError(GenpersonaError):
     exit_code = 12

@@ -213,6 +213,15 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Per-campaign holdout share, e.g. {"xmas-2026": 0.2} (JSON in the env).',
     )
+    delivery_frequency_cap: int = Field(
+        default=3, ge=0, description="Messages per customer per window, across campaigns/channels."
+    )
+    delivery_frequency_window_days: int = Field(
+        default=7, ge=1, description="The frequency cap's rolling window in days."
+    )
+    delivery_frequency_cap_overrides: dict[str, int] = Field(
+        default_factory=dict, description='Per-brand cap, e.g. {"giftloft": 2} (JSON in the env).'
+    )
     delivery_cache_max_age_s: int = Field(
         default=300, ge=0, description="Cache-Control max-age of pull-endpoint answers."
     )

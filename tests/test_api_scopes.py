@@ -39,6 +39,11 @@ ROUTES = [
     ("DELETE", C, None, "customers:admin"),
     ("GET", "/v1/content/giftloft/xmas/anonymous", None, "content:read"),
     ("GET", "/v1/content/giftloft/xmas/17850", None, "content:read"),
+    ("GET", "/v1/review/drafts", None, "review"),
+    ("GET", "/v1/review/drafts/1", None, "review"),
+    ("POST", "/v1/review/drafts/1/approve", None, "review"),
+    ("POST", "/v1/review/drafts/1/reject", None, "review"),
+    ("POST", "/v1/review/drafts/1/edit", None, "review"),
 ]
 
 

@@ -271,3 +271,18 @@ def test_console_command_checks_its_options() -> None:
     cmd = streamlit_command(8600, "127.0.0.1", headless=True)
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("app/console.py")
     assert cmd[cmd.index("--server.headless") + 1] == "true"
+
+
+def test_detail_shows_the_automatic_decision_and_its_rule(seeded, monkeypatch) -> None:
+    from genpersona.campaigns.definitions import ReviewPolicy
+    from genpersona.campaigns.review_policy import apply_review_policy
+
+    monkeypatch.setattr("genpersona.campaigns.review_policy._similarity", lambda *_a: 0.1)
+    apply_review_policy(
+        [seeded[0]], ReviewPolicy(mode="auto", min_score=0.0), "giftloft", "spring-tea-party"
+    )
+    at = _signed_in()
+    at.button(key=f"open_{seeded[0]}").click().run()
+    assert not at.exception, at.exception
+    routed = [i.value for i in at.info]
+    assert any("auto:policy-v1" in m and "similarity" in m for m in routed), routed

@@ -28,6 +28,7 @@ from genpersona.api.auth import ApiKeyAuth
 from genpersona.api.errors import install_error_handlers
 from genpersona.api.limits import BodySizeLimit, Limiter, RateLimit
 from genpersona.api.services import Services
+from genpersona.campaigns.triggers import install as install_triggers
 from genpersona.runtime import apply_runtime_defaults
 from genpersona.settings import Settings, get_settings
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.settings = settings
     app.state.services = services or Services()
     install_error_handlers(app)
+    install_triggers(settings)  # events through /v1/events book campaign trigger fires
     for module in (
         routes_generate,
         routes_chat,

@@ -15,10 +15,11 @@ from pydantic import BaseModel, Field
 
 from genpersona.api.deps import ServicesDep, SettingsDep
 from genpersona.api.schemas import ErrorBody
+from genpersona.api.scopes import require_scope
 from genpersona.review.models import DecisionResult, DraftDetail, QueueFilter, QueuePage
 from genpersona.types.content import ContentKind, DraftStatus, VariantContent
 
-router = APIRouter(prefix="/v1/review", tags=["review"])
+router = APIRouter(prefix="/v1/review", tags=["review"], dependencies=[require_scope("review")])
 
 _DECISION_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "no such draft"},

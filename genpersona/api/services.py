@@ -16,17 +16,17 @@ from sqlalchemy import text
 
 from genpersona.agent.chat import chat_reply
 from genpersona.agent.pipeline import generate
-from genpersona.campaigns.outcomes import record_outcomes
 from genpersona.brands.loader import list_guides, load_guide
+from genpersona.campaigns.outcomes import record_outcomes
 from genpersona.customers.conversations import load_turns, save_turns
 from genpersona.customers.records import record_event
 from genpersona.customers.rights import erase_customer, export_customer, reset_customer, set_opt_out
 from genpersona.db.engine import get_engine
-from genpersona.guard.engine import check
-from genpersona.guard.repair import fallback_content
 from genpersona.delivery.attribution import attribute_purchases
 from genpersona.delivery.service import deliver_anonymous, deliver_to_customer
 from genpersona.delivery.webhooks.ingest import ingest_webhook
+from genpersona.guard.engine import check
+from genpersona.guard.repair import fallback_content
 from genpersona.learning.policy import campaign_policy
 from genpersona.llm.factory import get_llm
 from genpersona.review.queue import (
@@ -200,7 +200,6 @@ class Services:
     review_approve: Callable[..., Any] = _review_approve
     review_reject: Callable[..., Any] = _review_reject
     review_edit: Callable[..., Any] = _review_edit
-
 
     #: the OpenAI-compatible routes: brands as models, per-sentence checks, stored history
     list_brands: Callable[[Settings], list[str]] = _list_brands

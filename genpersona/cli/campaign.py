@@ -12,6 +12,7 @@ from rich.table import Table
 from genpersona.campaigns.runner import run_campaign
 from genpersona.campaigns.segments import Segment
 from genpersona.campaigns.store import list_runs
+from genpersona.cli.campaign_automation import add_commands, run_stored
 from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
 from genpersona.delivery.export import export_campaign, read_address_book
 from genpersona.errors import SegmentError
@@ -25,7 +26,12 @@ campaign_app = typer.Typer(help="Generate drafts for a whole segment into the re
 @handle_errors
 def run(
     name: str = typer.Option(..., "--name", help="Campaign name, e.g. xmas-2026 (idempotency)."),
-    brief: str = typer.Option(..., "--brief", help="What the campaign is about."),
+    brief: str | None = typer.Option(
+        None, "--brief", help="What the campaign is about (omit to run the stored definition)."
+    ),
+    scheduled: bool = typer.Option(
+        False, "--scheduled", help="Stored definition: run as its latest scheduled period, once."
+    ),
     brand: str | None = typer.Option(None, "--brand", help="Brand slug; default from settings."),
     kind: str = typer.Option("subject_line", "--kind", help="subject_line or hero."),
     country: str | None = typer.Option(None, "--segment-country", help="e.g. 'United Kingdom'."),
@@ -45,7 +51,13 @@ def run(
     ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Generate one draft per customer of the segment; re-running skips pending drafts."""
+    """Generate one draft per customer of the segment; re-running skips pending drafts.
+
+    Without --brief, runs the stored definition named --name (see `campaign apply`).
+    """
+    if brief is None:
+        run_stored(name, brand, scheduled, as_json)
+        return
 
     if kind not in {"subject_line", "hero"}:
         raise SegmentError(
@@ -196,6 +208,9 @@ def export(
         markup=False,
         highlight=False,
     )
+
+
+add_commands(campaign_app)
 
 
 def register(app: typer.Typer) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from genpersona.context.models import Evidence, MemoryFactView
 from genpersona.customers.erasure import CustomerRef
+from genpersona.customers.hooks import RecordedEvent, notify
 from genpersona.data.derive import derive
 from genpersona.data.locales import locale_for_country
 from genpersona.data.repo import get_brand, get_customer, memory_vector_id
@@ -244,8 +245,18 @@ def record_event(
         session.add(event)
         session.flush()
         event_id = event.id
+        recorded = RecordedEvent(
+            brand=b.slug,
+            customer_id=customer_id,
+            type=type,
+            event_id=event_id,
+            ts=event.ts,
+            stock_code=event.stock_code,
+            order_id=order_id,
+        )
         if refresh_profile and type in ("purchase", "return") and c.consent_personalization:
             _, pending = derive(session, b, get_embedder(settings=settings), customer_ids=[c.id])
     if pending is not None:
         pending.apply(factory, get_vector_store(settings))
+    notify(recorded)  # after commit: campaign triggers (registered by the orchestration layer)
     return event_id

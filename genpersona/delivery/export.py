@@ -26,6 +26,7 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from genpersona.data.tables import Brand, Customer
-from genpersona.db.engine import session_factory
+from genpersona.db.base import utcnow
+from genpersona.db.engine import get_engine, session_factory
+from genpersona.delivery.caps import CAPPED_REASON
 from genpersona.delivery.eligibility import campaign_recipients
 from genpersona.delivery.formats import (
     CSV_COLUMNS,
@@ -46,6 +49,7 @@ from genpersona.delivery.formats import (
 )
 from genpersona.delivery.models import DeliveredContent
 from genpersona.delivery.policy import Policy
+from genpersona.delivery.send_times import send_times
 from genpersona.delivery.service import deliver_to_customer
 from genpersona.errors import ContentNotFound, ExportError
 from genpersona.settings import Settings, get_settings
@@ -138,6 +142,7 @@ def export_campaign(
     sendgrid_from: str | None = None,
     sendgrid_template: str | None = None,
     klaviyo_list: str | None = None,
+    send_after: datetime | None = None,
     settings: Settings | None = None,
     policy: Policy | None = None,
 ) -> ExportReport:
@@ -187,7 +192,20 @@ def export_campaign(
         except ContentNotFound:
             skipped["not_approved"] += 1
             continue
+        if row.reason == CAPPED_REASON:
+            skipped[CAPPED_REASON] += 1  # the frequency cap: no message (logged as an exposure)
+            continue
         delivered.append((row, email))
+    if delivered:
+        when = send_times(
+            get_engine(settings),
+            brand,
+            [r.customer_id or "" for r, _ in delivered],
+            send_after or utcnow(),
+        )
+        for row, _ in delivered:
+            sent = when.get(row.customer_id or "")
+            row.send_at = sent.isoformat(timespec="minutes") if sent else None
     _write(fmt, out, delivered, report, sendgrid_from, sendgrid_template, klaviyo_list)
     report.rows = len(delivered)
     report.holdout = sum(r.holdout for r, _ in delivered)

@@ -1,7 +1,7 @@
 """Scoped API keys, console accounts, server-side chat conversations.
 
 Revision ID: 0009
-Revises: 0008 (0006 and 0007, from parallel branches, are re-chained by the coordinator)
+Revises: 0008
 """
 
 from __future__ import annotations
