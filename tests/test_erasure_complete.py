@@ -154,8 +154,8 @@ def test_erase_leaves_no_byte_of_the_customer_under_the_home(home, tmp_path):
 
     assert report.rows["customers"] == 1 and report.rows["review_queue"] >= 3
     assert report.recommender_refitted and report.vacuumed
-    assert sorted(report.vectors_rebuilt) == ["exemplars__g1", "memory__g1"]
     assert files_with(home, needles) == []
+    assert sorted(report.vectors_rebuilt) == ["exemplars__g1", "memory__g1"]
     assert read_pending(get_settings()) is None
     with pytest.raises(CustomerNotFound):
         export_customer("shop", ERASED)
