@@ -55,7 +55,5 @@ def files_with(root: Path, needles: dict[str, bytes]) -> list[tuple[str, str]]:
         if not path.is_file():
             continue
         data = path.read_bytes()
-        hits.extend(
-            (str(path.relative_to(root)), name) for name, n in needles.items() if n in data
-        )
+        hits.extend((str(path.relative_to(root)), name) for name, n in needles.items() if n in data)
     return hits

@@ -121,9 +121,9 @@ def _assert_written(home: Path, needles: dict[str, bytes]) -> None:
     for name in ("id utf-8", "id utf-32-le", "fact utf-8", "draft utf-8", "vector float32"):
         assert name in found, f"{name} was never written: the scan would prove nothing"
     segment_files = files_with(home / "chroma", needles)
-    assert any(
-        "/" in path and name.startswith("vector unit") for path, name in segment_files
-    ), "the fact's vector never reached an HNSW segment file"
+    assert any("/" in path and name.startswith("vector unit") for path, name in segment_files), (
+        "the fact's vector never reached an HNSW segment file"
+    )
 
 
 def _assert_other_untouched(state: dict[str, object]) -> None:

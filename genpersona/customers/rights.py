@@ -256,4 +256,3 @@ def reset_customer(
 
 def checkpoint(name: str) -> None:
     compaction.checkpoint(name)
-
