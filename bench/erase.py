@@ -59,7 +59,7 @@ def build(n: int) -> None:
                 for i in range(n)
             ],
         )  # fmt: skip
-        ids = dict(s.execute(select(Customer.external_id, Customer.id)).tuples().all())
+        ids = {e: i for e, i in s.execute(select(Customer.external_id, Customer.id))}
         s.execute(
             insert(MemoryFact),
             [
