@@ -259,3 +259,21 @@ class TaskEngineUnavailable(CampaignError):
     """The Celery broker is not configured, unreachable, or no worker answered in time."""
 
     http_status = 503
+
+
+# --- delivery --------------------------------------------------------------------
+class DeliveryError(GenpersonaError):
+    exit_code = 12
+    http_status = 500
+
+
+class PolicyError(DeliveryError):
+    """A policy returned probabilities that cannot be logged exactly (wrong length, sum != 1)."""
+
+
+class ContentNotFound(NotFound):
+    """No approved or edited draft for this recipient; ``data`` carries the safe fallback copy."""
+
+
+class ExportError(InputError):
+    """A campaign export cannot be written as asked (format, missing addresses, no recipients)."""

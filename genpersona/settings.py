@@ -151,6 +151,21 @@ class Settings(BaseSettings):
         default=600.0, description="How long a distributed campaign waits for one customer."
     )
 
+    # --- delivery ----------------------------------------------------------------
+    delivery_holdout_share: float = Field(
+        default=0.10,
+        ge=0.0,
+        le=1.0,
+        description="Share of each campaign's recipients held out (given the generic copy).",
+    )
+    delivery_holdout_overrides: dict[str, float] = Field(
+        default_factory=dict,
+        description='Per-campaign holdout share, e.g. {"xmas-2026": 0.2} (JSON in the env).',
+    )
+    delivery_cache_max_age_s: int = Field(
+        default=300, ge=0, description="Cache-Control max-age of pull-endpoint answers."
+    )
+
     @field_validator("llm")
     @classmethod
     def _check_llm(cls, value: str) -> str:

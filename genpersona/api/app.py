@@ -11,7 +11,13 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from genpersona import __version__
-from genpersona.api import routes_chat, routes_customers, routes_events, routes_generate
+from genpersona.api import (
+    routes_chat,
+    routes_content,
+    routes_customers,
+    routes_events,
+    routes_generate,
+)
 from genpersona.api.auth import ApiKeyAuth
 from genpersona.api.errors import install_error_handlers
 from genpersona.api.limits import BodySizeLimit, RateLimit
@@ -33,7 +39,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.state.settings = settings
     app.state.services = services or Services()
     install_error_handlers(app)
-    for module in (routes_generate, routes_chat, routes_events, routes_customers):
+    for module in (routes_generate, routes_chat, routes_events, routes_customers, routes_content):
         app.include_router(module.router)
     # add_middleware wraps: the last one added is the outermost
     app.add_middleware(BodySizeLimit, max_bytes=settings.api_max_body_bytes)

@@ -86,6 +86,22 @@ def _record_outcomes(outcomes: list[Any], settings: Settings) -> list[int]:
     return record_outcomes(outcomes, settings=settings)
 
 
+def _pull_content(
+    brand: str, campaign: str, customer_id: str, channel: str, settings: Settings
+) -> Any:
+    from genpersona.delivery.service import deliver_to_customer
+
+    return deliver_to_customer(brand, campaign, customer_id, channel, settings=settings)  # type: ignore[arg-type]
+
+
+def _pull_anonymous(
+    brand: str, campaign: str, channel: str, signals: dict[str, Any], settings: Settings
+) -> Any:
+    from genpersona.delivery.service import deliver_anonymous
+
+    return deliver_anonymous(brand, campaign, channel, settings=settings, **signals)  # type: ignore[arg-type]
+
+
 def _check_database(settings: Settings) -> dict[str, Any]:
     from genpersona.db.engine import get_engine
 
@@ -113,6 +129,10 @@ class Services:
     reset_customer: Callable[[str, str, Settings], Any] = _reset
     record_event: Callable[[str, str, str, dict[str, Any], Settings], Any] = _record_event
     record_outcomes: Callable[[list[Any], Settings], list[int]] = _record_outcomes
+    #: (brand, campaign, customer_id, channel) -> DeliveredContent; raises ContentNotFound
+    pull_content: Callable[[str, str, str, str, Settings], Any] = _pull_content
+    #: (brand, campaign, channel, signals) -> DeliveredContent for a visitor with no profile
+    pull_anonymous: Callable[[str, str, str, dict[str, Any], Settings], Any] = _pull_anonymous
     #: name -> check; each returns a dict with "ok" or raises
     ready_checks: dict[str, Callable[[Settings], dict[str, Any]]] = field(
         default_factory=lambda: {"database": _check_database, "llm": _check_llm}

@@ -1,6 +1,8 @@
-"""``genpersona campaign run|list``: scheduled, unattended draft generation for a segment."""
+"""``genpersona campaign run|list|export``: unattended draft generation for a segment, and its export."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -141,6 +143,56 @@ def list_(
             r.started_at.strftime("%Y-%m-%d %H:%M"),
         )
     console.print(table if runs else "no campaign runs yet")
+
+
+@campaign_app.command("export")
+@handle_errors
+def export(
+    out: Path = typer.Argument(..., help="File to write (replaced atomically)."),
+    name: str = typer.Option(..., "--name", help="Campaign name, e.g. xmas-2026."),
+    fmt: str = typer.Option("csv", "--format", help="csv, jsonl, sendgrid or klaviyo."),
+    status: str = typer.Option(
+        "approved", "--status", help="approved (approved or edited drafts) or edited."
+    ),
+    brand: str | None = typer.Option(None, "--brand", help="Brand slug; default from settings."),
+    emails: Path | None = typer.Option(
+        None, "--emails", help="CSV customer_id,email (genpersona stores no addresses)."
+    ),
+    from_email: str | None = typer.Option(None, "--from-email", help="SendGrid sender address."),
+    template_id: str | None = typer.Option(
+        None, "--template-id", help="SendGrid dynamic template id (d-...)."
+    ),
+    klaviyo_list: str | None = typer.Option(
+        None, "--klaviyo-list", help="Klaviyo list id the imported profiles join."
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
+    """One row per recipient with merge columns and ids; logs an exposure per recipient."""
+    from genpersona.delivery.export import export_campaign, read_address_book
+
+    report = export_campaign(
+        brand or get_settings().default_brand,
+        name,
+        fmt,
+        out,
+        status=status,
+        emails=read_address_book(emails) if emails else None,
+        sendgrid_from=from_email,
+        sendgrid_template=template_id,
+        klaviyo_list=klaviyo_list,
+    )
+    if as_json:
+        emit_json(report)
+        return
+    skipped = ", ".join(f"{k} {v}" for k, v in sorted(report.skipped.items())) or "none"
+    bodies = f" in {report.bodies} request bodies" if report.bodies else ""
+    console.print(
+        f"{report.brand}/{report.campaign}: {report.rows} recipients{bodies} -> {report.path} "
+        f"({report.personalized} personalized, {report.holdout} holdout, "
+        f"{report.generic} generic copy); skipped: {skipped}",
+        markup=False,
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:
