@@ -4,7 +4,7 @@ generation, scrub Chroma's files, VACUUM SQLite), at 4,372 and 100,000 customers
 same run; and whether ``context_for`` for another customer keeps being served meanwhile.
 
 Synthetic home on real embedded Chroma and SQLite: one memory fact per customer (the demo
-has ~5), templated texts, and random unit vectors of MiniLM's 384 dimensions written
+has ~5), a distinct text each and no warm fact cache (so requests read the store), and random unit vectors of MiniLM's 384 dimensions written
 straight to the store (no embedder runs; briefs use the fake embedder). No recommender file,
 so no refit is timed (``bench/recs*.py`` times a fit).
 
@@ -65,7 +65,7 @@ def build(n: int) -> None:
             [
                 {
                     "brand_id": brand_id, "customer_id": ids[f"C{i}"],
-                    "text": f"Buys item {i % 500} in spring", "kind": "note", "source": "behaviour",
+                    "text": f"Buys item {i} in spring", "kind": "note", "source": "behaviour",
                     "knowingly_shared": False, "provenance": {}, "created_at": now,
                 }
                 for i in range(n)
@@ -86,7 +86,10 @@ def build(n: int) -> None:
 def run(n: int) -> None:
     with tempfile.TemporaryDirectory() as home:
         os.environ.update(
-            GENPERSONA_HOME=home, GENPERSONA_EMBEDDER="fake", GENPERSONA_LLM="fake"
+            GENPERSONA_HOME=home,
+            GENPERSONA_EMBEDDER="fake",
+            GENPERSONA_LLM="fake",
+            GENPERSONA_CONTEXT_WARM_FACTS="0",  # every request reads its vector from the store
         )
         from genpersona.context.retrieval import clear_context_caches, context_for
         from genpersona.customers.compaction import run_pending
@@ -99,7 +102,9 @@ def run(n: int) -> None:
         clear_context_caches()
         t0 = time.perf_counter()
         build(n)
-        print(f"\n== {n:,} customers, {n:,} memory vectors (built in {time.perf_counter() - t0:.0f} s)")
+        print(
+            f"\n== {n:,} customers, {n:,} memory vectors (built in {time.perf_counter() - t0:.0f} s)"
+        )
         rng = np.random.default_rng(1)
         context_for("bench", "C3", "spring gifts")
         idle = []
@@ -140,7 +145,7 @@ def run(n: int) -> None:
         reader.join()
         rebuilt = ", ".join(f"{r.physical} ({r.kept:,} kept)" for r in report.rebuilt)
         print(f"plain delete (rows + vector delete, no compaction): {plain * 1000:.0f} ms")
-        print(f"compaction (rebuild {rebuilt}; scrub; VACUUM): {compaction:.2f} s")
+        print(f"compaction (rebuild {rebuilt}; scrub; VACUUM): {compaction:.2f} s {report.steps}")
         print(f"complete erase = {plain + compaction:.2f} s ({(plain + compaction) / plain:.0f}x)")
         print(f"context_for, other customers, idle:            {_ms(idle)}")
         print(f"context_for, other customers, during compaction: {_ms(during)}")

@@ -32,7 +32,7 @@ from genpersona.errors import CustomerNotFound
 from genpersona.recs.store import clear_recommender_cache, fit_recommender
 from genpersona.settings import get_settings
 from genpersona.vectors.base import EXEMPLARS, MEMORY
-from genpersona.vectors.chroma import scrub_directory
+from genpersona.vectors.chroma_scrub import scrub_directory
 from genpersona.vectors.factory import clear_vector_store_cache, get_vector_store
 from tests._data_fixtures import retail_frame, write_parquet
 from tests.erasure_support import files_with, id_needles, text_needles, vector_needles

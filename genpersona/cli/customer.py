@@ -115,7 +115,7 @@ def scrub_dir_cmd(
 ) -> None:
     """On a Chroma server's machine (server stopped, after `chroma vacuum`): remove dropped
     collections' segment directories and VACUUM its chroma.sqlite3."""
-    from genpersona.vectors.chroma import scrub_directory
+    from genpersona.vectors.chroma_scrub import scrub_directory
 
     if not (path / "chroma.sqlite3").exists():
         raise InputError(

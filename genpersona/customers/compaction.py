@@ -58,6 +58,8 @@ class CompactReport(BaseModel):
     scrub: ScrubReport | None = None
     database_vacuumed: bool = False
     seconds: float = 0.0
+    #: seconds per step: refit, rebuild, scrub, vacuum
+    steps: dict[str, float] = Field(default_factory=dict)
 
 
 def pending_path(settings: Settings) -> Path:
@@ -159,6 +161,16 @@ def compact_database(settings: Settings | None = None, *, full: bool = False) ->
     return False
 
 
+class _Laps:
+    def __init__(self, into: dict[str, float]) -> None:
+        self.into, self.t = into, time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.into[name] = round(now - self.t, 3)
+        self.t = now
+
+
 def run_pending(
     settings: Settings | None = None, *, force: bool = False, full: bool = False
 ) -> CompactReport:
@@ -180,11 +192,16 @@ def run_pending(
                 if row is not None:
                     fit_recommender(session, row, store, settings)
                     report.refitted.append(brand)
+    lap = _Laps(report.steps)
+    lap("refit")
     checkpoint("refitted")
     report.rebuilt = rebuild_collections(store, settings, pending.collections or None)
+    lap("rebuild")
     checkpoint("rebuilt")
     report.scrub = store.scrub_files()
+    lap("scrub")
     report.database_vacuumed = compact_database(settings, full=full)
+    lap("vacuum")
     pending_path(settings).unlink(missing_ok=True)
     report.seconds = round(time.perf_counter() - t0, 3)
     return report

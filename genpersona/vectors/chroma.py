@@ -16,8 +16,6 @@ directories no collection references and VACUUMs ``chroma.sqlite3``.
 from __future__ import annotations
 
 import re
-import shutil
-import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -36,9 +34,9 @@ from genpersona.vectors.base import (
     VectorStore,
     _strip,
 )
+from genpersona.vectors.chroma_scrub import scrub_in_subprocess
 
 _BATCH = 5000  # Chroma rejects very large single upserts
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 T = TypeVar("T")
 
 
@@ -107,11 +105,11 @@ class ChromaVectorStore(VectorStore):
 
     def _retry(self, name: str, fn: Callable[[Any], T], *, fresh: bool = False) -> T:
         """Run ``fn(collection)``; when another process dropped that generation, resolve again."""
-        from chromadb.errors import NotFoundError  # chromadb is loaded by __init__ already
+        from chromadb.errors import ChromaError  # chromadb is loaded by __init__ already
 
         try:
             return fn(self._col(name, fresh=fresh))
-        except NotFoundError:
+        except ChromaError:  # NotFoundError, or "Failed to get segments" mid-drop
             return fn(self._col(name, fresh=True))
 
     def upsert(self, collection, ids, vectors, metadatas=None):  # type: ignore[override]
@@ -276,7 +274,7 @@ class ChromaVectorStore(VectorStore):
                 note="Chroma server: run `chroma vacuum --path DIR` and "
                 "`genpersona vectors scrub-dir DIR` on the server's machine",
             )
-        return scrub_directory(self._path)
+        return scrub_in_subprocess(self._path)
 
     def list_collections(self) -> list[str]:
         return [c.name for c in self._client.list_collections()]
@@ -291,25 +289,3 @@ class ChromaVectorStore(VectorStore):
             "heartbeat": self._client.heartbeat(),
             "ok": True,
         }
-
-
-def scrub_directory(path: Path) -> ScrubReport:
-    """Remove unreferenced segment directories and VACUUM the SQLite file of a Chroma
-    directory (ours when embedded; an operator runs it on a server's directory)."""
-    db = path / "chroma.sqlite3"
-    if not db.exists():
-        return ScrubReport(done=True, note="no chroma.sqlite3")
-    con = sqlite3.connect(db, timeout=30, isolation_level=None)
-    try:
-        live = {row[0] for row in con.execute("SELECT id FROM segments")}
-        removed = 0
-        for child in path.iterdir():
-            if child.is_dir() and _UUID.match(child.name) and child.name not in live:
-                shutil.rmtree(child)
-                removed += 1
-        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        con.execute("VACUUM")
-        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    finally:
-        con.close()
-    return ScrubReport(done=True, removed_dirs=removed, vacuumed=True)
