@@ -5,6 +5,7 @@ the same against a Chroma server on loopback; and a SIGKILL in the middle of an 
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -27,6 +28,7 @@ from genpersona.customers.rights import erase_customer, export_customer
 from genpersona.data.ingest_online_retail import ingest_online_retail
 from genpersona.data.tables import Brand
 from genpersona.db.engine import session_scope
+from genpersona.delivery.export import export_campaign
 from genpersona.embeddings.factory import get_embedder
 from genpersona.errors import CustomerNotFound
 from genpersona.recs.store import clear_recommender_cache, fit_recommender
@@ -41,6 +43,7 @@ ERASED = "918273645"  # numeric, so the packed-integer forms are checked too
 FACT = "Keeps a zq-7f3a9c51 lilac teapot collection in the greenhouse"
 DRAFT_WORDS = "zq-4be21 violet kettle"
 OTHER_FACT = "Bakes zq-0c55d2 rye loaves for the village fete"
+_EXT = {"jsonl": "jsonl", "csv": "csv", "klaviyo": "jsonl"}
 SMALL_HNSW = {"hnsw:space": "cosine", "hnsw:batch_size": 2, "hnsw:sync_threshold": 2}
 
 
@@ -95,15 +98,24 @@ def _populate(tmp_path: Path) -> dict[str, object]:
     )  # fmt: skip
     set_consent("shop", ERASED, personalization=True, chat_memory=True)
     add_memory_fact("shop", ERASED, FACT, "chat", True)
-    draft = make_draft(
-        random.Random(7), brand="shop", kind="subject_line", customer_id=ERASED,
-        violation_rate=0.0, fallback_rate=0.0,
-    )  # fmt: skip
-    draft.brief = f"about {DRAFT_WORDS}"
-    stored = submit_draft(draft)
-    edit_and_approve(
-        stored.id, 0, VariantContent(subject=f"Your {DRAFT_WORDS} picks"), "alice", stored.version
-    )
+    set_consent("shop", ERASED, email=True)
+    set_consent("shop", "10002", email=True)
+    for cid, seed, words in ((ERASED, 7, DRAFT_WORDS), ("10002", 8, "sunny tea towels")):
+        draft = make_draft(
+            random.Random(seed), brand="shop", kind="subject_line", customer_id=cid,
+            campaign="spring", violation_rate=0.0, fallback_rate=0.0,
+        )  # fmt: skip
+        draft.brief = f"about {words}"
+        stored = submit_draft(draft)
+        edit_and_approve(
+            stored.id, 0, VariantContent(subject=f"Your {words} picks"), "alice", stored.version
+        )
+    exports = home / "exports"  # campaign exports written under the home (each logs exposures)
+    exports.mkdir()
+    for fmt in ("jsonl", "csv", "klaviyo"):
+        report = export_campaign("shop", "spring", fmt, exports / f"spring.{fmt}.{_EXT[fmt]}")
+        assert report.rows == 2
+    (exports / "mine.json").write_text(json.dumps(export_customer("shop", ERASED)))
     other = add_memory_fact("shop", "10002", OTHER_FACT, "chat", True)
     with session_scope() as session:
         fit_recommender(session, session.scalar(select(Brand)), get_vector_store())
@@ -133,7 +145,7 @@ def _assert_other_untouched(state: dict[str, object]) -> None:
     np.testing.assert_array_equal(got.vectors[0], state["other_vector"])
     after = export_customer("shop", "10002")
     before = state["other_export"]
-    for key in ("customer", "consent", "profile", "events", "memory_facts"):
+    for key in ("customer", "consent", "profile", "events", "memory_facts", "other"):
         assert after[key] == before[key]  # type: ignore[index]
     bundle = context_for("shop", "10002", "rye loaves fete")
     assert OTHER_FACT in [m.text for m in bundle.memories]
@@ -157,6 +169,10 @@ def test_erase_leaves_no_byte_of_the_customer_under_the_home(home, tmp_path):
     assert files_with(home, needles) == []
     assert sorted(report.vectors_rebuilt) == ["exemplars__g1", "memory__g1"]
     assert read_pending(get_settings()) is None
+    assert report.files is not None and report.files.deleted == ["exports/mine.json"]
+    assert len(report.files.rewritten) == 3 and not report.files.unreadable
+    for path in (home / "exports").iterdir():
+        assert "10002" in path.read_text()  # the other recipient is still in every export
     with pytest.raises(CustomerNotFound):
         export_customer("shop", ERASED)
     _assert_no_customer_metadata()

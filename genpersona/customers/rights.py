@@ -22,6 +22,7 @@ from genpersona.context.models import Consent
 from genpersona.customers import compaction
 from genpersona.customers.compaction import mark_pending, run_pending
 from genpersona.customers.erasure import discover, erasers, exporters
+from genpersona.customers.home_files import HomeFilesReport, scrub_home_files
 from genpersona.customers.records import consent_of, customer_ref, drop_facts, set_consent
 from genpersona.data.repo import memory_vector_id
 from genpersona.data.tables import (
@@ -53,6 +54,8 @@ class EraseReport(BaseModel):
     vectors_rebuilt: list[str] = Field(default_factory=list)
     #: this call finished an erase that had crashed after its rows were deleted
     resumed: bool = False
+    #: JSON/JSONL/CSV files under the home (campaign exports...) rewritten without them
+    files: HomeFilesReport | None = None
 
 
 class ResetReport(BaseModel):
@@ -141,7 +144,7 @@ def erase_customer(
     """Delete every row, vector and derived text about the customer (irreversible).
 
     Order (each step survives a crash, see ``compaction``): record the pending
-    compaction; delete every SQL row and add the tombstone in one transaction (the
+    compaction; rewrite JSON/CSV files under the home without them; delete every SQL row and add the tombstone in one transaction (the
     customer is whole or gone); delete their vectors; then ``run_pending``: refit the
     recommender, rebuild vector collections, scrub files, VACUUM. ``compact=False``
     leaves that last part pending for ``genpersona customer compact`` (a batch job).
@@ -172,6 +175,13 @@ def erase_customer(
         customer_ref(session, brand, customer_id)  # CustomerNotFound before anything is written
     mark_pending(settings, brand, refit and recommender_path(brand, settings).exists())
     checkpoint("pending")
+    # before the rows: a crash between the two leaves a whole customer, missing only from
+    # derived files that a re-run rewrites again (after the commit, the id would be lost)
+    report.files = scrub_home_files(
+        settings.home_dir,
+        customer_id,
+        skip=[settings.chroma_path, recommender_path(brand, settings).parent],
+    )
     with factory() as session, session.begin():
         b, c, ref = customer_ref(session, brand, customer_id)
         for name, fn in sorted(erasers().items()):
