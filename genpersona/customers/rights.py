@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, inspect, select
 
+from genpersona.context.fact_vectors import FACT_VECTORS
 from genpersona.context.models import Consent
 from genpersona.customers import compaction
 from genpersona.customers.compaction import mark_pending, run_pending
@@ -190,9 +191,10 @@ def erase_customer(
             table = Base.metadata.tables[table_name]
             result = session.execute(delete(table).where(table.c[column] == c.id))
             report.rows[table_name] = report.rows.get(table_name, 0) + (result.rowcount or 0)
-        fact_ids = list(
-            session.scalars(select(MemoryFact.id).where(MemoryFact.customer_id == c.id))
-        )
+        facts = session.execute(
+            select(MemoryFact.id, MemoryFact.text).where(MemoryFact.customer_id == c.id)
+        ).all()
+        fact_ids = [f.id for f in facts]
         report.rows["memory_facts"] = len(fact_ids)
         session.execute(delete(MemoryFact).where(MemoryFact.customer_id == c.id))
         report.rows["customer_profiles"] = (
@@ -212,6 +214,7 @@ def erase_customer(
     store = get_vector_store(settings)
     ids = [memory_vector_id(i) for i in fact_ids]
     store.delete(MEMORY, ids=ids)
+    FACT_VECTORS.forget([f.text for f in facts])
     report.vectors_deleted = len(ids)
     checkpoint("vectors-deleted")
     if compact:
@@ -230,12 +233,23 @@ def set_opt_out(
 
 
 def reset_customer(
-    brand: str, customer_id: str, *, settings: Settings | None = None, refit: bool = True
+    brand: str,
+    customer_id: str,
+    *,
+    settings: Settings | None = None,
+    refit: bool = True,
+    compact: bool = True,
 ) -> ResetReport:
-    """Forget learned preferences and memory facts; keep purchases (order history)."""
+    """Forget learned preferences and memory facts; keep purchases (order history).
+
+    The forgotten facts' vectors and text are scrubbed from the stores' files like an
+    erase's (``compact=False`` leaves that pending for ``genpersona customer compact``)."""
     settings = settings or get_settings()
     factory = session_factory(settings)
     now = utcnow()
+    with factory() as session:
+        customer_ref(session, brand, customer_id)  # CustomerNotFound before anything is written
+    mark_pending(settings, brand, refit=False)
     with factory() as session, session.begin():
         b, c, _ = customer_ref(session, brand, customer_id)
         stale = drop_facts(session, c)
@@ -254,6 +268,8 @@ def reset_customer(
         with factory() as session:
             fit_recommender(session, session.get(Brand, brand_id), store, settings)
         refitted = True
+    if compact:
+        run_pending(settings)
     return ResetReport(
         brand=brand,
         customer_id=customer_id,

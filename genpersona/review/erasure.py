@@ -128,4 +128,4 @@ def _live_exemplar_vectors(session: Session, ids: list[str]) -> set[str]:
     return live
 
 
-register_vector_collection(EXEMPLARS, _live_exemplar_vectors)
+register_vector_collection(EXEMPLARS, _live_exemplar_vectors, frozenset({"brand", "kind"}))
