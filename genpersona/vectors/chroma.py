@@ -97,10 +97,14 @@ class ChromaVectorStore(VectorStore):
         with self._lock:
             if fresh or name not in self._collections:
                 current = self._current(name)
-                physical = current[1] if current else name
-                self._collections[name] = self._client.get_or_create_collection(
-                    physical, metadata={"hnsw:space": "cosine"}, embedding_function=None
-                )
+                if current is None:
+                    self._collections[name] = self._client.get_or_create_collection(
+                        name, metadata={"hnsw:space": "cosine"}, embedding_function=None
+                    )
+                else:  # never get_or_create a generation: a rebuild may have just dropped it
+                    self._collections[name] = self._client.get_collection(
+                        current[1], embedding_function=None
+                    )
             return self._collections[name]
 
     def _retry(self, name: str, fn: Callable[[Any], T], *, fresh: bool = False) -> T:
@@ -257,7 +261,10 @@ class ChromaVectorStore(VectorStore):
             res = old.get(ids=added[start : start + _BATCH], include=["embeddings", "metadatas"])
             if res["ids"]:
                 copy(res["ids"], res["embeddings"], res["metadatas"])
-        self._client.delete_collection(old_name)
+        for c in self._client.list_collections():
+            g = _generation(collection, c.name)
+            if g is not None and g <= gen:  # the old one, and any a racing writer recreated
+                self._client.delete_collection(c.name)
         with self._lock:
             self._collections.pop(collection, None)
         return RebuildReport(
