@@ -325,3 +325,46 @@ def test_a_killed_erase_is_whole_or_gone_and_a_rerun_finishes_it(home, tmp_path,
     assert read_pending(get_settings()) is None
     _assert_no_customer_metadata()
     _assert_other_untouched(state)
+
+
+# --- PostgreSQL as the relational store ------------------------------------------------------
+@pytest.fixture
+def postgres(monkeypatch):
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from genpersona.db.engine import dispose_engines
+
+    server = os.environ.get("GENPERSONA_TEST_PG_URL")
+    if not server:
+        pytest.skip("GENPERSONA_TEST_PG_URL is not set: it names a PostgreSQL server")
+    name = f"gp_erase_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
+    monkeypatch.setenv("GENPERSONA_DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url
+    dispose_engines()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_erase_with_postgresql_vacuums_and_leaves_nothing_in_the_home(home, tmp_path, postgres):
+    """The home then holds Chroma, the recommender and exports: all scrubbed; PostgreSQL gets
+    VACUUM (and VACUUM FULL from ``compact --full``) — what that guarantees is in the docs."""
+    state = _populate(tmp_path)
+    needles: dict[str, bytes] = state["needles"]  # type: ignore[assignment]
+
+    report = erase_customer("shop", ERASED)
+
+    assert report.vacuumed and sorted(report.vectors_rebuilt) == ["exemplars__g1", "memory__g1"]
+    assert files_with(home, needles) == []
+    with pytest.raises(CustomerNotFound):
+        export_customer("shop", ERASED)
+    assert run_pending(force=True, full=True).database_vacuumed
+    _assert_other_untouched(state)
