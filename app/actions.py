@@ -12,11 +12,12 @@ from __future__ import annotations
 import streamlit as st
 
 from app.ui import flash
-from genpersona.agent.models import VariantContent
+from genpersona.agent.regeneration import regenerate_draft
 from genpersona.errors import DraftConflict, GenpersonaError
 from genpersona.review import queue
 from genpersona.review.models import REJECT_REASONS
 from genpersona.review.suggestions import accept_suggestion, dismiss_suggestion
+from genpersona.types.content import VariantContent
 
 TEXT_FIELDS = ("subject", "preheader", "headline", "subheadline", "cta", "answer")
 
@@ -118,7 +119,9 @@ def reject(draft_id: int) -> None:
 def regenerate(draft_id: int) -> None:
     note = st.session_state.get(f"regen_note_{draft_id}", "")
     try:
-        result = queue.regenerate(draft_id, note, reviewer(), _seen(draft_id))
+        result = queue.regenerate(
+            draft_id, note, reviewer(), _seen(draft_id), regenerate_fn=regenerate_draft
+        )
     except DraftConflict as exc:
         st.session_state["conflict"] = f"{exc.message}. {exc.fix}."
         return

@@ -6,10 +6,10 @@ import streamlit as st
 
 from app import actions
 from app.ui import KIND_LABELS, age, diff_html, highlighted_fields, status_badge
-from genpersona.agent.models import Draft, Variant
 from genpersona.errors import DraftNotFound
 from genpersona.review.models import REJECT_REASONS, DraftDetail
 from genpersona.review.queue import get_draft_detail
+from genpersona.types.content import Draft, Variant
 
 SCORE_LABELS = {
     "brand_voice": "Brand voice",

@@ -7,9 +7,9 @@ from datetime import datetime
 
 import streamlit as st
 
-from genpersona.agent.models import VariantContent
 from genpersona.db.base import utcnow
-from genpersona.guard.models import Violation
+from genpersona.types.content import VariantContent
+from genpersona.types.violations import Violation
 
 FIELDS = ("subject", "preheader", "headline", "subheadline", "cta", "answer")
 FIELD_LABELS = {

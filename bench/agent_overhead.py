@@ -27,22 +27,23 @@ os.environ["GENPERSONA_LLM"] = "fake"
 os.environ["GENPERSONA_EMBEDDER"] = "fake"
 
 from genpersona.agent.deps import AgentDeps  # noqa: E402
-from genpersona.agent.models import ContentRequest, FeaturedItem  # noqa: E402
 from genpersona.agent.pipeline import generate  # noqa: E402
 from genpersona.agent.trace import TimedEmbedder  # noqa: E402
 from genpersona.brands.loader import load_guide  # noqa: E402
 from genpersona.context.models import (  # noqa: E402
-    Consent,
     ContextBundle,
     Evidence,
     MemoryFactView,
     ProfileSummary,
     RecommendedItem,
 )
+from genpersona.embeddings.caching import CachingEmbedder  # noqa: E402
 from genpersona.embeddings.fake import FakeEmbedder  # noqa: E402
 from genpersona.guard.engine import check  # noqa: E402
 from genpersona.llm.fake import FakeLLM  # noqa: E402
 from genpersona.settings import get_settings  # noqa: E402
+from genpersona.types.audience import Consent  # noqa: E402
+from genpersona.types.content import ContentRequest, FeaturedItem  # noqa: E402
 from genpersona.vectors.memory import InMemoryVectorStore  # noqa: E402
 
 THEMES = ["candles and lanterns", "home decor", "kitchen and baking", "garden", "christmas",
@@ -83,7 +84,7 @@ def main() -> int:
         return REPLIES[calls["i"] % len(REPLIES)]
 
     deps = AgentDeps(
-        settings=settings, llm=FakeLLM(reply), embedder=TimedEmbedder(FakeEmbedder()),
+        settings=settings, llm=FakeLLM(reply), embedder=TimedEmbedder(CachingEmbedder(FakeEmbedder())),
         store=InMemoryVectorStore(), load_guide=lambda name: guide,
         context_for=lambda brand, cid, brief, anonymous=None, settings=None: bundle(cid, int(cid)),
         similar_exemplars=lambda *a: [],

@@ -125,10 +125,10 @@ def main() -> int:
     import httpx
     import uvicorn
 
-    from genpersona.agent.models import ContentRequest
     from genpersona.agent.pipeline import generate
     from genpersona.api.app import create_app
     from genpersona.settings import get_settings
+    from genpersona.types.content import ContentRequest
 
     settings = get_settings()
     seed()

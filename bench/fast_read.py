@@ -32,7 +32,7 @@ def main() -> int:
     parser.add_argument("--calls", type=int, default=1000)
     args = parser.parse_args()
 
-    from genpersona.agent.deps import _catalog_sql, _past_texts_sql
+    from genpersona.agent.lookups import _catalog_sql, _past_texts_sql
     from genpersona.agent.sampling import sample_customers
     from genpersona.context.retrieval import _CUSTOMER_SQL, _FACTS_SQL, _brand
     from genpersona.db.engine import get_engine

@@ -21,11 +21,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evals.guard.run import load_cases  # noqa: E402
-from genpersona.agent.models import VariantContent  # noqa: E402
 from genpersona.brands.guide import BrandGuide  # noqa: E402
 from genpersona.brands.loader import clear_guide_cache, load_guide  # noqa: E402
 from genpersona.guard.engine import check  # noqa: E402
 from genpersona.guard.lexicons import SENSITIVE, US_TO_GB  # noqa: E402
+from genpersona.types.content import VariantContent  # noqa: E402
 
 DAY = date(2026, 11, 22)
 ROUNDS = 30

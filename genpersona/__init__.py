@@ -1,8 +1,7 @@
-"""genpersona: personalized, on-brand marketing copy from an LLM, reviewed by marketers."""
+"""genpersona: personalized, on-brand marketing copy from an LLM, reviewed by marketers.
 
-from genpersona.runtime import apply_runtime_defaults
-
-# before torch or llama.cpp can be imported: see genpersona/runtime.py
-apply_runtime_defaults()
+Importing the library changes nothing global: the OpenMP defaults of
+``genpersona.runtime`` are applied by the entry points (CLI, API server, Celery worker).
+"""
 
 __version__ = "0.1.0"

@@ -11,8 +11,10 @@ because llama.cpp synchronises its threads many times per token. A short spin
 (``GOMP_SPINCOUNT=1000``) kept quiet-machine decode at the spinning speed
 (~60 tokens/s) and stayed close to ``PASSIVE`` under load (26 vs 30 tokens/s,
 against 7 for the default). libgomp reads these once, when it is loaded, so
-they are set on ``import genpersona``, before any model library is imported.
-Variables already in the environment always win.
+the entry points set them before any model library is imported: the CLI's main
+callback, the API server's app factory (``serve_app``) and the Celery worker's
+``worker_init``. ``import genpersona`` alone changes nothing, so a process that
+embeds the library keeps its own environment. Variables already set always win.
 """
 
 from __future__ import annotations

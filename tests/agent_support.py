@@ -9,11 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from genpersona.agent.deps import AgentDeps
-from genpersona.agent.models import Draft, FeaturedItem
 from genpersona.brands.guide import BrandGuide
 from genpersona.context.models import (
-    AnonymousContext,
-    Consent,
     ContextBundle,
     Evidence,
     MemoryFactView,
@@ -23,6 +20,8 @@ from genpersona.context.models import (
 from genpersona.embeddings.fake import FakeEmbedder
 from genpersona.llm.fake import FakeLLM
 from genpersona.settings import get_settings
+from genpersona.types.audience import AnonymousContext, Consent
+from genpersona.types.content import Draft, FeaturedItem
 from genpersona.vectors.memory import InMemoryVectorStore
 
 BRAND = "teashop"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from genpersona.agent.chat import ChatReply
-from genpersona.agent.models import ContentRequest, Draft, Rationale, Variant, VariantContent
 from genpersona.api.services import Services
 from genpersona.errors import CustomerNotFound
 from genpersona.review.queue import submit_draft
 from genpersona.settings import Settings
+from genpersona.types.content import ContentRequest, Draft, Rationale, Variant, VariantContent
 
 
 def make_draft(request: ContentRequest, text: str = "Cosy Christmas picks for you") -> Draft:

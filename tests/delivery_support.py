@@ -9,7 +9,14 @@ import pytest
 from campaign_support import seed_brand
 from sqlalchemy import inspect, text, update
 
-from genpersona.agent.models import (
+from genpersona.data.tables import Customer
+from genpersona.db.engine import get_engine, session_scope
+from genpersona.delivery import lookup
+from genpersona.review.decisions import approve, edit_and_approve
+from genpersona.review.queue import submit_draft
+from genpersona.settings import get_settings
+from genpersona.types.audience import AnonymousContext
+from genpersona.types.content import (
     ContentRequest,
     Draft,
     FeaturedItem,
@@ -17,14 +24,7 @@ from genpersona.agent.models import (
     Variant,
     VariantContent,
 )
-from genpersona.context.models import AnonymousContext
-from genpersona.data.tables import Customer
-from genpersona.db.engine import get_engine, session_scope
-from genpersona.delivery import lookup
-from genpersona.guard.models import Violation
-from genpersona.review.decisions import approve, edit_and_approve
-from genpersona.review.queue import submit_draft
-from genpersona.settings import get_settings
+from genpersona.types.violations import Violation
 
 ITEMS = [
     FeaturedItem(stock_code="85123A", description="White hanging heart T-light holder", price=2.95),

@@ -17,10 +17,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from genpersona.agent.models import Draft
 from genpersona.db.engine import dispose_engines, get_engine
 from genpersona.review.seed import make_draft
 from genpersona.settings import get_settings
+from genpersona.types.content import Draft
 from genpersona.vectors.memory import InMemoryVectorStore
 
 PG_ENV = "GENPERSONA_TEST_PG_URL"

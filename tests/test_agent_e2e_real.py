@@ -12,12 +12,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from genpersona.agent.deps import catalog_items, default_deps
-from genpersona.agent.models import ContentRequest
-from genpersona.agent.pipeline import chat_reply, generate
+from genpersona.agent.chat import chat_reply
+from genpersona.agent.deps import default_deps
+from genpersona.agent.lookups import catalog_items
+from genpersona.agent.pipeline import generate
 from genpersona.agent.sampling import sample_customers
 from genpersona.review.queue import get_draft
 from genpersona.settings import get_settings
+from genpersona.types.content import ContentRequest
 
 pytestmark = [pytest.mark.real_model, pytest.mark.slow]
 

@@ -6,11 +6,13 @@ import pytest
 from agent_support import CATALOG, MEMORY_TEXT, PURCHASED, World
 
 from genpersona.agent import scoring
-from genpersona.agent.models import ChatTurn, ContentRequest
-from genpersona.agent.pipeline import chat_reply, generate, regenerate_draft
-from genpersona.context.models import AnonymousContext
+from genpersona.agent.chat import chat_reply
+from genpersona.agent.pipeline import generate
+from genpersona.agent.regeneration import regenerate_draft
 from genpersona.llm.fake import FakeLLM
 from genpersona.review.queue import get_draft
+from genpersona.types.audience import AnonymousContext
+from genpersona.types.content import ChatTurn, ContentRequest
 
 
 @pytest.fixture(autouse=True)
@@ -157,13 +159,13 @@ def test_anonymous_visitor_gets_contextual_copy() -> None:
 
 
 def test_exemplar_is_retrieved_after_approval() -> None:
-    from genpersona.agent.deps import _similar_exemplars
+    from genpersona.agent.deps import store_exemplars
     from genpersona.review.queue import approve
     from genpersona.vectors.factory import get_vector_store
 
     world = World(FakeLLM(["Teacups that feel like a hug"]))
     # the queue embeds approved exemplars into the configured store (embedded Chroma here)
-    deps = world.deps(similar_exemplars=_similar_exemplars, store=get_vector_store())
+    deps = world.deps(similar_exemplars=store_exemplars, store=get_vector_store())
     first = generate(_req(n=1, campaign="c-a"), deps=deps)
     approve(first.id, reviewer="ann", variant_index=first.variants[0].index,
             expected_version=get_draft(first.id).version)  # fmt: skip
@@ -260,7 +262,10 @@ def test_scoring_prepared_beside_generation_charges_its_embedding_to_the_same_tr
     from genpersona.agent.trace import timed
 
     class RemoteLLM(FakeLLM):
-        backend = "openai"  # a model on another machine: scoring is prepared beside it
+        # a model on another machine that decodes requests together: scoring is prepared
+        # beside it
+        shares_cpu = False
+        sequential = False
 
     world = World(RemoteLLM(["Rose teapots for your spring table"]))
     deps = world.deps()

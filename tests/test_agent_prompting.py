@@ -10,11 +10,11 @@ import pytest
 from agent_support import MEMORY_TEXT, World
 
 from genpersona.agent.context_stage import build_context
-from genpersona.agent.models import ChatTurn, ContentRequest
 from genpersona.agent.prompting import PromptLibrary, get_library, split_messages, untrusted
 from genpersona.agent.variables import prompt_variables
 from genpersona.errors import PromptTemplateError
 from genpersona.settings import PROJECT_ROOT
+from genpersona.types.content import ChatTurn, ContentRequest
 
 PROMPTS = PROJECT_ROOT / "prompts"
 

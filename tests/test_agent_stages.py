@@ -11,13 +11,13 @@ from agent_support import CATALOG, MEMORY_TEXT, World, make_guide
 from genpersona.agent import knowledge, scoring
 from genpersona.agent.context_stage import anonymous_line, build_context
 from genpersona.agent.generation import parse_output, seed_for
-from genpersona.agent.models import ChatTurn, ContentRequest, Variant, VariantContent
 from genpersona.agent.rationale import customer_line
 from genpersona.agent.trace import StageTimer, union_seconds
-from genpersona.context.models import AnonymousContext
 from genpersona.embeddings.fake import FakeEmbedder
 from genpersona.errors import GenerationError
 from genpersona.llm.base import LLMResult
+from genpersona.types.audience import AnonymousContext
+from genpersona.types.content import ChatTurn, ContentRequest, Variant, VariantContent
 from genpersona.vectors.memory import InMemoryVectorStore
 
 
@@ -214,9 +214,10 @@ def test_trace_counts_overlapping_model_calls_once() -> None:
 
 def test_timed_embedder_caches_repeats_and_charges_the_current_run() -> None:
     from genpersona.agent.trace import CURRENT_TIMER, TimedEmbedder
+    from genpersona.embeddings.caching import CachingEmbedder
 
     inner = FakeEmbedder()
-    emb = TimedEmbedder(inner)
+    emb = TimedEmbedder(CachingEmbedder(inner))  # as default_deps builds it
     timer = StageTimer()
     token = CURRENT_TIMER.set(timer)
     try:

@@ -11,7 +11,8 @@ import pytest
 from agent_support import World
 from fastapi.testclient import TestClient
 
-from genpersona.agent.pipeline import chat_reply, generate
+from genpersona.agent.chat import chat_reply
+from genpersona.agent.pipeline import generate
 from genpersona.api.app import create_app
 from genpersona.api.services import Services
 from genpersona.llm.fake import FakeLLM

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from genpersona.brands.lint import lint_guide
 from genpersona.brands.loader import clear_guide_cache, list_guides, load_guide
 from genpersona.errors import BrandGuideError, BrandNotFound
+from genpersona.guard.lint import lint_guide
 from genpersona.settings import Settings
 
 MINIMAL = """\

@@ -7,13 +7,13 @@ from api_support import make_draft
 from campaign_support import seed_brand
 from typer.testing import CliRunner
 
-from genpersona.agent.models import ContentRequest, Draft
 from genpersona.campaigns.runner import run_campaign
 from genpersona.campaigns.segments import Segment, select_customers
 from genpersona.campaigns.store import list_runs, run_items
 from genpersona.errors import BrandNotFound, GenerationError, SegmentError, TaskEngineUnavailable
 from genpersona.review.queue import submit_draft
 from genpersona.settings import get_settings
+from genpersona.types.content import ContentRequest, Draft
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ import pytest
 from review_support import memory_vectors  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
-from genpersona.guard.models import Violation
 from genpersona.review.models import QueueFilter
 from genpersona.review.queue import approve, get_draft, get_draft_detail, list_drafts, submit_drafts
 from genpersona.review.seed import make_draft
+from genpersona.types.violations import Violation
 
 APP = Path(__file__).resolve().parents[1] / "app" / "console.py"
 
@@ -158,8 +158,8 @@ def test_two_reviewers_one_draft_shows_a_clear_conflict(seeded) -> None:
 
 
 def test_insights_and_suggested_rules_pages_render(seeded, tmp_path, monkeypatch) -> None:
-    from genpersona.agent.models import VariantContent
     from genpersona.review.queue import edit_and_approve
+    from genpersona.types.content import VariantContent
 
     for draft_id in seeded[:3]:
         d = get_draft(draft_id)

@@ -7,12 +7,12 @@ import json
 
 import pytest
 
-from genpersona.context.models import AnonymousContext
 from genpersona.context.retrieval import context_for
 from genpersona.customers.records import add_memory_fact
 from genpersona.customers.rights import set_opt_out
 from genpersona.embeddings.factory import get_caching_embedder
 from genpersona.errors import CustomerNotFound
+from genpersona.types.audience import AnonymousContext
 from tests._data_fixtures import memory_vectors, retail_frame, shop, write_parquet  # noqa: F401
 
 

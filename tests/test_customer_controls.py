@@ -153,9 +153,9 @@ def test_erase_reaches_drafts_decisions_audit_and_exemplars(shop, tmp_path, monk
     monkeypatch.setenv("GENPERSONA_BRAND_GUIDES_DIR", str(guides))
     get_settings.cache_clear()
 
-    from genpersona.agent.models import VariantContent
     from genpersona.review.queue import edit_and_approve, get_draft, submit_draft
     from genpersona.review.seed import make_draft
+    from genpersona.types.content import VariantContent
 
     home = get_settings().home_dir
     draft = make_draft(

@@ -24,7 +24,6 @@ from delivery_support import (  # noqa: F401 - fixtures
 from review_support import pg_database_url  # noqa: F401 - fixture
 from typer.testing import CliRunner
 
-from genpersona.agent.models import VariantContent
 from genpersona.cli.main import app
 from genpersona.delivery.assign import holdout_unit, is_holdout
 from genpersona.delivery.export import export_campaign
@@ -33,6 +32,7 @@ from genpersona.delivery.models import DeliveredContent
 from genpersona.delivery.service import deliver_to_customer
 from genpersona.errors import ExportError
 from genpersona.settings import get_settings
+from genpersona.types.content import VariantContent
 
 GOLDEN = Path(__file__).parent / "golden" / "delivery"
 EXT = {"csv": "csv", "jsonl": "jsonl", "sendgrid": "jsonl", "klaviyo": "jsonl"}

@@ -7,7 +7,6 @@ from collections import Counter
 
 import pytest
 
-from genpersona.agent.models import VariantContent
 from genpersona.delivery.assign import (
     anonymous_key,
     holdout_share,
@@ -25,6 +24,7 @@ from genpersona.delivery.policy import (
 )
 from genpersona.errors import PolicyError
 from genpersona.settings import Settings
+from genpersona.types.content import VariantContent
 
 CTX = PolicyContext("giftloft", "xmas", "email", "subject_line", "c1")
 

@@ -31,7 +31,6 @@ from review_support import pg_database_url  # noqa: F401 - fixture
 from sqlalchemy import select
 
 from genpersona.api.app import create_app
-from genpersona.context.models import AnonymousContext
 from genpersona.customers.rights import erase_customer, export_customer
 from genpersona.db.engine import get_engine, session_factory
 from genpersona.delivery.eligibility import latest_for_customer
@@ -40,6 +39,7 @@ from genpersona.delivery.policy import UniformPolicy
 from genpersona.delivery.service import deliver_to_customer
 from genpersona.delivery.tables import ExposureRow
 from genpersona.settings import get_settings
+from genpersona.types.audience import AnonymousContext
 
 URL = "/v1/content/giftloft/xmas"
 

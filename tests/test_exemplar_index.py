@@ -8,13 +8,13 @@ from datetime import timedelta
 from review_support import backend, draft_factory, memory_vectors, pg_database_url  # noqa: F401
 from sqlalchemy import delete, insert, select
 
-from genpersona.agent.models import VariantContent
 from genpersona.db.base import utcnow
 from genpersona.db.engine import session_scope
 from genpersona.review.exemplar_index import EXEMPLAR_INDEX
 from genpersona.review.exemplars import embed_exemplars, similar_exemplars
 from genpersona.review.queue import approve, submit_draft
 from genpersona.review.tables import ExemplarRow
+from genpersona.types.content import VariantContent
 
 
 def _approved(draft_factory, brief: str, text_: str) -> int:  # type: ignore[no-untyped-def]

@@ -123,7 +123,7 @@ def test_statements_the_fast_path_cannot_run_take_the_core_path() -> None:
 
 
 def test_catalog_lookup_is_the_same_on_fixed_and_expanding_statements() -> None:
-    from genpersona.agent.deps import _FIXED_ARITY, catalog_items
+    from genpersona.agent.lookups import _FIXED_ARITY, catalog_items
     from genpersona.data.tables import CatalogItem
 
     brand_id, _ = _seed()

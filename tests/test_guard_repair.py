@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
-from genpersona.agent.models import VariantContent
 from genpersona.brands.loader import load_guide
 from genpersona.errors import RetriesExhausted
-from genpersona.guard.models import Violation
 from genpersona.guard.repair import (
     fallback_content,
     format_violations_for_prompt,
     generate_guarded,
 )
 from genpersona.llm.fake import FakeLLM
+from genpersona.types.content import VariantContent
+from genpersona.types.violations import Violation
 
 DAY = date(2026, 11, 22)
 

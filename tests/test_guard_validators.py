@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from genpersona.agent.models import FeaturedItem, VariantContent
 from genpersona.brands.guide import BrandGuide
 from genpersona.guard.engine import apply_disclaimers, autofix, check
+from genpersona.types.content import FeaturedItem, VariantContent
 
 DAY = date(2026, 11, 22)
 

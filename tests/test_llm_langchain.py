@@ -5,10 +5,10 @@ from __future__ import annotations
 from langchain_core.language_models.fake_chat_models import FakeListChatModel
 from langchain_core.prompts import PromptTemplate
 
-from genpersona.agent.models import ContentRequest
 from genpersona.llm.base import ChatMessage, GenerationParams
 from genpersona.llm.fake import FakeLLM
 from genpersona.llm.langchain_adapter import LangChainChatBackend, as_langchain
+from genpersona.types.content import ContentRequest
 
 
 def test_a_genpersona_backend_runs_inside_a_langchain_chain() -> None:

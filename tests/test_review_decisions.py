@@ -9,10 +9,8 @@ from datetime import timedelta
 import pytest
 from review_support import backend, draft_factory, memory_vectors, pg_database_url  # noqa: F401
 
-from genpersona.agent.models import VariantContent
 from genpersona.db.base import utcnow
 from genpersona.errors import DraftConflict, DraftNotFound, InputError, InvalidTransition
-from genpersona.guard.models import Violation
 from genpersona.review.exemplars import list_exemplars
 from genpersona.review.models import QueueFilter
 from genpersona.review.queue import (
@@ -28,6 +26,8 @@ from genpersona.review.queue import (
     submit_draft,
     submit_drafts,
 )
+from genpersona.types.content import VariantContent
+from genpersona.types.violations import Violation
 
 
 def test_approve_records_decision_audit_and_exemplar(
@@ -227,9 +227,7 @@ def test_expire_stale_closes_only_old_pending_drafts(backend, draft_factory) -> 
         expire_stale(timedelta(days=-1))
 
 
-def test_regenerate_closes_the_old_draft_and_links_the_new_one(
-    backend, draft_factory, monkeypatch
-) -> None:
+def test_regenerate_closes_the_old_draft_and_links_the_new_one(backend, draft_factory) -> None:
     d = submit_draft(draft_factory(kind="subject_line"))
     notes: list[str] = []
 
@@ -241,8 +239,9 @@ def test_regenerate_closes_the_old_draft_and_links_the_new_one(
             fresh.model_copy(update={"idempotency_key": "regen-" + draft.idempotency_key})
         )
 
-    monkeypatch.setattr("genpersona.agent.pipeline.regenerate_draft", fake_regenerate)
-    result = regenerate(d.id, "warmer, mention the tea party", "alice")
+    result = regenerate(
+        d.id, "warmer, mention the tea party", "alice", regenerate_fn=fake_regenerate
+    )
     assert notes == ["warmer, mention the tea party"]
     assert result.status == "rejected" and result.new_draft_id not in (None, d.id)
     old = get_draft_detail(d.id)
@@ -252,45 +251,44 @@ def test_regenerate_closes_the_old_draft_and_links_the_new_one(
     assert list_drafts(QueueFilter()).total == 1
 
 
-def test_regenerate_of_an_unsaved_result_queues_it(backend, draft_factory, monkeypatch) -> None:
+def test_regenerate_of_an_unsaved_result_queues_it(backend, draft_factory) -> None:
     d = submit_draft(draft_factory())
-    monkeypatch.setattr(
-        "genpersona.agent.pipeline.regenerate_draft",
-        lambda draft, note, settings=None: draft_factory().model_copy(
+    result = regenerate(
+        d.id,
+        "",
+        "alice",
+        regenerate_fn=lambda draft, note, settings=None: draft_factory().model_copy(
             update={"idempotency_key": draft.idempotency_key}
         ),
     )
-    result = regenerate(d.id, "", "alice")
     assert get_draft_detail(result.new_draft_id).regenerated_from == d.id
 
 
-def test_regenerate_loses_to_a_decision_made_during_generation(
-    backend, draft_factory, monkeypatch
-) -> None:
+def test_regenerate_loses_to_a_decision_made_during_generation(backend, draft_factory) -> None:
     d = submit_draft(draft_factory())
 
     def slow_regenerate(draft, note, settings=None):  # type: ignore[no-untyped-def]
         approve(draft.id, 0, "bob", expected_version=1)  # bob decides while the model runs
         return submit_draft(draft_factory().model_copy(update={"idempotency_key": "regen-x"}))
 
-    monkeypatch.setattr("genpersona.agent.pipeline.regenerate_draft", slow_regenerate)
     with pytest.raises(DraftConflict, match="already approved by bob"):
-        regenerate(d.id, "shorter", "alice")
+        regenerate(d.id, "shorter", "alice", regenerate_fn=slow_regenerate)
     assert get_draft(d.id).status == "approved"
     # the discarded regeneration does not linger in the queue
     assert list_drafts(QueueFilter()).total == 0
 
 
 def test_regenerate_refuses_a_decided_draft_before_calling_the_model(
-    backend, draft_factory, monkeypatch
+    backend, draft_factory
 ) -> None:
     d = submit_draft(draft_factory())
     reject(d.id, "off_brand", "", "bob", expected_version=1)
     called: list[int] = []
-    monkeypatch.setattr(
-        "genpersona.agent.pipeline.regenerate_draft",
-        lambda draft, note, settings=None: called.append(1),
-    )
     with pytest.raises(DraftConflict):
-        regenerate(d.id, "again", "alice")
+        regenerate(
+            d.id,
+            "again",
+            "alice",
+            regenerate_fn=lambda draft, note, settings=None: called.append(1),
+        )
     assert called == []

@@ -14,7 +14,6 @@ from review_support import backend, draft_factory, memory_vectors, pg_database_u
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from genpersona.agent.models import VariantContent
 from genpersona.brands.loader import load_guide
 from genpersona.db.engine import session_scope
 from genpersona.errors import AuditLogImmutable, BrandGuideError, InvalidTransition
@@ -27,6 +26,7 @@ from genpersona.review.queue import approve, edit_and_approve, reject, submit_dr
 from genpersona.review.suggestions import accept_suggestion, dismiss_suggestion, list_suggestions
 from genpersona.review.tables import AuditRow, ExemplarRow
 from genpersona.settings import get_settings
+from genpersona.types.content import VariantContent
 
 GUIDES = Path(__file__).resolve().parents[1] / "brand_guides"
 
@@ -219,7 +219,7 @@ def test_guide_writer_adds_a_block_when_the_guide_has_none(tmp_path, monkeypatch
 def test_insights_count_decisions_reasons_violations_and_edit_size(
     backend, draft_factory, memory_vectors
 ) -> None:
-    from genpersona.guard.models import Violation
+    from genpersona.types.violations import Violation
 
     ds = []
     for i in range(6):

@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 from genpersona.db.base import utcnow
 from genpersona.db.engine import session_scope
 from genpersona.errors import DraftNotFound, InputError
-from genpersona.guard.models import Span, Violation
 from genpersona.review.models import QueueFilter
 from genpersona.review.queue import (
     approve,
@@ -26,6 +25,7 @@ from genpersona.review.queue import (
 )
 from genpersona.review.seed import seed_queue
 from genpersona.review.tables import AuditRow, DraftRow
+from genpersona.types.violations import Span, Violation
 
 
 def test_submit_and_read_back_round_trips_the_draft(backend, draft_factory) -> None:

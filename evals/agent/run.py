@@ -43,12 +43,13 @@ def specificity_hit(vec: np.ndarray, own: np.ndarray, others: np.ndarray) -> boo
 
 
 def run(customers: int, n: int, heroes: int, brand: str | None, seed: int, repeat: int = 1) -> dict:
-    from genpersona.agent.deps import default_deps, other_interest_texts
-    from genpersona.agent.models import ContentRequest
+    from genpersona.agent.deps import default_deps
+    from genpersona.agent.lookups import other_interest_texts
     from genpersona.agent.pipeline import generate
     from genpersona.agent.sampling import sample_customers
     from genpersona.cli.demo import ensure_demo_data
     from genpersona.settings import get_settings
+    from genpersona.types.content import ContentRequest
 
     settings = get_settings()
     brand = brand or settings.default_brand

@@ -26,11 +26,11 @@ from typing import Any
 
 import yaml
 
-from genpersona.agent.models import VariantContent
 from genpersona.brands.guide import BrandGuide
 from genpersona.brands.loader import load_guide
 from genpersona.guard.engine import check
 from genpersona.guard.models import GuardReport
+from genpersona.types.content import VariantContent
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATE = date(2026, 11, 22)  # fixed so claim validity (and the figures) never drift

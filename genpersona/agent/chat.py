@@ -15,10 +15,12 @@ import re
 from pydantic import BaseModel, Field
 
 from genpersona.agent.deps import AgentDeps, default_deps
-from genpersona.agent.models import ChatTurn, ContentRequest, Draft
-from genpersona.context.models import AnonymousContext
+from genpersona.agent.pipeline import generate
+from genpersona.guard.engine import check
 from genpersona.llm.base import LLM
 from genpersona.settings import Settings, get_settings
+from genpersona.types.audience import AnonymousContext
+from genpersona.types.content import ChatTurn, ContentRequest, Draft
 
 _PREFERENCE = re.compile(
     r"\b(i\s+(?:really\s+)?(?:love|like|adore|collect|prefer|enjoy)|i'?m\s+(?:into|a fan of)"
@@ -47,8 +49,6 @@ def stated_preferences(message: str) -> list[str]:
 
 def _safe_to_remember(text: str, deps: AgentDeps, brand: str) -> bool:
     """Never store a statement that crosses the creepy line (health, religion, ...)."""
-    from genpersona.guard.engine import check
-
     report = check(text, deps.load_guide(brand), kind="chat_answer")
     return not any(v.rule_id.startswith(("sensitive", "creepy")) for v in report.violations)
 
@@ -67,8 +67,6 @@ def chat_reply(
     submit: bool = True,
 ) -> ChatReply:
     """Answer ``message`` given the earlier ``conversation`` (oldest first)."""
-    from genpersona.agent.pipeline import generate
-
     settings = settings or (deps.settings if deps else get_settings())
     deps = deps or default_deps(llm, settings)
     turns = [*conversation, ChatTurn(role="customer", text=message)]

@@ -14,12 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from genpersona.agent import knowledge
 from genpersona.agent.deps import AgentDeps
-from genpersona.agent.models import ContentRequest, FeaturedItem
 from genpersona.agent.prompting import canary_for
 from genpersona.agent.trace import substage
 from genpersona.brands.guide import BrandGuide, KnowledgeEntry
-from genpersona.context.models import AnonymousContext, Consent, ContextBundle
+from genpersona.context.models import ContextBundle
 from genpersona.errors import GenerationError
+from genpersona.types.audience import AnonymousContext, Consent
+from genpersona.types.content import ContentRequest, FeaturedItem
 
 _POPULAR = {"popular", "popular_country", "popular_season"}
 

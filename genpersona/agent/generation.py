@@ -17,13 +17,17 @@ from functools import cache
 from pydantic import BaseModel, ConfigDict
 
 from genpersona.agent.context_stage import AgentContext
-from genpersona.agent.models import Variant, VariantContent
 from genpersona.agent.prompting import PromptLibrary, RenderedPrompt
 from genpersona.agent.trace import StageTimer
 from genpersona.agent.variables import prompt_variables
-from genpersona.guard.models import Attempt, Violation
-from genpersona.guard.repair import format_violations_for_prompt
+from genpersona.errors import RetriesExhausted
+from genpersona.guard.engine import autofix, check
+from genpersona.guard.models import Attempt
+from genpersona.guard.repair import fallback_content, format_violations_for_prompt, generate_guarded
 from genpersona.llm.base import LLM, GenerationParams, PromptStyle
+from genpersona.settings import Settings
+from genpersona.types.content import Variant, VariantContent
+from genpersona.types.violations import Violation
 
 _FIELD_RE = re.compile(r"^\s*(subject|preheader|headline|subheadline|cta|answer)\s*:\s*(.*)$", re.I)
 _TAG_RE = re.compile(r"</?\s*(message|notes)\s*>", re.I)
@@ -177,9 +181,6 @@ def _varied_fallback(
     content: VariantContent, violations: list[Violation], actx: AgentContext, candidate: int
 ) -> tuple[VariantContent, list[Violation]]:
     """Candidate i falls back to the guide's i-th approved line, so n fallbacks are not n copies."""
-    from genpersona.guard.engine import check
-    from genpersona.guard.repair import fallback_content
-
     channel = actx.request.resolved_channel
     send_date = actx.request.send_date.date() if actx.request.send_date else None
     other = fallback_content(actx.guide, actx.request.kind, index=candidate, channel=channel,
@@ -205,8 +206,6 @@ def _complete_hero(
         }
     )
     if missing:
-        from genpersona.guard.engine import autofix, check
-
         content, _ = autofix(content, actx.guide, kind="hero")
         report = check(content, actx.guide, kind="hero", channel=actx.request.resolved_channel,
                        canary=actx.canary, **guard_kwargs(actx))  # fmt: skip
@@ -215,8 +214,6 @@ def _complete_hero(
 
 
 def run_candidate(runner: CandidateRunner, candidate: int) -> CandidateResult:
-    from genpersona.guard.repair import generate_guarded
-
     actx = runner.actx
     result = generate_guarded(
         lambda attempt, violations: runner.produce(candidate, attempt, violations),
@@ -281,3 +278,26 @@ def generate_candidates(
         pool = _candidate_pool(min(workers, n))
         results = list(pool.map(lambda i: run_candidate(runner, i), range(n)))
     return results, runner.base_prompt
+
+
+def candidate_workers(llm: LLM, settings: Settings) -> int:
+    """Scripted fakes answer in call order, so they run sequentially; real backends
+    decode concurrent requests together (llama.cpp slots, remote servers)."""
+    if llm.sequential:
+        return 1
+    return max(1, settings.local_parallel)
+
+
+def passing_variants(results: list[CandidateResult], kind: str, brand: str) -> list[Variant]:
+    """The guard's promise to the queue: a blocked candidate never reaches it."""
+    passed = [
+        r.variant for r in results if not any(v.severity == "block" for v in r.variant.violations)
+    ]
+    if not passed:
+        raise RetriesExhausted(
+            f"no {kind} candidate for {brand} passed the guardrails, "
+            "not even the brand's fallback copy",
+            fix="check the brand guide's fallbacks against its own rules (`genpersona guard ...`)",
+            attempts=[a.model_dump() for r in results for a in r.attempts],
+        )
+    return passed

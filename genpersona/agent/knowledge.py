@@ -44,7 +44,9 @@ def ensure_indexed(guide: BrandGuide, embedder: Embedder, store: VectorStore) ->
             store.delete(KNOWLEDGE, where={"brand": guide.id})
             if ids:
                 vectors = embedder.embed([entry_text(e) for e in guide.knowledge])
-                metas = [{"brand": guide.id, "version": guide.version, "n": len(ids)} for _ in ids]
+                metas: list[dict[str, str | int | float | bool]] = [
+                    {"brand": guide.id, "version": guide.version, "n": len(ids)} for _ in ids
+                ]
                 store.upsert(KNOWLEDGE, ids, vectors, metas)
         done[guide.id] = guide.version
         return len(ids)
@@ -77,8 +79,3 @@ def retrieve(
         if 0 <= index < len(guide.knowledge):
             out.append(guide.knowledge[index])
     return out
-
-
-def reset_index_cache() -> None:
-    with _LOCK:
-        _INDEXED.clear()

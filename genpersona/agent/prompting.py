@@ -26,9 +26,10 @@ from typing import Any
 import jinja2
 from pydantic import BaseModel, Field
 
-from genpersona.agent.models import ContentKind
 from genpersona.errors import PromptTemplateError
-from genpersona.llm.base import ChatMessage, PromptStyle
+from genpersona.llm.base import LLM, ChatMessage, PromptStyle
+from genpersona.settings import Settings
+from genpersona.types.content import ContentKind
 
 _VERSION_RE = re.compile(r"\{#\s*version:\s*([\w.\-+]+)\s*#\}")
 _ROLE_RE = re.compile(r"^<<<(system|user|assistant)>>>\s*$", re.MULTILINE)
@@ -172,7 +173,7 @@ def split_messages(text: str, template: str = "") -> list[ChatMessage]:
             template=template,
         )
     messages = [
-        ChatMessage(role=role, content=content.strip())  # type: ignore[arg-type]
+        ChatMessage(role=role, content=content.strip())
         for role, content in zip(parts[1::2], parts[2::2], strict=True)
         if content.strip()
     ]
@@ -189,3 +190,21 @@ def split_messages(text: str, template: str = "") -> list[ChatMessage]:
 def get_library(prompts_dir: Path) -> PromptLibrary:
     """One compiled library per prompts folder and process."""
     return PromptLibrary(prompts_dir)
+
+
+def prompt_style(llm: LLM, settings: Settings) -> PromptStyle:
+    """Settings override the backend's own preference (e.g. a chat model behind 'local')."""
+    if settings.llm_prompt_style in ("completion", "chat"):
+        return settings.llm_prompt_style  # type: ignore[return-value]
+    return llm.prompt_style
+
+
+def prepare_prompt(
+    kind: ContentKind, llm: LLM, settings: Settings
+) -> tuple[PromptLibrary, PromptStyle]:
+    """The prompt stage: the library and style, the template compiled (and cached) before
+    the clock of generation starts."""
+    style = prompt_style(llm, settings)
+    library = get_library(settings.prompts_dir)
+    library.get(kind, style)
+    return library, style

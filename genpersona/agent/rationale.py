@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 
 from genpersona.agent.context_stage import AgentContext, anonymous_line
-from genpersona.agent.models import Rationale, Variant
 from genpersona.agent.prompting import RenderedPrompt
 from genpersona.llm.base import LLM
+from genpersona.types.content import Rationale, Variant
 
 _WORD = re.compile(r"[a-z]{3,}")
 _STOP = {

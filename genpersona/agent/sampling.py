@@ -6,13 +6,12 @@ import random
 
 from sqlalchemy import func, select
 
+from genpersona.data.tables import Brand, Customer, CustomerProfile
+from genpersona.db.engine import session_scope
 from genpersona.settings import Settings
 
 
 def customer_count(brand: str, settings: Settings) -> int:
-    from genpersona.data.tables import Brand, Customer
-    from genpersona.db.engine import session_scope
-
     with session_scope(settings) as session:
         return int(
             session.execute(
@@ -28,8 +27,6 @@ def sample_customers(
     brand: str, n: int, settings: Settings, *, min_orders: int = 3, seed: int = 7
 ) -> list[str]:
     """Consenting customers with a profile and some history, sampled with a fixed seed."""
-    from genpersona.data.tables import Brand, Customer, CustomerProfile
-    from genpersona.db.engine import session_scope
 
     with session_scope(settings) as session:
         ids = list(

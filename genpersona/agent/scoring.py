@@ -10,24 +10,28 @@
 - novelty: unlike what this customer already received.
 
 Every score is in [0, 1] and carries a scorer version (``SCORER_VERSIONS``) so
-that eval figures name the scorer that produced them. Brand-level vectors
-(examples, other customers) are cached; per draft we embed only new text.
+that eval figures name the scorer that produced them. The other customers'
+vectors are cached here for ``OTHERS_TTL_S``; repeated texts (examples, exemplars)
+are cached by the embedder ``default_deps`` wraps, so per draft one embedder call
+embeds only new text.
 """
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
-from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from genpersona.agent.context_stage import AgentContext, anonymous_line
 from genpersona.agent.deps import AgentDeps
-from genpersona.agent.models import Scores, Variant
+from genpersona.agent.trace import StageTimer
 from genpersona.agent.variables import limit_chars
 from genpersona.embeddings.base import Embedder
+from genpersona.types.content import Scores, Variant
 
 SCORER_VERSIONS = {
     "brand_voice": "voice-2026.11.1",
@@ -49,35 +53,24 @@ BLOCKING_PENALTY = 0.5
 OTHERS_TTL_S = 600.0
 
 
-class _VectorCache:
-    """Text -> vector, bounded LRU: exemplars and past drafts recur across requests."""
-
-    def __init__(self, size: int = 4096) -> None:
-        self._data: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def embed(self, embedder: Embedder, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, embedder.dim), np.float32)
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if (embedder.name, t) not in self._data]
-        if missing:
-            vecs = embedder.embed(missing)
-            with self._lock:
-                for t, v in zip(missing, vecs, strict=True):
-                    self._data[(embedder.name, t)] = v
-                while len(self._data) > self._size:
-                    self._data.popitem(last=False)
-        with self._lock:
-            return np.stack([self._data[(embedder.name, t)] for t in texts])
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
+def _embed_once(embedder: Embedder, texts: list[str]) -> dict[str, np.ndarray]:
+    """Each distinct text's vector from one embedder call (each call has a fixed cost);
+    across requests the embedder's own cache (``default_deps``) keeps repeats cheap."""
+    distinct = list(dict.fromkeys(texts))
+    if not distinct:
+        return {}
+    return dict(zip(distinct, embedder.embed(distinct), strict=True))
 
 
-_VECTORS = _VectorCache()
+def _rows(vectors: dict[str, np.ndarray], texts: list[str], dim: int) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, dim), np.float32)
+    return np.stack([vectors[t] for t in texts])
+
+
+#: prepares scoring references next to generation; small: each job is a few ms plus one
+#: embedder call, and the embedder serialises anyway
+_PREPARE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="genpersona-scoring")
 _OTHERS: dict[tuple[str, str], tuple[float, list[str], np.ndarray]] = {}
 _OTHERS_LOCK = threading.Lock()
 
@@ -94,6 +87,8 @@ class ScoringContext(BaseModel):
     others: np.ndarray  # other customers' theme vectors
     past: np.ndarray  # what this customer already received
     max_chars: int
+    #: candidate texts embedded with the references (inline scoring), by text
+    candidates: dict[str, np.ndarray] = {}
 
 
 def interest_text(actx: AgentContext) -> str:
@@ -122,7 +117,7 @@ def other_customers(brand: str, deps: AgentDeps) -> tuple[list[str], np.ndarray]
     pairs = deps.other_interests(brand, deps.settings)
     ids = [p[0] for p in pairs]
     vecs = (
-        _VECTORS.embed(deps.embedder, [p[1] for p in pairs])
+        deps.embedder.embed([p[1] for p in pairs])
         if pairs
         else np.zeros((0, deps.embedder.dim), np.float32)
     )
@@ -151,20 +146,22 @@ def build_scoring_context(
     past: list[str] = []
     if actx.personalized and actx.request.customer_id:
         past = deps.past_texts(actx.request.brand, actx.request.customer_id, kind, deps.settings)
-    # one embedder call for everything not cached yet (each call has a fixed cost)
-    _VECTORS.embed(
+    candidates = list(variant_texts or [])
+    themes = theme_text(own_themes)
+    vectors = _embed_once(
         emb,
-        good_texts + bad_texts + past + list(variant_texts or [])
-        + ([interest] if interest else []) + ([theme_text(own_themes)] if own_themes else []),
+        good_texts + bad_texts + past + candidates
+        + ([interest] if interest else []) + ([themes] if own_themes else []),
     )  # fmt: skip
     return ScoringContext(
-        good=_VECTORS.embed(emb, good_texts),
-        bad=_VECTORS.embed(emb, bad_texts),
-        interest=_VECTORS.embed(emb, [interest])[0] if interest else None,
-        own_themes=_VECTORS.embed(emb, [theme_text(own_themes)])[0] if own_themes else None,
+        good=_rows(vectors, good_texts, emb.dim),
+        bad=_rows(vectors, bad_texts, emb.dim),
+        interest=vectors[interest] if interest else None,
+        own_themes=vectors[themes] if own_themes else None,
         others=others,
-        past=_VECTORS.embed(emb, past),
+        past=_rows(vectors, past, emb.dim),
         max_chars=limit_chars(actx),
+        candidates={t: vectors[t] for t in candidates},
     )
 
 
@@ -224,8 +221,11 @@ def score_variants(
     """Scores on every variant, best first."""
     if not variants:
         return []
-    vecs = _VECTORS.embed(embedder, variant_texts(variants))
-    columns = {
+    texts = variant_texts(variants)
+    missing = [t for t in texts if t not in sctx.candidates]
+    vectors = {**sctx.candidates, **_embed_once(embedder, missing)}
+    vecs = _rows(vectors, texts, embedder.dim)
+    columns: dict[str, np.ndarray | list[float]] = {
         "brand_voice": brand_voice(vecs, sctx),
         "relevance": relevance(vecs, sctx),
         "specificity": specificity(vecs, sctx),
@@ -245,7 +245,42 @@ def score_variants(
     return sorted(scored, key=lambda v: v.scores.total, reverse=True)
 
 
+def _prepare_scoring(actx: AgentContext, deps: AgentDeps, timer: StageTimer) -> ScoringContext:
+    """Scoring references, built once the first candidate is decoding (or after 1 s, so a
+    backend that never reports a start cannot stall the draft)."""
+    timer.model_started.wait(timeout=1.0)
+    return build_scoring_context(actx, deps)
+
+
+def start_scoring(
+    actx: AgentContext, deps: AgentDeps, timer: StageTimer
+) -> Future[ScoringContext] | None:
+    """The reference vectors of scoring depend only on the context: with a model on another
+    machine, prepare them while the candidates decode (contextvars travel along, so the
+    trace stays whole). Not beside a model that shares this CPU: on a small machine the
+    embedder would only slow its decoding (measured: same wall time, work merely hidden
+    inside model time), and not beside an instant fake, where the thread hand-off costs more.
+    """
+    if deps.llm.shares_cpu:
+        return None
+    return _PREPARE.submit(contextvars.copy_context().run, _prepare_scoring, actx, deps, timer)
+
+
+def score_candidates(
+    passed: list[Variant],
+    actx: AgentContext,
+    deps: AgentDeps,
+    prepared: Future[ScoringContext] | None,
+) -> list[Variant]:
+    """The score stage: the passing variants, scored and ranked best first."""
+    # inline, the candidates join the references in one embedder call (each has a fixed cost)
+    sctx = (
+        prepared.result() if prepared else build_scoring_context(actx, deps, variant_texts(passed))
+    )
+    return score_variants(passed, sctx, deps.embedder)
+
+
 def clear_caches() -> None:
-    _VECTORS.clear()
+    """Forget the other customers' vectors (tests; a re-ingest changes who they are)."""
     with _OTHERS_LOCK:
         _OTHERS.clear()

@@ -11,15 +11,14 @@ import contextvars
 import threading
 import time
 import weakref
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
 
-from genpersona.agent.models import StageTiming, Trace
 from genpersona.embeddings.base import Embedder
 from genpersona.llm.base import LLMResult
+from genpersona.types.content import StageTiming, Trace
 
 
 class StageTimer:
@@ -69,6 +68,16 @@ class StageTimer:
         return self.trace
 
 
+@contextmanager
+def running(timer: StageTimer) -> Iterator[StageTimer]:
+    """Make ``timer`` the current run's, so embedder and model time anywhere land in it."""
+    token = CURRENT_TIMER.set(timer)
+    try:
+        yield timer
+    finally:
+        CURRENT_TIMER.reset(token)
+
+
 def union_seconds(intervals: list[tuple[float, float]]) -> float:
     total, end = 0.0, float("-inf")
     for start, stop in sorted(intervals):
@@ -105,42 +114,30 @@ def substage(name: str) -> Iterator[None]:
 
 
 class TimedEmbedder(Embedder):
-    """Wraps the embedder: repeated texts (briefs, interests, exemplars) are embedded once,
-    and time spent embedding is charged to the current run's trace."""
+    """Wraps the embedder: time spent embedding is charged to the current run's trace.
 
-    def __init__(self, inner: Embedder, cache_size: int = 4096) -> None:
+    Only timing: the text -> vector cache is the embedder's own (``CachingEmbedder``,
+    which ``default_deps`` puts underneath), so a cache hit costs microseconds here."""
+
+    def __init__(self, inner: Embedder) -> None:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._size = cache_size
-        self._lock = threading.Lock()
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-        if missing:
-            started = time.perf_counter()
-            vectors = self.inner.embed(missing)
-            timer = CURRENT_TIMER.get()
-            if timer is not None:
-                timer.record_embed(started, time.perf_counter())
-            with self._lock:
-                for text, vec in zip(missing, vectors, strict=True):
-                    self._cache[text] = vec
-                while len(self._cache) > self._size:
-                    self._cache.popitem(last=False)
-        if not texts:
-            return np.zeros((0, self.dim), np.float32)
-        with self._lock:
-            return np.stack([self._cache[t] for t in texts])
+        started = time.perf_counter()
+        vectors = self.inner.embed(texts)
+        timer = CURRENT_TIMER.get()
+        if timer is not None:
+            timer.record_embed(started, time.perf_counter())
+        return vectors
 
 
 _TIMED: weakref.WeakKeyDictionary[Embedder, TimedEmbedder] = weakref.WeakKeyDictionary()
 
 
 def timed(embedder: Embedder) -> Embedder:
-    """The process-wide caching, timed wrapper of ``embedder`` (idempotent)."""
+    """The process-wide timed wrapper of ``embedder`` (idempotent)."""
     if isinstance(embedder, TimedEmbedder):
         return embedder
     if embedder not in _TIMED:

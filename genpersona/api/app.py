@@ -22,6 +22,7 @@ from genpersona.api.auth import ApiKeyAuth
 from genpersona.api.errors import install_error_handlers
 from genpersona.api.limits import BodySizeLimit, RateLimit
 from genpersona.api.services import Services
+from genpersona.runtime import apply_runtime_defaults
 from genpersona.settings import Settings, get_settings
 
 
@@ -46,3 +47,13 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.add_middleware(ApiKeyAuth, api_key=settings.api_key)
     app.add_middleware(RateLimit, per_minute=settings.api_rate_per_minute)
     return app
+
+
+def serve_app() -> FastAPI:
+    """The factory the server loads (``genpersona serve``, ``uvicorn --factory``).
+
+    A process entry point, unlike ``create_app`` (also used in-process by tests and
+    embedders), so it applies the OpenMP defaults before a route can load a model.
+    """
+    apply_runtime_defaults()
+    return create_app()

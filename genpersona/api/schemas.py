@@ -1,6 +1,6 @@
 """Request and response bodies of the HTTP API that are not agent contract models.
 
-``ContentRequest`` and ``Draft`` (``genpersona.agent.models``) are used as they
+``ContentRequest`` and ``Draft`` (``genpersona.types.content``) are used as they
 are; the models here cover chat, events, outcomes and the data controls. Every
 string and list has a bound so that one request cannot make the service hold or
 store unbounded text (the body-size limit guards the bytes, these guard shape).
@@ -13,8 +13,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from genpersona.agent.models import ChatTurn
-from genpersona.context.models import AnonymousContext
+from genpersona.types.audience import AnonymousContext
+from genpersona.types.content import ChatTurn
 
 #: events a caller may send; "purchase"/"return" normally come from ingest but a
 #: shop can also stream them live

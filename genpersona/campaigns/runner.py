@@ -20,25 +20,20 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from genpersona.agent.models import ContentKind, ContentRequest, Draft
+from genpersona.brands.loader import load_guide
 from genpersona.campaigns import store
 from genpersona.campaigns.segments import Segment, select_customers
+from genpersona.campaigns.step import (
+    CustomerResult,
+    GenerateFn,
+    build_request,
+    generate_for_customer,
+)
 from genpersona.db.base import utcnow
-from genpersona.errors import GenpersonaError, SegmentError
+from genpersona.errors import SegmentError
 from genpersona.llm.base import LLM
 from genpersona.settings import Settings, get_settings
-
-ItemStatus = Literal["generated", "skipped", "failed"]
-GenerateFn = Callable[[ContentRequest], Draft]
-
-
-class CustomerResult(BaseModel):
-    customer_id: str
-    status: ItemStatus
-    draft_id: int | None = None
-    error: str | None = None
-    message: str | None = None
-    fix: str | None = None
+from genpersona.types.content import ContentKind
 
 
 class CampaignReport(BaseModel):
@@ -57,61 +52,6 @@ class CampaignReport(BaseModel):
     results: list[CustomerResult] = Field(default_factory=list)
     started_at: datetime
     finished_at: datetime
-
-
-def build_request(
-    brand: str, kind: ContentKind, customer_id: str, brief: str, campaign: str, n: int
-) -> ContentRequest:
-    """The one place a campaign request is built, so in-process and worker keys match."""
-    if kind == "chat_answer":
-        raise SegmentError(
-            "campaigns cannot generate chat answers (they answer a live conversation)",
-            fix="use --kind subject_line or --kind hero",
-        )
-    return ContentRequest(
-        brand=brand, kind=kind, customer_id=customer_id, brief=brief, campaign=campaign, n=n
-    )
-
-
-def generate_for_customer(
-    request: ContentRequest,
-    *,
-    settings: Settings,
-    llm: LLM | None = None,
-    generate: GenerateFn | None = None,
-) -> CustomerResult:
-    """Generate one customer's draft unless a pending one exists; never raises.
-
-    Shared by the in-process loop and the Celery task so both behave the same.
-    """
-    customer_id = request.customer_id or ""
-    try:
-        existing = store.pending_draft_id(request.idempotency_key(), settings)
-        if existing is not None:
-            return CustomerResult(customer_id=customer_id, status="skipped", draft_id=existing)
-        if generate is None:
-            from genpersona.agent.pipeline import generate as pipeline_generate
-
-            draft = pipeline_generate(request, llm=llm, settings=settings, submit=True)
-        else:
-            draft = generate(request)
-        return CustomerResult(customer_id=customer_id, status="generated", draft_id=draft.id)
-    except GenpersonaError as exc:
-        return CustomerResult(
-            customer_id=customer_id,
-            status="failed",
-            error=type(exc).__name__,
-            message=exc.message,
-            fix=exc.fix or None,
-        )
-    except Exception as exc:  # one customer's bug must not stop a whole unattended run
-        return CustomerResult(
-            customer_id=customer_id,
-            status="failed",
-            error=type(exc).__name__,
-            message=str(exc) or repr(exc),
-            fix="see the server log; re-run the campaign to retry only the failed customers",
-        )
 
 
 def run_campaign(
@@ -142,11 +82,10 @@ def run_campaign(
     build_request(brand, kind, "probe", brief, campaign_name, n)  # validate before selecting
     if generate is None:
         # a missing or broken brand guide would fail every customer the same way: say it once
-        from genpersona.brands.loader import load_guide
-
         load_guide(brand, settings)
     customers = select_customers(brand, segment, settings)
     if distributed and customers:
+        # celery and the worker app load only for distributed runs
         from genpersona.campaigns.tasks import ensure_ready
 
         ensure_ready(settings)  # no broker or no worker: refuse before recording a run
@@ -183,7 +122,7 @@ def run_campaign(
     results: list[CustomerResult] = []
     try:
         if distributed:
-            from genpersona.campaigns.tasks import run_distributed
+            from genpersona.campaigns.tasks import run_distributed  # celery: distributed only
 
             results = run_distributed(requests, settings=settings, on_result=record)
         else:

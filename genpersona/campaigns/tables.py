@@ -28,8 +28,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from genpersona.db.base import Base, utcnow
 
-OUTCOME_TYPES = ("sent", "opened", "clicked", "converted")
-
 
 class OutcomeRow(Base):
     __tablename__ = "outcomes"

@@ -18,9 +18,11 @@ from typing import Any
 from celery import Celery, signals
 from celery.result import AsyncResult
 
-from genpersona.agent.models import ContentRequest
+from genpersona.campaigns.step import CustomerResult, generate_for_customer
 from genpersona.errors import TaskEngineUnavailable
+from genpersona.runtime import apply_runtime_defaults
 from genpersona.settings import Settings, get_settings
+from genpersona.types.content import ContentRequest
 
 TASK_NAME = "genpersona.campaigns.generate_for_customer"
 
@@ -64,8 +66,6 @@ def make_celery_app(settings: Settings) -> Celery:
 
 def _generate_task(request: dict[str, Any]) -> dict[str, Any]:
     """Worker side: validate the request again and run the shared per-customer step."""
-    from genpersona.campaigns.runner import generate_for_customer
-
     settings = get_settings()
     result = generate_for_customer(ContentRequest.model_validate(request), settings=settings)
     return result.model_dump(mode="json")
@@ -74,6 +74,12 @@ def _generate_task(request: dict[str, Any]) -> dict[str, Any]:
 #: the app the worker command loads (``-A genpersona.campaigns.tasks``)
 app = make_celery_app(get_settings())
 generate_task = app.task(name=TASK_NAME, bind=False)(_generate_task)
+
+
+@signals.worker_init.connect
+def _apply_runtime_defaults(**_: Any) -> None:
+    # the worker is a process entry point: OpenMP defaults before a task loads a model
+    apply_runtime_defaults()
 
 
 @signals.worker_init.connect
@@ -144,8 +150,6 @@ def run_distributed(
     A customer whose task does not finish within ``celery_task_timeout_s`` (or
     whose task itself crashed) is reported as failed; the others still count.
     """
-    from genpersona.campaigns.runner import CustomerResult
-
     if not requests:
         return []
     client = ensure_ready(settings)

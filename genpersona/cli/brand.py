@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
 
-from genpersona.brands.lint import lint_guide
 from genpersona.brands.loader import list_guides, load_guide, parse_guide_text
 from genpersona.brands.style_guide_import import import_style_guide, write_guide
 from genpersona.cli.common import JsonOpt, console, emit_json, handle_errors
 from genpersona.errors import InputError
 from genpersona.guard.engine import check
+from genpersona.guard.lint import lint_guide
 from genpersona.settings import get_settings
 
 brand_app = typer.Typer(help="Brand guides: list, lint, import.", no_args_is_help=True)
@@ -36,7 +37,7 @@ def _parse_date(value: str | None) -> date | None:
 def list_cmd(as_json: bool = JsonOpt) -> None:
     """List the brand guides in the guides folder."""
     guides = list_guides()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": g.id,
             "name": g.name,

@@ -5,10 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from genpersona.campaigns.runner import run_campaign
+from genpersona.campaigns.segments import Segment
+from genpersona.campaigns.store import list_runs
 from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
+from genpersona.delivery.export import export_campaign, read_address_book
+from genpersona.errors import SegmentError
+from genpersona.learning.policy import campaign_policy
 from genpersona.settings import get_settings
 
 campaign_app = typer.Typer(help="Generate drafts for a whole segment into the review queue.")
@@ -39,11 +46,6 @@ def run(
     as_json: bool = JsonOpt,
 ) -> None:
     """Generate one draft per customer of the segment; re-running skips pending drafts."""
-    from pydantic import ValidationError
-
-    from genpersona.campaigns.runner import run_campaign
-    from genpersona.campaigns.segments import Segment
-    from genpersona.errors import SegmentError
 
     if kind not in {"subject_line", "hero"}:
         raise SegmentError(
@@ -78,7 +80,7 @@ def run(
         task = progress.add_task(f"{name}", total=None, failed=0)
         failed = 0
 
-        def on_result(result) -> None:  # type: ignore[no-untyped-def]
+        def on_result(result) -> None:
             nonlocal failed
             failed += result.status == "failed"
             progress.update(task, advance=1, failed=failed)
@@ -124,8 +126,6 @@ def list_(
     as_json: bool = JsonOpt,
 ) -> None:
     """Recent campaign runs with their counts."""
-    from genpersona.campaigns.segments import Segment
-    from genpersona.campaigns.store import list_runs
 
     runs = list_runs(brand, limit)
     if as_json:
@@ -168,10 +168,10 @@ def export(
     as_json: bool = JsonOpt,
 ) -> None:
     """One row per recipient with merge columns and ids; logs an exposure per recipient."""
-    from genpersona.delivery.export import export_campaign, read_address_book
-
+    settings = get_settings()
+    brand = brand or settings.default_brand
     report = export_campaign(
-        brand or get_settings().default_brand,
+        brand,
         name,
         fmt,
         out,
@@ -180,6 +180,9 @@ def export(
         sendgrid_from=from_email,
         sendgrid_template=template_id,
         klaviyo_list=klaviyo_list,
+        settings=settings,
+        # the same learned allocation as the pull endpoint (uniform before `learn update`)
+        policy=campaign_policy(brand, name, settings),
     )
     if as_json:
         emit_json(report)

@@ -8,7 +8,9 @@ import sys
 import typer
 
 from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
+from genpersona.db.engine import get_engine
 from genpersona.errors import ConfigError, InputError
+from genpersona.review.seed import seed_queue
 from genpersona.settings import PROJECT_ROOT, get_settings
 
 APP_FILE = PROJECT_ROOT / "app" / "console.py"
@@ -57,14 +59,11 @@ def console_cmd(
             f"the console app {APP_FILE} is missing",
             fix="run genpersona from a checkout of the project (the app/ folder holds the console)",
         )
-    from genpersona.db.engine import get_engine
 
     settings = get_settings()
     get_engine(settings)  # migrate now, so a bad database URL fails here with a clear error
     ids: list[int] = []
     if seed:
-        from genpersona.review.seed import seed_queue
-
         ids = seed_queue(seed, settings)
         err_console.print(f"queued {len(ids)} demo drafts")
     database = settings.sqlalchemy_url.split("@")[-1]

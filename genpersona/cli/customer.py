@@ -9,6 +9,8 @@ import typer
 from rich.table import Table
 
 from genpersona.cli.common import JsonOpt, console, emit_json, handle_errors
+from genpersona.context.retrieval import context_for
+from genpersona.customers.rights import erase_customer, export_customer, reset_customer, set_opt_out
 from genpersona.errors import InputError
 from genpersona.settings import get_settings
 
@@ -31,7 +33,6 @@ def export_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Everything held about the customer, as JSON (with --out: the file, and a summary)."""
-    from genpersona.customers.rights import export_customer
 
     data = export_customer(_brand(brand), customer_id)
     if out is not None:
@@ -63,7 +64,6 @@ def erase_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Delete every row, vector and derived text about the customer."""
-    from genpersona.customers.rights import erase_customer
 
     if not yes:
         raise InputError(
@@ -138,7 +138,6 @@ def opt_out_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Stop (or resume) personalization; context then carries nothing personal."""
-    from genpersona.customers.rights import set_opt_out
 
     consent = set_opt_out(_brand(brand), customer_id, opted_out=not undo)
     if as_json:
@@ -153,7 +152,6 @@ def opt_out_cmd(
 @handle_errors
 def reset_cmd(customer_id: str, brand: str = BrandOpt, as_json: bool = JsonOpt) -> None:
     """Forget learned preferences and memory facts; purchases are kept."""
-    from genpersona.customers.rights import reset_customer
 
     report = reset_customer(_brand(brand), customer_id)
     if as_json:
@@ -177,7 +175,6 @@ def context_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """What the agent would know about the customer for this brief."""
-    from genpersona.context.retrieval import context_for
 
     bundle = context_for(_brand(brand), customer_id, brief, k_memories=k_memories, k_items=k_items)
     if as_json:

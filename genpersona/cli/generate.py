@@ -14,11 +14,13 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from genpersona.agent.models import ChatTurn, ContentRequest, Draft
+from genpersona.agent.chat import chat_reply
+from genpersona.agent.pipeline import generate
 from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
-from genpersona.context.models import AnonymousContext
 from genpersona.errors import InputError
 from genpersona.settings import get_settings
+from genpersona.types.audience import AnonymousContext
+from genpersona.types.content import ChatTurn, ContentRequest, Draft
 
 KindOpt = typer.Option("subject_line", "--kind", "-k", help="subject_line, hero or chat_answer.")
 
@@ -26,7 +28,7 @@ KindOpt = typer.Option("subject_line", "--kind", "-k", help="subject_line, hero 
 def build_request(**fields: object) -> ContentRequest:
     """Validation errors become one InputError naming the field and the fix."""
     try:
-        return ContentRequest(**fields)  # type: ignore[arg-type]
+        return ContentRequest(**fields)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}" for e in exc.errors()
@@ -107,7 +109,6 @@ def register(app: typer.Typer) -> None:
         json_out: bool = JsonOpt,
     ) -> None:
         """Draft personalised copy for one customer and queue it for review."""
-        from genpersona.agent.pipeline import generate
 
         settings = get_settings()
         request = build_request(
@@ -146,7 +147,6 @@ def register(app: typer.Typer) -> None:
         json_out: bool = JsonOpt,
     ) -> None:
         """Talk to the brand's assistant as a customer (empty line or Ctrl-D ends)."""
-        from genpersona.agent.pipeline import chat_reply
 
         settings = get_settings()
         brand_id = brand or settings.default_brand

@@ -8,7 +8,9 @@ import typer
 from rich.table import Table
 
 from genpersona.cli.common import JsonOpt, console, emit_json, handle_errors
-from genpersona.data.ingest_online_retail import IngestReport
+from genpersona.data.ingest_events import ingest_events
+from genpersona.data.ingest_online_retail import IngestReport, ingest_online_retail
+from genpersona.recs.store import fit_recommender
 from genpersona.settings import get_settings
 
 ingest_app = typer.Typer(
@@ -53,8 +55,6 @@ def online_retail_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Load the UCI parquet: catalog, themes, customers, purchases/returns, profiles, memories."""
-    from genpersona.data.ingest_online_retail import ingest_online_retail
-    from genpersona.recs.store import fit_recommender
 
     report = ingest_online_retail(
         path,
@@ -70,7 +70,9 @@ def online_retail_cmd(
 @ingest_app.command("events")
 @handle_errors
 def events_cmd(
-    path: Path = typer.Argument(..., help="CSV or JSON Lines file of events (schema in README)."),
+    path: Path = typer.Argument(
+        ..., help="CSV or JSON Lines file of events (schema: docs/guides/customers-and-privacy.md)."
+    ),
     brand: str = BrandOpt,
     source: str = typer.Option(None, "--source", help="Name of this feed (default: file name)."),
     fmt: str = typer.Option(None, "--format", help="csv or jsonl (default: from the extension)."),
@@ -82,8 +84,6 @@ def events_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Load your own events (idempotent: re-running adds only new events)."""
-    from genpersona.data.ingest_events import ingest_events
-    from genpersona.recs.store import fit_recommender
 
     purposes = tuple(p.strip() for p in consent.split(",") if p.strip())
     report = ingest_events(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+import uvicorn
 
 from genpersona.cli.common import JsonOpt, console, emit_json, handle_errors
 from genpersona.errors import InputError
@@ -18,8 +19,6 @@ def serve(
     as_json: bool = JsonOpt,
 ) -> None:
     """Serve the HTTP API (docs at /docs) until interrupted."""
-    import uvicorn
-
     if not 0 < port < 65536:
         raise InputError(f"port {port} is out of range", fix="use a port from 1 to 65535")
     if workers < 1:
@@ -54,7 +53,7 @@ def serve(
             highlight=False,
         )
     uvicorn.run(
-        "genpersona.api.app:create_app",
+        "genpersona.api.app:serve_app",
         factory=True,
         host=host,
         port=port,

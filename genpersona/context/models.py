@@ -7,12 +7,12 @@ Under opt-out, ``personalized`` is False and every personal field is empty.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from genpersona.recs.models import Evidence, RecommendedItem
+from genpersona.types.audience import AnonymousContext, Consent
 
 __all__ = [
     "AnonymousContext",
@@ -23,12 +23,6 @@ __all__ = [
     "ProfileSummary",
     "RecommendedItem",
 ]
-
-
-class Consent(BaseModel):
-    personalization: bool = False
-    email: bool = False
-    chat_memory: bool = False
 
 
 class ProfileSummary(BaseModel):
@@ -54,15 +48,6 @@ class MemoryFactView(BaseModel):
     #: True when the customer knowingly shared it (stated in chat or a form);
     #: False for facts inferred from behaviour. Only shared facts may be quoted.
     knowingly_shared: bool = False
-
-
-class AnonymousContext(BaseModel):
-    """What we may use for a visitor with no profile: only the request's context."""
-
-    country: str | None = None
-    local_time: datetime | None = None
-    season: str | None = None
-    referrer: str | None = None
 
 
 class ContextBundle(BaseModel):

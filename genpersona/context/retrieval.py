@@ -32,8 +32,6 @@ from sqlalchemy.orm import Session
 
 from genpersona.context.fact_vectors import FACT_VECTORS
 from genpersona.context.models import (
-    AnonymousContext,
-    Consent,
     ContextBundle,
     Evidence,
     MemoryFactView,
@@ -49,6 +47,7 @@ from genpersona.embeddings.factory import clear_cached_vectors, get_caching_embe
 from genpersona.errors import CustomerNotFound, InputError
 from genpersona.recs.store import LoadedRecommender, get_recommender
 from genpersona.settings import Settings, get_settings
+from genpersona.types.audience import AnonymousContext, Consent
 from genpersona.vectors.base import MEMORY
 from genpersona.vectors.factory import get_vector_store
 

@@ -28,7 +28,12 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from genpersona.customers.erasure import discover, register_vector_collection, vector_collections
+from genpersona.customers.erasure import (
+    LiveIds,
+    discover,
+    register_vector_collection,
+    vector_collections,
+)
 from genpersona.data.memory_store import MEMORY_METADATA_KEYS
 from genpersona.data.tables import Brand, MemoryFact
 from genpersona.db.base import Base
@@ -124,7 +129,7 @@ def rebuild_collections(
             continue
         live_fn = spec.live
 
-        def keep(ids: list[str], live_fn=live_fn) -> set[str]:  # type: ignore[no-untyped-def]
+        def keep(ids: list[str], live_fn: LiveIds | None = live_fn) -> set[str]:
             if live_fn is None:
                 return set(ids)
             with factory() as session:

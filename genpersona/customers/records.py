@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from genpersona.context.models import Consent, Evidence, MemoryFactView
+from genpersona.context.models import Evidence, MemoryFactView
 from genpersona.customers.erasure import CustomerRef
 from genpersona.data.derive import derive
 from genpersona.data.locales import locale_for_country
@@ -35,6 +35,7 @@ from genpersona.db.engine import session_factory
 from genpersona.embeddings.factory import get_embedder
 from genpersona.errors import ConsentError, InputError
 from genpersona.settings import Settings, get_settings
+from genpersona.types.audience import Consent
 from genpersona.vectors.base import MEMORY
 from genpersona.vectors.factory import get_vector_store
 

@@ -19,7 +19,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy import delete, inspect, select
 
 from genpersona.context.fact_vectors import FACT_VECTORS
-from genpersona.context.models import Consent
 from genpersona.customers import compaction
 from genpersona.customers.compaction import mark_pending, run_pending
 from genpersona.customers.erasure import discover, erasers, exporters
@@ -35,9 +34,10 @@ from genpersona.data.tables import (
 )
 from genpersona.data.tombstones import add_tombstone, erased_among
 from genpersona.db.base import Base, utcnow
-from genpersona.db.engine import session_factory
+from genpersona.db.engine import rowcount, session_factory
 from genpersona.recs.store import fit_recommender, recommender_path
 from genpersona.settings import Settings, get_settings
+from genpersona.types.audience import Consent
 from genpersona.vectors.base import MEMORY
 from genpersona.vectors.factory import get_vector_store
 
@@ -190,7 +190,7 @@ def erase_customer(
         for table_name, column in _fk_tables_to_customers():
             table = Base.metadata.tables[table_name]
             result = session.execute(delete(table).where(table.c[column] == c.id))
-            report.rows[table_name] = report.rows.get(table_name, 0) + (result.rowcount or 0)
+            report.rows[table_name] = report.rows.get(table_name, 0) + rowcount(result)
         facts = session.execute(
             select(MemoryFact.id, MemoryFact.text).where(MemoryFact.customer_id == c.id)
         ).all()
@@ -198,13 +198,13 @@ def erase_customer(
         report.rows["memory_facts"] = len(fact_ids)
         session.execute(delete(MemoryFact).where(MemoryFact.customer_id == c.id))
         report.rows["customer_profiles"] = (
-            session.execute(
-                delete(CustomerProfile).where(CustomerProfile.customer_id == c.id)
-            ).rowcount
+            rowcount(
+                session.execute(delete(CustomerProfile).where(CustomerProfile.customer_id == c.id))
+            )
             or 0
         )
-        report.rows["events"] = (
-            session.execute(delete(Event).where(Event.customer_id == c.id)).rowcount or 0
+        report.rows["events"] = rowcount(
+            session.execute(delete(Event).where(Event.customer_id == c.id))
         )
         session.execute(delete(Customer).where(Customer.id == c.id))
         report.rows["customers"] = 1
@@ -254,9 +254,9 @@ def reset_customer(
         b, c, _ = customer_ref(session, brand, customer_id)
         stale = drop_facts(session, c)
         had_profile = (
-            session.execute(
-                delete(CustomerProfile).where(CustomerProfile.customer_id == c.id)
-            ).rowcount
+            rowcount(
+                session.execute(delete(CustomerProfile).where(CustomerProfile.customer_id == c.id))
+            )
             or 0
         ) > 0
         c.learning_since = now
@@ -266,7 +266,7 @@ def reset_customer(
     refitted = False
     if refit and recommender_path(brand, settings).exists():
         with factory() as session:
-            fit_recommender(session, session.get(Brand, brand_id), store, settings)
+            fit_recommender(session, session.get_one(Brand, brand_id), store, settings)
         refitted = True
     if compact:
         run_pending(settings)

@@ -8,10 +8,10 @@ outlive a delete; see docs/guides/privacy-erasure.md). The wording of the facts 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from genpersona.data.repo import memory_vector_id
@@ -66,7 +66,7 @@ def replace_behaviour_facts(
         session.execute(delete(MemoryFact).where(MemoryFact.id.in_(gone[start : start + 900])))
     if changed:
         session.connection().execute(
-            update(MemoryFact.__table__)
+            update(cast(Table, MemoryFact.__table__))
             .where(MemoryFact.__table__.c.id == bindparam("fid"))
             .values(provenance=bindparam("prov")),
             changed,
@@ -95,7 +95,7 @@ def replace_behaviour_facts(
     return [r[0] for r in result], todo, [memory_vector_id(i) for i in gone]
 
 
-def embed_texts(embedder: Embedder, texts: list[str], progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
+def embed_texts(embedder: Embedder, texts: list[str], progress=None) -> np.ndarray:
     """Embed each distinct text once (behaviour facts repeat a lot), in row order."""
     uniq = list(dict.fromkeys(texts))
     parts = []

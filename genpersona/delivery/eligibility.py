@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from genpersona.agent.models import VariantContent
 from genpersona.delivery.policy import EligibleVariant
 from genpersona.review.tables import DraftRow, DraftVariantRow, ReviewRow
+from genpersona.types.content import VariantContent
 
 DELIVERABLE = ("approved", "edited")
 

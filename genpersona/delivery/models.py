@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from genpersona.agent.models import FeaturedItem, VariantContent
+from genpersona.types.content import FeaturedItem, VariantContent
 
 Channel = Literal["email", "web"]
 

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from genpersona.agent.models import VariantContent
 from genpersona.errors import PolicyError
+from genpersona.types.content import VariantContent
 
 #: how far from 1 a policy's probabilities may sum (float rounding of 1/n, never more)
 SUM_TOLERANCE = 1e-9

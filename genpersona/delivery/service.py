@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from genpersona.agent.models import VariantContent
 from genpersona.brands.loader import load_guide
 from genpersona.db.engine import get_engine
 from genpersona.delivery import lookup
@@ -32,6 +31,7 @@ from genpersona.delivery.models import Channel, DeliveredContent, generic_conten
 from genpersona.delivery.policy import Policy, UniformPolicy
 from genpersona.errors import ContentNotFound
 from genpersona.settings import Settings, get_settings
+from genpersona.types.content import VariantContent
 
 DEFAULT_POLICY: Policy = UniformPolicy()
 

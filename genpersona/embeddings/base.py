@@ -22,6 +22,10 @@ class Embedder(ABC):
     def embed_one(self, text: str) -> np.ndarray:
         return self.embed([text])[0]
 
+    def runtime_version(self) -> str | None:
+        """The library that runs the model and its version, for ``genpersona doctor``."""
+        return None
+
 
 def normalize(matrix: np.ndarray) -> np.ndarray:
     matrix = np.asarray(matrix, dtype=np.float32)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _pkg_version
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +103,9 @@ class MiniLMEmbedder(Embedder):
         # torch modules are not documented as thread-safe for concurrent forward passes
         self._lock = threading.Lock()
 
+    def runtime_version(self) -> str | None:
+        return f"sentence-transformers {_dist_version('sentence-transformers')}"
+
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
@@ -120,3 +125,10 @@ class MiniLMEmbedder(Embedder):
                 show_progress_bar=False,
             )
         return normalize(vectors)
+
+
+def _dist_version(dist: str) -> str | None:
+    try:
+        return _pkg_version(dist)
+    except PackageNotFoundError:
+        return None

@@ -11,13 +11,14 @@ import re
 import time
 from datetime import date
 
-from genpersona.agent.models import ContentKind, VariantContent
 from genpersona.brands.guide import BrandGuide
 from genpersona.guard.compiled import compiled
-from genpersona.guard.models import GuardReport, Span, Violation
+from genpersona.guard.models import GuardReport
 from genpersona.guard.text import normalize, tokenize
 from genpersona.guard.validators import FIELD_VALIDATORS, CheckOptions, FieldText
 from genpersona.guard.validators.length import copy_text, limit_for_field
+from genpersona.types.content import ContentKind, VariantContent
+from genpersona.types.violations import Span, Violation
 
 FIELDS = ("subject", "preheader", "headline", "subheadline", "cta", "answer")
 MAIN_FIELD: dict[str, str] = {
@@ -252,7 +253,7 @@ def autofix(
             s, e = v.span.start, v.span.end  # type: ignore[union-attr]
             if e > last_start:
                 continue  # overlaps a fix already applied
-            text = text[:s] + v.replacement + text[e:]  # type: ignore[operator]
+            text = text[:s] + v.replacement + text[e:]
             last_start = s
             fixes.append(f"{f.name}: {v.rule_id} '{v.span.text}' -> '{v.replacement}'")  # type: ignore[union-attr]
         text = " ".join(text.split()).replace(" .", ".").replace(" ,", ",")

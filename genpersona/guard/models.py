@@ -2,29 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from pydantic import BaseModel, Field
 
-Severity = Literal["block", "warn"]
-
-
-class Span(BaseModel):
-    start: int
-    end: int
-    text: str
-
-
-class Violation(BaseModel):
-    rule_id: str  # e.g. "banned_term", "claim.unregistered", "creepy.health"
-    severity: Severity
-    message: str
-    span: Span | None = None
-    suggestion: str | None = None
-    auto_fixable: bool = False
-    # optional extensions (guard engine): which content field, and the exact safe replacement
-    field: str | None = None
-    replacement: str | None = None
+from genpersona.types.violations import Violation
 
 
 class GuardReport(BaseModel):

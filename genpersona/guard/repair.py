@@ -13,7 +13,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from genpersona.agent.models import ContentKind, VariantContent
 from genpersona.brands.guide import BrandGuide
 from genpersona.errors import NoFallbackLine, RetriesExhausted
 from genpersona.guard.engine import (
@@ -24,7 +23,9 @@ from genpersona.guard.engine import (
     autofix_would_change,
     check,
 )
-from genpersona.guard.models import Attempt, GuardReport, Violation
+from genpersona.guard.models import Attempt, GuardReport
+from genpersona.types.content import ContentKind, VariantContent
+from genpersona.types.violations import Violation
 
 Producer = Callable[[int, list[Violation]], VariantContent | str]
 
@@ -113,7 +114,7 @@ def generate_guarded(
     for number in range(1, max_attempts + 1):
         raw = as_content(produce(number, previous), kind)
         report = guard(raw)
-        fixed, fixes = raw, []
+        fixed, fixes = raw, list[str]()
         # clean copy (the usual case) skips autofix and a second check on the request path
         if autofix_would_change(raw, report, kind):
             fixed, fixes = autofix(raw, guide, kind=kind, channel=channel, send_date=send_date)

@@ -46,6 +46,11 @@ class LLM(ABC):
     backend: str = "abstract"
     #: the prompt style that suits this model best (base models: completion)
     prompt_style: PromptStyle = "completion"
+    #: decodes on this machine's cores (in-process model, instant fake): work started beside
+    #: it only competes for the same CPU, so the pipeline keeps such work inline
+    shares_cpu: bool = False
+    #: answers strictly in call order (scripted fakes): candidates are requested one by one
+    sequential: bool = False
 
     @property
     @abstractmethod
@@ -65,6 +70,10 @@ class LLM(ABC):
     def health(self) -> dict[str, Any]:
         """Cheap check used by ``genpersona doctor``; override to add detail."""
         return {"backend": self.backend, "model": self.model, "ok": True}
+
+    def runtime_version(self) -> str | None:
+        """The library that runs the model and its version, for ``genpersona doctor``."""
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (servers, sockets)."""

@@ -17,6 +17,8 @@ Responder = Callable[[str, GenerationParams], str]
 
 class FakeLLM(LLM):
     backend = "fake"
+    shares_cpu = True
+    sequential = True
 
     def __init__(
         self,

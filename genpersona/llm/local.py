@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from genpersona.llm.base import LLM, ChatMessage, GenerationParams, LLMResult, PromptStyle
-from genpersona.llm.server import TRANSCRIPT_STOP, LlamaServer
+from genpersona.llm.server import TRANSCRIPT_STOP, LlamaServer, binding_version
 from genpersona.llm.structured import compact_json_schema
 from genpersona.settings import Settings
 
@@ -38,6 +38,7 @@ def request_body(params: GenerationParams, default_seed: int) -> dict[str, Any]:
 
 class LocalLLM(LLM):
     backend = "local"
+    shares_cpu = True
 
     def __init__(self, settings: Settings, *, model_path: Path | None = None) -> None:
         self._settings = settings
@@ -47,6 +48,9 @@ class LocalLLM(LLM):
         self.prompt_style: PromptStyle = (
             "chat" if settings.llm_prompt_style == "chat" else "completion"
         )
+
+    def runtime_version(self) -> str | None:
+        return f"xllamacpp {binding_version()}"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LocalLLM:

@@ -12,6 +12,8 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _pkg_version
 from typing import Any, TypeVar
 
 import openai
@@ -68,6 +70,9 @@ class OpenAILLM(LLM):
         )
         self._model = model
         self._model_lock = threading.Lock()
+
+    def runtime_version(self) -> str | None:
+        return f"openai {_dist_version('openai')}"
 
     @classmethod
     def from_settings(cls, settings: Settings, model: str | None = None) -> OpenAILLM:
@@ -248,3 +253,10 @@ class OpenAILLM(LLM):
 
     def close(self) -> None:
         self._client.close()
+
+
+def _dist_version(dist: str) -> str | None:
+    try:
+        return _pkg_version(dist)
+    except PackageNotFoundError:
+        return None

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from genpersona.agent.models import Draft, Rationale, Scores, Trace, Variant, VariantContent
 from genpersona.db.base import utcnow
 from genpersona.errors import InputError
-from genpersona.guard.models import Violation
 from genpersona.review.tables import DraftRow, DraftVariantRow
+from genpersona.types.content import Draft, Rationale, Scores, Trace, Variant, VariantContent
+from genpersona.types.violations import Violation
 
 #: The queue line shows this much of the top variant.
 PREVIEW_CHARS = 240
@@ -96,11 +96,11 @@ def draft_from_rows(row: DraftRow, variants: list[DraftVariantRow]) -> Draft:
     return Draft(
         id=row.id,
         brand=row.brand,
-        kind=row.kind,  # type: ignore[arg-type]
+        kind=row.kind,
         customer_id=row.customer_id,
         campaign=row.campaign,
         brief=row.brief,
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,
         variants=[variant_from_row(v) for v in sorted(variants, key=lambda v: v.idx)],
         rationale=Rationale.model_validate(row.rationale),
         trace=Trace.model_validate(row.trace),

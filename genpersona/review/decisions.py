@@ -11,15 +11,16 @@ commit (see ``exemplars.py``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
-from genpersona.agent.models import Draft, VariantContent
+from genpersona.brands.loader import load_guide
 from genpersona.db.base import utcnow
-from genpersona.db.engine import session_scope
+from genpersona.db.engine import rowcount, session_scope
 from genpersona.errors import (
     DraftConflict,
     DraftNotFound,
@@ -27,6 +28,7 @@ from genpersona.errors import (
     InputError,
     InvalidTransition,
 )
+from genpersona.guard.engine import check
 from genpersona.review.audit import audit_values, record, record_many
 from genpersona.review.diffs import diff_content, edit_size, substitutions
 from genpersona.review.exemplars import add_exemplar, embed_exemplars
@@ -42,6 +44,7 @@ from genpersona.review.store import insert_drafts, load_draft
 from genpersona.review.suggestions import record_substitutions
 from genpersona.review.tables import DraftRow, DraftVariantRow, ReviewRow
 from genpersona.settings import Settings
+from genpersona.types.content import Draft, VariantContent
 
 MAX_NOTE_CHARS = 2000
 
@@ -90,7 +93,7 @@ def _claim(
             fix="reload the queue; the draft may have been erased with its customer",
             draft_id=draft_id,
         )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(result) != 1:
         if row.status != "pending":
             when = f" at {row.decided_at:%Y-%m-%d %H:%M} UTC" if row.decided_at else ""
             message = f"draft {draft_id} was already {row.status} by {row.decided_by}{when}"
@@ -155,7 +158,7 @@ def _review(row: DraftRow, decision: str, reviewer: str, **kwargs: Any) -> dict[
 def _result(row: DraftRow, reviewer: str, **kwargs: Any) -> DecisionResult:
     return DecisionResult(
         draft_id=row.id, status=row.status, version=row.version, reviewer=reviewer, **kwargs
-    )  # type: ignore[arg-type]
+    )
 
 
 def _approve_in(
@@ -297,9 +300,6 @@ def _guard_edit(
     line reach customers through the one door meant to make copy safer.
     Returns the non-blocking warnings, kept in the audit entry.
     """
-    from genpersona.brands.loader import load_guide
-    from genpersona.guard.engine import check
-
     report = check(content, load_guide(brand, settings), kind=kind)  # type: ignore[arg-type]
     if report.blocking:
         raise EditBreaksRules(
@@ -494,12 +494,20 @@ def expire_stale(
     return sorted(r.id for r in expired)
 
 
+#: Produces a fresh draft for (old draft, reviewer's note, settings): the agent's
+#: ``regenerate_draft``. Passed in by the caller (API, CLI, console, campaigns) because the
+#: review queue sits below the agent and must not import it.
+Regenerator = Callable[[Draft, str, Settings | None], Draft]
+
+
 def regenerate(
     draft_id: int,
     note: str,
     reviewer: str,
     expected_version: int | None = None,
     settings: Settings | None = None,
+    *,
+    regenerate_fn: Regenerator,
 ) -> DecisionResult:
     """Ask the agent for a fresh draft with the reviewer's note; the old one is closed.
 
@@ -522,9 +530,7 @@ def regenerate(
     if current.status != "pending" or current.version != version:
         with session_scope(settings) as session:
             _claim(session, draft_id, version, reviewer, "rejected")  # raises the conflict
-    from genpersona.agent.pipeline import regenerate_draft
-
-    fresh = regenerate_draft(current, note, settings)
+    fresh = regenerate_fn(current, note, settings)
     queued_by_agent = fresh.id is not None and fresh.id != draft_id
     try:
         with session_scope(settings) as session:

@@ -11,7 +11,7 @@ import difflib
 import string
 from typing import Any
 
-from genpersona.agent.models import VariantContent
+from genpersona.types.content import VariantContent
 
 TEXT_FIELDS = ("subject", "preheader", "headline", "subheadline", "cta", "answer")
 #: substitutions longer than this (in words, either side) are rewrites, not term swaps

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
-from genpersona.agent.models import ContentKind, Draft, DraftStatus, VariantContent
+from genpersona.types.content import ContentKind, Draft, DraftStatus, VariantContent
 
 SortKey = Literal["score_desc", "score_asc", "oldest", "newest"]
 Decision = Literal["approved", "edited", "rejected", "expired", "regenerated"]

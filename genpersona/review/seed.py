@@ -12,7 +12,11 @@ import hashlib
 import random
 from datetime import datetime, timedelta
 
-from genpersona.agent.models import (
+from genpersona.db.base import utcnow
+from genpersona.review.queue import submit_drafts
+from genpersona.settings import Settings
+from genpersona.types.audience import Consent
+from genpersona.types.content import (
     ContentKind,
     Draft,
     FeaturedItem,
@@ -23,10 +27,7 @@ from genpersona.agent.models import (
     Variant,
     VariantContent,
 )
-from genpersona.context.models import Consent
-from genpersona.db.base import utcnow
-from genpersona.guard.models import Span, Violation
-from genpersona.settings import Settings
+from genpersona.types.violations import Span, Violation
 
 ITEMS = [
     ("85123A", "WHITE HANGING HEART T-LIGHT HOLDER", 2.55, "candles"),
@@ -73,7 +74,6 @@ BAD_TERMS = [
     ("50% off", "claim.unregistered", "'50% off' is not in the approved-claims registry"),
     ("Hurry!!", "style.exclamations", "more than one exclamation mark"),
 ]
-REVIEWERS = ["alice", "bob", "chen"]
 
 
 def _key(*parts: object) -> str:
@@ -113,7 +113,8 @@ def make_draft(
     n_variants: int = 3,
 ) -> Draft:
     """One realistic draft; pass ``rng`` seeded for reproducible drafts."""
-    kind = kind or rng.choice(["subject_line", "subject_line", "hero", "chat_answer"])
+    kinds: list[ContentKind] = ["subject_line", "subject_line", "hero", "chat_answer"]
+    what: ContentKind = kind if kind is not None else rng.choice(kinds)
     if campaign == "":
         campaign = rng.choice(CAMPAIGNS)
     customer_id = customer_id or f"C{rng.randint(12346, 18287)}"
@@ -123,14 +124,14 @@ def make_draft(
     items = rng.sample(ITEMS, 2)
     variants: list[Variant] = []
     for i in range(n_variants):
-        content = _content(kind, rng, items[i % 2], name)
+        content = _content(what, rng, items[i % 2], name)
         violations: list[Violation] = []
         if fallback:
             content = (
                 VariantContent(subject="New arrivals are in — take a look")
-                if kind == "subject_line"
+                if what == "subject_line"
                 else VariantContent(headline="New arrivals are in", cta="Shop now")
-                if kind == "hero"
+                if what == "hero"
                 else VariantContent(answer="Thanks for asking! A colleague will help you shortly.")
             )
         elif flagged and i == 0:
@@ -147,9 +148,9 @@ def make_draft(
                     suggestion="remove it or use a registered offer",
                 )
             )
-            if kind == "subject_line":
+            if what == "subject_line":
                 content.subject = text
-            elif kind == "hero":
+            elif what == "hero":
                 content.headline = text
             else:
                 content.answer = text
@@ -186,7 +187,7 @@ def make_draft(
         rules_checked=["banned_term", "claim.unregistered", "style.exclamations", "creepy.health"],
         model="gemma-3-270m-q4_k_m",
         backend="local",
-        prompt_template=f"{kind}.completion.j2",
+        prompt_template=f"{what}.completion.j2",
         prompt_version="2025.06.1",
     )
     trace = Trace(
@@ -201,14 +202,14 @@ def make_draft(
     brief = BRIEFS.get(campaign) or f"Campaign {campaign}: new arrivals picked for each customer"
     return Draft(
         brand=brand,
-        kind=kind,
+        kind=what,
         customer_id=customer_id,
         campaign=campaign,
         brief=brief,
         variants=variants,
         rationale=rationale,
         trace=trace,
-        idempotency_key=_key(brand, kind, customer_id, campaign, brief, rng.random()),
+        idempotency_key=_key(brand, what, customer_id, campaign, brief, rng.random()),
         created_at=created_at or utcnow(),
     )
 
@@ -223,7 +224,6 @@ def seed_queue(
     batch: int = 1000,
 ) -> list[int]:
     """Queue ``n`` pending drafts spread over the last ``spread``; returns their ids."""
-    from genpersona.review.queue import submit_drafts
 
     rng = random.Random(seed)
     now = utcnow()

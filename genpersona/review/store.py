@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from genpersona.agent.models import Draft
 from genpersona.errors import DraftNotFound
 from genpersona.review.audit import audit_values, record_many
 from genpersona.review.convert import (
@@ -17,6 +16,7 @@ from genpersona.review.convert import (
     violation_values,
 )
 from genpersona.review.tables import DraftRow, DraftVariantRow, DraftViolationRow
+from genpersona.types.content import Draft
 
 
 def insert_drafts(

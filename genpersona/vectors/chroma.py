@@ -69,7 +69,7 @@ class ChromaVectorStore(VectorStore):
                 )
                 self._client.heartbeat()
             else:
-                self._client = chromadb.PersistentClient(path=path, settings=chroma_settings)
+                self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         except Exception as exc:
             raise VectorStoreError(
                 f"cannot open the Chroma vector store at {self.location}: {exc}",
@@ -116,7 +116,7 @@ class ChromaVectorStore(VectorStore):
         except ChromaError:  # NotFoundError, or "Failed to get segments" mid-drop
             return fn(self._col(name, fresh=True))
 
-    def upsert(self, collection, ids, vectors, metadatas=None):  # type: ignore[override]
+    def upsert(self, collection, ids, vectors, metadatas=None):
         if not ids:
             return
         vectors = np.asarray(vectors, dtype=np.float32)
@@ -132,7 +132,7 @@ class ChromaVectorStore(VectorStore):
 
         self._retry(collection, write, fresh=True)
 
-    def get(self, collection, ids, *, metadata=True):  # type: ignore[override]
+    def get(self, collection, ids, *, metadata=True):
         if not ids:
             return Fetched(ids=[], vectors=np.zeros((0, 0), np.float32), metadatas=[])
         include = ["embeddings", "metadatas"] if metadata else ["embeddings"]
@@ -147,7 +147,7 @@ class ChromaVectorStore(VectorStore):
         )
         return Fetched(ids=found, vectors=vecs, metadatas=[by_id[i][1] or {} for i in found])
 
-    def query(self, collection, vector, k=10, where=None, ids=None):  # type: ignore[override]
+    def query(self, collection, vector, k=10, where=None, ids=None):
         if ids is not None and not ids:
             return []
 
@@ -171,7 +171,7 @@ class ChromaVectorStore(VectorStore):
             for i, d, m in zip(res["ids"][0], res["distances"][0], res["metadatas"][0], strict=True)
         ]
 
-    def delete(self, collection, ids=None, where=None):  # type: ignore[override]
+    def delete(self, collection, ids=None, where=None):
         if ids is not None and not ids:
             return
 
@@ -184,10 +184,10 @@ class ChromaVectorStore(VectorStore):
 
         self._retry(collection, remove, fresh=True)
 
-    def count(self, collection):  # type: ignore[override]
+    def count(self, collection):
         return int(self._retry(collection, lambda col: col.count()))
 
-    def ids(self, collection):  # type: ignore[override]
+    def ids(self, collection):
         return self._all_ids(self._col(collection, fresh=True))
 
     @staticmethod
@@ -260,7 +260,7 @@ class ChromaVectorStore(VectorStore):
         for start in range(0, len(added), _BATCH):
             res = old.get(ids=added[start : start + _BATCH], include=["embeddings", "metadatas"])
             if res["ids"]:
-                copy(res["ids"], res["embeddings"], res["metadatas"])
+                copy(res["ids"], res["embeddings"], list(res["metadatas"] or []))
         for c in self._client.list_collections():
             g = _generation(collection, c.name)
             if g is not None and g <= gen:  # the old one, and any a racing writer recreated
@@ -279,7 +279,7 @@ class ChromaVectorStore(VectorStore):
             return ScrubReport(
                 done=False,
                 note="Chroma server: run `chroma vacuum --path DIR` and "
-                "`genpersona vectors scrub-dir DIR` on the server's machine",
+                "`genpersona customer scrub-chroma-dir DIR` on the server's machine",
             )
         return scrub_in_subprocess(self._path)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from genpersona.guard.models import Violation
 from genpersona.guard.validators.base import CheckOptions, FieldText
 from genpersona.guard.validators.claims import claims
 from genpersona.guard.validators.creepy import creepy
@@ -13,6 +12,7 @@ from genpersona.guard.validators.length import length
 from genpersona.guard.validators.safety import safety
 from genpersona.guard.validators.style import caps, emoji, exclamations, spelling
 from genpersona.guard.validators.terms import banned, casing, competitors, patterns, preferred
+from genpersona.types.violations import Violation
 
 Validator = Callable[[FieldText, CheckOptions], list[Violation]]
 

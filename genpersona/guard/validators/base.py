@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
-from genpersona.agent.models import ContentKind
 from genpersona.brands.guide import BrandGuide, Severity
 from genpersona.guard.compiled import CompiledGuide
-from genpersona.guard.models import Span, Violation
 from genpersona.guard.text import Token
+from genpersona.types.content import ContentKind
+from genpersona.types.violations import Span, Violation
 
 
 @dataclass

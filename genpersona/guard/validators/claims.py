@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 
 from genpersona.brands.guide import Claim
-from genpersona.guard.models import Violation
 from genpersona.guard.validators.base import CheckOptions, FieldText
+from genpersona.types.violations import Violation
 
 PRICE_RE = re.compile(
     r"[£$€]\s?\d+(?:,\d{3})*(?:\.\d{1,2})?(?:\s?(?:k|m|bn)\b)?"

@@ -7,9 +7,9 @@ A hit is dropped when it sits inside an innocent phrase ("heart-shaped",
 
 from __future__ import annotations
 
-from genpersona.guard.models import Violation
 from genpersona.guard.text import TOKEN_RE
 from genpersona.guard.validators.base import CheckOptions, FieldText
+from genpersona.types.violations import Violation
 
 _FUNCTION_WORDS = {"your", "you", "you're", "we", "we've", "are", "at", "in", "the", "a", "of"}
 _MESSAGES = {

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from genpersona.guard.models import Violation
 from genpersona.guard.validators.base import CheckOptions, FieldText
+from genpersona.types.violations import Violation
 
 EMAIL_RE = re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 EMAIL_OBFUSCATED_RE = re.compile(

@@ -6,8 +6,8 @@ Disclaimer text the pipeline appended does not count: the limit is on the copy.
 from __future__ import annotations
 
 from genpersona.brands.guide import LengthLimit
-from genpersona.guard.models import Violation
 from genpersona.guard.validators.base import CheckOptions, FieldText
+from genpersona.types.violations import Violation
 
 FIELD_KIND = {"subject": "subject_line", "headline": "hero", "answer": "chat_answer"}
 

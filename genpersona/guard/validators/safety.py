@@ -9,8 +9,8 @@ from __future__ import annotations
 import html
 import re
 
-from genpersona.guard.models import Violation
 from genpersona.guard.validators.base import CheckOptions, FieldText
+from genpersona.types.violations import Violation
 
 SCRIPT_RE = re.compile(r"<\s*/?\s*script\b", re.IGNORECASE)
 TAG_RE = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9-]*(?=[\s/>])[^<>]*>?")

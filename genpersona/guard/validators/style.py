@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 from genpersona.guard.lexicons import IZE_EXCEPTIONS
-from genpersona.guard.models import Violation
 from genpersona.guard.text import match_case
 from genpersona.guard.validators.base import CheckOptions, FieldText
+from genpersona.types.violations import Violation
 
 _EMOJI_CORE = (
     "\U0001f1e6-\U0001f1ff\U0001f300-\U0001f5ff\U0001f600-\U0001f64f\U0001f680-\U0001f6ff"

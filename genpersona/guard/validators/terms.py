@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from genpersona.brands.guide import CasingRule, PreferredTerm, TermRule
-from genpersona.guard.models import Violation
 from genpersona.guard.text import TOKEN_RE, is_sentence_start, match_case
 from genpersona.guard.validators.base import CheckOptions, FieldText
+from genpersona.types.violations import Violation
 
 
 def banned(f: FieldText, opts: CheckOptions) -> list[Violation]:

@@ -1,8 +1,9 @@
-"""The agent's boundary types: what is asked (ContentRequest) and what comes back (Draft).
+"""The content boundary types: what is asked (ContentRequest) and what comes back (Draft).
 
-These are the contract between the pipeline (``genpersona.agent``) and the
-review queue (``genpersona.review``): the queue stores a Draft as produced, and
-the console shows it.
+These are the contract between the pipeline (``genpersona.agent``), the guard, the
+review queue (``genpersona.review``), campaigns and the API: the queue stores a Draft
+as produced, and the console shows it. They live in the bottom layer so none of those
+packages has to import another to name a draft.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from genpersona.context.models import AnonymousContext, Consent
-from genpersona.guard.models import Violation
+from genpersona.types.audience import AnonymousContext, Consent
+from genpersona.types.violations import Violation
 
 ContentKind = Literal["subject_line", "hero", "chat_answer"]
 DraftStatus = Literal["pending", "approved", "edited", "rejected", "expired"]

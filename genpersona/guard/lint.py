@@ -12,6 +12,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from genpersona.brands.guide import BrandGuide
+from genpersona.guard.engine import apply_disclaimers, check
 
 
 class LintFinding(BaseModel):
@@ -34,8 +35,6 @@ class LintReport(BaseModel):
 
 
 def lint_guide(guide: BrandGuide, file: str, *, send_date: date | None = None) -> LintReport:
-    from genpersona.guard.engine import apply_disclaimers, check
-
     report = LintReport(
         guide=guide.id, file=file, version=guide.version, rule_count=guide.rule_count
     )
@@ -89,7 +88,7 @@ def lint_guide(guide: BrandGuide, file: str, *, send_date: date | None = None) -
                 )
             )
     for kind in ("subject_line", "hero", "chat_answer"):
-        if not guide.fallbacks.get(kind):  # type: ignore[call-overload]
+        if not guide.fallbacks.get(kind):
             report.findings.append(
                 LintFinding(
                     level="warning",

@@ -1,0 +1,119 @@
+"""The reads the pipeline makes from the database: catalog rows, past drafts, other customers
+and a pending draft. Plain functions of (inputs, settings), so ``AgentDeps`` can swap them."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from sqlalchemy import Select, bindparam, select
+
+from genpersona.data.tables import Brand, CatalogItem, Customer, CustomerProfile, Theme
+from genpersona.db.engine import get_engine, session_scope
+from genpersona.db.fast_read import FAST_READER
+from genpersona.review.store import load_draft
+from genpersona.review.tables import DraftRow
+from genpersona.settings import Settings
+from genpersona.types.content import Draft, FeaturedItem
+
+#: up to this many codes, the lookup uses a statement with that many fixed placeholders
+#: (read fast path); longer lists (eval checks) use one expanding IN on the Core path
+_FIXED_ARITY = 16
+
+
+def catalog_items(
+    brand: str, stock_codes: list[str], settings: Settings
+) -> dict[str, FeaturedItem]:
+    """The catalog rows that exist for these codes: the proof that a featured item is real."""
+    if not stock_codes:
+        return {}
+    codes = list(dict.fromkeys(stock_codes))
+    n = len(codes) if len(codes) <= _FIXED_ARITY else 0
+    params: dict[str, object] = {"brand": brand}
+    params.update({f"code{i}": c for i, c in enumerate(codes)} if n else {"codes": codes})
+    rows = FAST_READER.all(get_engine(settings), _catalog_sql(n), params)
+    return {
+        code: FeaturedItem(stock_code=code, description=desc, price=price)
+        for code, desc, price in rows
+    }
+
+
+@cache
+def _catalog_sql(arity: int) -> Select:
+    """Built once per arity (0 = one expanding parameter ``codes``)."""
+
+    codes = (
+        CatalogItem.stock_code.in_([bindparam(f"code{i}") for i in range(arity)])
+        if arity
+        else CatalogItem.stock_code.in_(bindparam("codes", expanding=True))
+    )
+    return (
+        select(CatalogItem.stock_code, CatalogItem.description, CatalogItem.price)
+        .join(Brand, Brand.id == CatalogItem.brand_id)
+        .where(Brand.slug == bindparam("brand"), codes)
+    )
+
+
+def past_texts(
+    brand: str, customer_id: str, kind: str, settings: Settings, limit: int = 50
+) -> list[str]:
+    """Top texts already drafted for this customer (the novelty baseline)."""
+
+    params = {"brand": brand, "customer_id": customer_id, "kind": kind, "limit": limit}
+    rows = FAST_READER.all(get_engine(settings), _past_texts_sql(), params)
+    return [r[0] for r in rows if r[0]]
+
+
+@cache
+def _past_texts_sql() -> Select:
+    """Built once (per-request statement building cost more than the query itself)."""
+
+    return (
+        select(DraftRow.top_text)
+        .where(
+            DraftRow.brand == bindparam("brand"),
+            DraftRow.customer_id == bindparam("customer_id"),
+            DraftRow.kind == bindparam("kind"),
+            DraftRow.status != "rejected",
+        )
+        .order_by(DraftRow.id.desc())
+        .limit(bindparam("limit"))
+    )
+
+
+def other_interest_texts(brand: str, settings: Settings, limit: int = 60) -> list[tuple[str, str]]:
+    """(customer id, interest text) for a sample of the brand's consenting customers.
+
+    The specificity score compares a draft against these: a draft that fits
+    anyone equally well is not personal.
+    """
+
+    with session_scope(settings) as session:
+        brand_id = session.execute(select(Brand.id).where(Brand.slug == brand)).scalar()
+        if brand_id is None:
+            return []
+        labels = dict(
+            session.execute(select(Theme.slug, Theme.label).where(Theme.brand_id == brand_id)).all()
+        )
+        rows = session.execute(
+            select(Customer.external_id, CustomerProfile.favourite_themes)
+            .join(CustomerProfile, CustomerProfile.customer_id == Customer.id)
+            .where(Customer.brand_id == brand_id, Customer.consent_personalization.is_(True))
+            .order_by(Customer.id)
+            .limit(limit)
+        ).all()
+    out = []
+    for external_id, themes in rows:
+        names = [labels.get(t, t) for t in (themes or [])]
+        if names:
+            out.append((external_id, ", ".join(names)))
+    return out
+
+
+def find_pending(key: str, settings: Settings) -> Draft | None:
+    """The pending draft already queued for this idempotency key, if any."""
+
+    with session_scope(settings) as session:
+        draft_id = session.execute(
+            select(DraftRow.id).where(DraftRow.idempotency_key == key, DraftRow.status == "pending")
+        ).scalar()
+        return load_draft(session, draft_id) if draft_id is not None else None
