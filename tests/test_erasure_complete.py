@@ -76,7 +76,7 @@ def home(tmp_path, monkeypatch) -> Path:
 
 def _populate(tmp_path: Path) -> dict[str, object]:
     """Shop with the erased customer (purchase, unique fact, reviewed draft) and another."""
-    from genpersona.agent.models import VariantContent
+    from genpersona.types.content import VariantContent
     from genpersona.review.queue import edit_and_approve, submit_draft
     from genpersona.review.seed import make_draft
 
