@@ -76,9 +76,9 @@ def home(tmp_path, monkeypatch) -> Path:
 
 def _populate(tmp_path: Path) -> dict[str, object]:
     """Shop with the erased customer (purchase, unique fact, reviewed draft) and another."""
-    from genpersona.types.content import VariantContent
     from genpersona.review.queue import edit_and_approve, submit_draft
     from genpersona.review.seed import make_draft
+    from genpersona.types.content import VariantContent
 
     _precreate_collections()
     ingest_online_retail(
