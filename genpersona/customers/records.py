@@ -20,6 +20,7 @@ from genpersona.customers.erasure import CustomerRef
 from genpersona.customers.hooks import RecordedEvent, notify
 from genpersona.data.derive import derive
 from genpersona.data.locales import locale_for_country
+from genpersona.data.memory_store import memory_metadata
 from genpersona.data.repo import get_brand, get_customer, memory_vector_id
 from genpersona.data.tables import (
     EVENT_TYPES,
@@ -158,7 +159,7 @@ def add_memory_fact(
         fact.vector_id = memory_vector_id(fact.id)
         fact_id = fact.id
     get_vector_store(settings).upsert(
-        MEMORY, [memory_vector_id(fact_id)], vector, [{"brand": brand, "customer_id": customer_id}]
+        MEMORY, [memory_vector_id(fact_id)], vector, [memory_metadata(brand)]
     )
     return MemoryFactView(
         fact_id=fact_id,
