@@ -77,8 +77,31 @@ def _case(text: str, rng: random.Random) -> str:
 def negatives(pos: list[str], vocab: list[str], rng: random.Random, n: int) -> list[str]:
     out: list[str] = []
     starters = ["", "", "", "A new ", "The ", "Your ", "New ", "Gift: ", "For you: "]
+    generic = ["Check out our", "Shop our", "Browse our", "Great", "See our", "Discover our",
+               "New", "The best", "Quality", "Find"]  # fmt: skip
+    generic_tail = ["products", "items", "deals", "range", "selection", "collection", "goods",
+                    "offers", "stuff", "things"]  # fmt: skip
+    generic_end = ["", " today", " now", " online", " for everyone", " at great prices",
+                   " on our website", " in store"]  # fmt: skip
     while len(out) < n:
-        kind = rng.randrange(6)
+        kind = rng.randrange(8)
+        if kind == 6:  # generic filler: fluent, but about any shop and anyone
+            out.append(f"{rng.choice(generic)} {rng.choice(['', 'latest ', 'new ', 'great '])}"
+                       f"{rng.choice(generic_tail)}{rng.choice(generic_end)}")  # fmt: skip
+            continue
+        if kind == 7:  # awkward: a positive with its words out of order or doubled
+            words = rng.choice(pos).split()
+            if len(words) < 4:
+                continue
+            i = rng.randrange(len(words) - 1)
+            if rng.random() < 0.5:
+                words[i], words[i + 1] = words[i + 1], words[i]
+                j = rng.randrange(len(words) - 1)
+                words[j], words[j + 1] = words[j + 1], words[j]
+            else:
+                words.insert(i, rng.choice(["the", "a", "of", "to", words[i]]))
+            out.append(" ".join(words))
+            continue
         if kind <= 1:  # keyword list
             items = rng.sample(vocab, rng.randint(2, 5))
             sep = rng.choice([", ", ", ", " | ", "; "])

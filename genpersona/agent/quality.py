@@ -53,6 +53,15 @@ VERBISH = frozenset(
     fills top pick treat say says feel feels need needs get gets try run running saved
     waiting landed arrived welcome discover spruce""".split()
 )
+#: words of copy that could be about any shop, any customer
+GENERIC = frozenset(
+    """products product items item deals deal goods range selection collection store stock
+    website site online offers offer prices price quality best great amazing click check
+    browse available today everyone something stuff things""".split()
+)
+DETERMINERS = frozenset("a an the your our my this that".split())
+#: function words a determiner may precede ("the new", "a little", "your next")
+_AFTER_DET_OK = frozenset("little new more most very one next own first last best".split())
 FEATURES = [
     "bias",
     "n_words",
@@ -70,6 +79,9 @@ FEATURES = [
     "digit_share",
     "avg_word_len",
     "starts_lower",
+    "generic_share",
+    "doubled_word",
+    "det_then_function",
 ]
 
 
@@ -83,7 +95,7 @@ def features(text: str) -> list[float]:
     low = [t.lower() for t in toks]
     n = len(toks)
     if n == 0:
-        return [1.0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0]
+        return [1.0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]
     commas = text.count(",") + text.count(";") + text.count("|")
     func = sum(w in FUNCTION_WORDS for w in low)
     # "a, b, c" / "a, b and c": comma-separated chunks of at most three content words
@@ -114,6 +126,10 @@ def features(text: str) -> list[float]:
         sum(t.isdigit() for t in toks) / n,
         min(sum(len(t) for t in toks) / n, 12) / 12,
         1.0 if text.strip()[:1].islower() else 0.0,
+        sum(w in GENERIC for w in low) / n,
+        1.0 if any(a == b for a, b in bigrams) else 0.0,
+        sum(a in DETERMINERS and b in FUNCTION_WORDS and b not in _AFTER_DET_OK
+            for a, b in bigrams) / n,  # fmt: skip
     ]
 
 
@@ -121,7 +137,7 @@ class QualityModel(BaseModel):
     version: str
     features: list[str]
     coef: list[float]
-    trained_on: dict[str, int] = {}
+    trained_on: dict[str, float] = {}
 
     def sendable(self, text: str) -> float:
         x = features(text)
@@ -144,6 +160,15 @@ def _phrases(context: list[str]) -> list[list[str]]:
     return [p for p in ([w.lower() for w in tokens(c)] for c in context) if p]
 
 
+#: the prompt's own framing, or copy that tells the customer what we know about them
+_META_RE = re.compile(
+    r"\b(customer likes|interests?:|campaign:|background:|angle:|based on your|because you "
+    r"(like|love|bought|often)|you (often )?bought|your (favourite )?(themes|interests?)|"
+    r"who often buys|as you bought|since you often)\b",
+    re.IGNORECASE,
+)
+
+
 def echo(text: str, context: list[str]) -> float:
     """How much of ``text`` is the prompt's context copied back, in [0, 1].
 
@@ -151,6 +176,8 @@ def echo(text: str, context: list[str]) -> float:
     one phrase of three words or more; otherwise the share of the line's content words
     that are context words."""
     low = [w.lower() for w in tokens(text)]
+    if _META_RE.search(text):
+        return 1.0
     if not low or not context:
         return 0.0
     joined = " " + " ".join(low) + " "
