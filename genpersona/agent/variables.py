@@ -168,6 +168,11 @@ def prompt_variables(actx: AgentContext, *, repair_note: str = "") -> dict[str, 
         "avoid": list(guide.examples[request.kind].dont[:3])
         if request.kind in guide.examples
         else [],
+        "guide_lines": [t.split("|")[0].strip() for t in guide.examples[request.kind].do[:MAX_EXAMPLES]]
+        if request.kind in guide.examples
+        else [],
+        # approved by this brand's reviewers, closest to this request: after the static part
+        "approved_lines": [e.text for e in actx.exemplars[:MAX_EXEMPLARS]],
         # request-level
         "brief": request.brief,
         "knowledge": [{"question": k.question, "answer": k.answer} for k in actx.knowledge],
@@ -179,4 +184,8 @@ def prompt_variables(actx: AgentContext, *, repair_note: str = "") -> dict[str, 
         "message": actx.last_message,
         "regenerate_note": request.regenerate_note or "",
         "repair_note": repair_note,
+        # per-candidate (generation overrides these with ``candidate_variables``)
+        "recipe": {"angle": "general", "brief": "something this customer will like"},
+        "shots": [],
+        "background": background_line(actx),
     }
