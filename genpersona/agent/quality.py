@@ -173,7 +173,7 @@ def echo(text: str, context: list[str]) -> float:
     """How much of ``text`` is the prompt's context copied back, in [0, 1].
 
     1.0 when two or more context phrases (themes, product names) appear verbatim, or
-    one phrase of three words or more; otherwise the share of the line's content words
+    one phrase of four words or more (a catalogue description); otherwise the share of the line's content words
     that are context words."""
     low = [w.lower() for w in tokens(text)]
     if _META_RE.search(text):
@@ -182,7 +182,7 @@ def echo(text: str, context: list[str]) -> float:
         return 0.0
     joined = " " + " ".join(low) + " "
     verbatim = [p for p in _phrases(context) if f" {' '.join(p)} " in joined]
-    if len(verbatim) >= 2 or any(len(p) >= 3 for p in verbatim):
+    if len(verbatim) >= 2 or any(len(p) >= 4 for p in verbatim):
         return 1.0
     content = [w for w in low if w not in FUNCTION_WORDS]
     if not content:
