@@ -49,10 +49,10 @@ def test_every_kind_and_style_renders_with_a_version(kind: str, style: str) -> N
 def test_missing_variable_is_an_error_not_an_empty_string() -> None:
     world = World()
     variables = prompt_variables(build_context(_request("subject_line"), world.deps()))
-    del variables["brief"]
+    del variables["background"]
     with pytest.raises(PromptTemplateError) as err:
         get_library(PROMPTS).render("subject_line", "completion", variables)
-    assert "brief" in err.value.message and err.value.fix
+    assert "background" in err.value.message and err.value.fix
 
 
 def test_unknown_style_names_the_template_and_the_fix(tmp_path: Path) -> None:
@@ -145,6 +145,6 @@ def test_no_context_line_the_model_could_copy_as_a_list(kind: str) -> None:
         assert "likes:" not in text.lower() and "interests:" not in text.lower()
         personal = text.splitlines()[-3:]
         background = next(ln for ln in personal if ln.startswith("Background:"))
-        assert "," not in background.split("reading about")[0]  # a sentence, not a list
+        assert "," not in background.split(", reading about")[0]  # a sentence, not a list
         assert sum(t in background.lower() for t in themes) <= 2
         assert f"Angle: {recipe.brief}" in text  # one angle per candidate

@@ -209,8 +209,9 @@ def assess(text: str, context: list[str], mean_logprob: float | None = None) -> 
     """The copy-quality reading of one line against the context its prompt carried."""
     sendable = load_model().sendable(text)
     e = echo(text, context)
-    # echo above a third of the content words is copying, below it is just on topic
-    penalty = ECHO_WEIGHT * max(0.0, (e - 0.34) / 0.66)
+    # a line that uses the customer's words is on topic; one made of nothing else (or of
+    # verbatim phrases, scored 1.0) is copying
+    penalty = ECHO_WEIGHT * max(0.0, (e - 0.8) / 0.2)
     q = sendable * (1.0 - penalty)
     flu = fluency_score(mean_logprob)
     if flu is not None:
