@@ -138,5 +138,8 @@ def render_previews(variants: list[Variant], kind: str, sender: str) -> None:
     ordered = sorted(variants, key=lambda x: -x.scores.total)
     for col, v in zip(st.columns(len(ordered)), ordered, strict=True):
         with col:
-            st.caption(f"Variant {v.index + 1}" + (f" · {v.content.recipe_id}" if v.content.recipe_id else ""))
+            st.caption(
+                f"Variant {v.index + 1}"
+                + (f" · {v.content.recipe_id}" if v.content.recipe_id else "")
+            )
             render_variant(v, kind, sender)

@@ -54,7 +54,7 @@ def test_generate_table_output_names_the_next_step(world: World) -> None:
     result = runner.invoke(app, ["generate", "-b", "teashop", "-c", "c1", "-n", "1"])
     assert result.exit_code == 0, result.output
     # more candidates are written than shown: the top one is either fake reply, ranked
-    assert ("Rose teapots" in result.stdout or "UK delivery" in result.stdout)
+    assert "Rose teapots" in result.stdout or "UK delivery" in result.stdout
     assert "genpersona console" in result.stdout
 
 

@@ -48,7 +48,9 @@ def test_prompt_receives_the_customers_context_and_draft_is_queued() -> None:
         assert "c1" not in p  # the customer id is never shown to the model
     assert any("vintage tea sets" in p for p in prompts)
     assert any("vintage rose teapot" in p.lower() for p in prompts)
-    assert len({p.split("Angle: ")[-1] for p in prompts}) == min(written, 7)  # one angle each (7 recipes)
+    assert len({p.split("Angle: ")[-1] for p in prompts}) == min(
+        written, 7
+    )  # one angle each (7 recipes)
     seeds = {c["params"].seed for c in world.llm.calls}
     assert len(seeds) == written  # distinct seeds per candidate
     assert draft.id is not None and get_draft(draft.id).idempotency_key == draft.idempotency_key
@@ -56,7 +58,9 @@ def test_prompt_receives_the_customers_context_and_draft_is_queued() -> None:
     assert len(stored.variants) == 3
     assert stored.rationale.prompt_template == "subject_line.completion.j2"
     assert stored.rationale.prompt_version.startswith("2026.12.1+")
-    assert all(v.content.recipe_id and "/2026.12.1/" in v.content.recipe_id for v in stored.variants)
+    assert all(
+        v.content.recipe_id and "/2026.12.1/" in v.content.recipe_id for v in stored.variants
+    )
     assert stored.rationale.model == "fake-1" and stored.rationale.personalized
     assert stored.rationale.consent.personalization
     assert any(MEMORY_TEXT in f for f in stored.rationale.facts_used)
@@ -72,7 +76,10 @@ def test_prompt_receives_the_customers_context_and_draft_is_queued() -> None:
     assert {"context.retrieval", "context.exemplars"} <= set(stages)
     assert "score" in stages and "queue" in stages
     assert draft.trace.prompt_tokens > 0 and draft.trace.total_ms >= draft.trace.model_ms
-    assert stored.trace.candidates == written and stored.trace.prompt_tokens == draft.trace.prompt_tokens
+    assert (
+        stored.trace.candidates == written
+        and stored.trace.prompt_tokens == draft.trace.prompt_tokens
+    )
 
 
 def test_opt_out_prompts_carry_no_personal_data() -> None:

@@ -79,7 +79,9 @@ def test_list_of_the_customers_themes_earns_no_relevance_credit() -> None:
     )
     themes = ", ".join(actx.bundle.profile.favourite_themes)  # type: ignore[union-attr]
     lst = Variant(index=0, content=VariantContent(subject=themes))
-    fluent = Variant(index=1, content=VariantContent(subject="Tea for two, and a cake stand to match"))
+    fluent = Variant(
+        index=1, content=VariantContent(subject="Tea for two, and a cake stand to match")
+    )
     sctx = build_scoring_context(actx, deps)
     assert themes.split(",")[0] in " ".join(context_terms(actx))
     raw = score_variants([lst, fluent], sctx, deps.embedder, 0.0)

@@ -19,7 +19,11 @@ HERE = Path(__file__).parent
 def load(folder: str) -> list[dict]:
     rows: list[dict] = []
     for path in sorted((HERE / folder).glob("*.jsonl")):
-        rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows += [
+            json.loads(line)
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
     return rows
 
 

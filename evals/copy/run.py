@@ -39,10 +39,9 @@ SCORERS = {
     "specificity": "specificity-1of10-2026.11.1 (as evals/agent)",
 }
 FUNCTION = set(
-    "a an the and or but for of to in on at by with from your you our we it is are this that "
-    "what how why when all every some one little new just so now can will be".split()
+    ["a", "an", "the", "and", "or", "but", "for", "of", "to", "in", "on", "at", "by", "with", "from", "your", "you", "our", "we", "it", "is", "are", "this", "that", "what", "how", "why", "when", "all", "every", "some", "one", "little", "new", "just", "so", "now", "can", "will", "be"]
 )
-DANGLING = set("a an the and or but for of to in on at by with from your our my".split())
+DANGLING = set(["a", "an", "the", "and", "or", "but", "for", "of", "to", "in", "on", "at", "by", "with", "from", "your", "our", "my"])
 
 
 def shape(text: str) -> str:
@@ -71,7 +70,9 @@ def run_arm(name: str, settings, ids: list[str], brand: str, n: int, brief: str)
     drafts, errors = [], []
     for i, cid in enumerate(ids):
         try:
-            req = ContentRequest(brand=brand, kind="subject_line", customer_id=cid, brief=brief, n=n)
+            req = ContentRequest(
+                brand=brand, kind="subject_line", customer_id=cid, brief=brief, n=n
+            )
             drafts.append(generate(req, deps=deps, submit=False))
         except Exception as exc:  # an eval counts failures instead of stopping
             errors.append(f"{cid}: {type(exc).__name__}: {exc}")
@@ -91,7 +92,9 @@ def run_arm(name: str, settings, ids: list[str], brand: str, n: int, brief: str)
         "drafts": len(drafts),
         "errors": errors,
         "candidates_per_draft": round(cand / max(1, len(drafts)), 2),
-        "keyword_list_or_fragment_pct": round(100 * sum(s != "ok" for s in shapes) / max(1, len(shapes)), 1),
+        "keyword_list_or_fragment_pct": round(
+            100 * sum(s != "ok" for s in shapes) / max(1, len(shapes)), 1
+        ),
         "keyword_list_pct": round(100 * shapes.count("keyword_list") / max(1, len(shapes)), 1),
         "fragment_pct": round(100 * shapes.count("fragment") / max(1, len(shapes)), 1),
         "echo_pct": round(100 * sum(echo) / max(1, len(echo)), 1),
@@ -102,9 +105,13 @@ def run_arm(name: str, settings, ids: list[str], brand: str, n: int, brief: str)
         "latency_ms_p50": round(percentile(totals, 50)),
         "latency_ms_p95": round(percentile(totals, 95)),
         "samples": [
-            {"customer": d.customer_id, "recipe": d.top.content.recipe_id,
-             "subject": d.top.content.subject, "preheader": d.top.content.preheader,
-             "quality": d.top.scores.quality}  # fmt: skip
+            {
+                "customer": d.customer_id,
+                "recipe": d.top.content.recipe_id,
+                "subject": d.top.content.subject,
+                "preheader": d.top.content.preheader,
+                "quality": d.top.scores.quality,
+            }  # fmt: skip
             for d in drafts
         ],
         "_drafts": drafts,
@@ -184,15 +191,23 @@ def main(argv: list[str] | None = None) -> int:
         p = out["pipeline"]
         print(f"\n{p['customers']} customers of {p['brand']}, {p['wall_s']} s")
         for a in p["arms"]:
-            print(f"[{a['arm']}] prompt {a['prompt_version']}  drafts {a['drafts']}  "
-                  f"candidates/draft {a['candidates_per_draft']}  errors {len(a['errors'])}")
-            print(f"  keyword list or fragment {a['keyword_list_or_fragment_pct']}% "
-                  f"(lists {a['keyword_list_pct']}%, fragments {a['fragment_pct']}%)  echo {a['echo_pct']}%  "
-                  f"quality mean {a['quality_mean']}  specificity {a['specificity_pct']}%")
-            print(f"  guard first-try {a['guard_first_try_pct']}%  final {a['guard_final_pass_pct']}%  "
-                  f"fallbacks {a['fallback_pct']}%  latency p50 {a['latency_ms_p50']} ms  p95 {a['latency_ms_p95']} ms")
+            print(
+                f"[{a['arm']}] prompt {a['prompt_version']}  drafts {a['drafts']}  "
+                f"candidates/draft {a['candidates_per_draft']}  errors {len(a['errors'])}"
+            )
+            print(
+                f"  keyword list or fragment {a['keyword_list_or_fragment_pct']}% "
+                f"(lists {a['keyword_list_pct']}%, fragments {a['fragment_pct']}%)  echo {a['echo_pct']}%  "
+                f"quality mean {a['quality_mean']}  specificity {a['specificity_pct']}%"
+            )
+            print(
+                f"  guard first-try {a['guard_first_try_pct']}%  final {a['guard_final_pass_pct']}%  "
+                f"fallbacks {a['fallback_pct']}%  latency p50 {a['latency_ms_p50']} ms  p95 {a['latency_ms_p95']} ms"
+            )
             for s in a["samples"][:12]:
-                print(f"    {s['customer']}: {s['subject']!r} / {s['preheader']!r}  [{s['recipe']}] q={s['quality']}")
+                print(
+                    f"    {s['customer']}: {s['subject']!r} / {s['preheader']!r}  [{s['recipe']}] q={s['quality']}"
+                )
         # fmt: skip
     return 0
 

@@ -31,7 +31,9 @@ DATA = Path("/work/shared/data")
 def sentence_case(text: str) -> str:
     text = re.sub(r"[*_]", "", text).strip()
     words = text.split()
-    out = [words[0]] + [w if w == "I" or w.isupper() and len(w) > 1 else w.lower() for w in words[1:]]
+    out = [words[0]] + [
+        w if w == "I" or w.isupper() and len(w) > 1 else w.lower() for w in words[1:]
+    ]
     return " ".join(out)
 
 
@@ -43,25 +45,29 @@ def positives(upworthy: Path, rng: random.Random) -> list[str]:
     for guide in sorted((ROOT / "brand_guides").glob("*.yaml")):
         spec = yaml.safe_load(guide.read_text()) or {}
         for kind in ("subject_line", "hero"):
-            lines += [t.split("|")[0].strip() for t in (spec.get("examples", {}).get(kind) or {}).get("do", [])]
+            lines += [
+                t.split("|")[0].strip()
+                for t in (spec.get("examples", {}).get(kind) or {}).get("do", [])
+            ]
         for kind in ("subject_line", "hero"):
             lines += list((spec.get("fallbacks") or {}).get(kind) or [])
     recipes = yaml.safe_load((ROOT / "prompts" / "recipes.yaml").read_text())["recipes"]
     for spec in recipes.values():
         for kind in ("subject_line", "hero"):
             for e in spec.get(kind, []):
-                lines += [e[k] for k in ("subject", "preheader", "headline", "subheadline") if e.get(k)]
+                lines += [
+                    e[k] for k in ("subject", "preheader", "headline", "subheadline") if e.get(k)
+                ]
     return lines
 
 
 def vocabulary(retail: Path, rng: random.Random) -> list[str]:
-    desc = pd.read_parquet(retail, columns=["Description"])["Description"].dropna().unique().tolist()
+    desc = (
+        pd.read_parquet(retail, columns=["Description"])["Description"].dropna().unique().tolist()
+    )
     desc = [d.strip().lower() for d in desc if d and d.strip() and not d.strip()[0].isdigit()]
     rng.shuffle(desc)
-    themes = """christmas home decor party supplies gift wrap kitchen garden bags jumbo bags
-    vintage tea time lunch bags candles lanterns cushions wall art storage baking children's
-    toys stationery bunting retrospot ornaments heart decorations housewarming gift new season
-    gift pick winter season bird ornament alarm clock green""".split()
+    themes = ["christmas", "home", "decor", "party", "supplies", "gift", "wrap", "kitchen", "garden", "bags", "jumbo", "bags", "vintage", "tea", "time", "lunch", "bags", "candles", "lanterns", "cushions", "wall", "art", "storage", "baking", "children's", "toys", "stationery", "bunting", "retrospot", "ornaments", "heart", "decorations", "housewarming", "gift", "new", "season", "gift", "pick", "winter", "season", "bird", "ornament", "alarm", "clock", "green"]
     return desc[:3000] + themes
 
 
@@ -146,7 +152,11 @@ def train(upworthy: Path, retail: Path) -> dict:
         "version": QUALITY_VERSION,
         "features": FEATURES,
         "coef": [round(float(c), 5) for c in clf.coef_[0]],
-        "trained_on": {"positives": len(pos), "negatives": len(neg), "train_accuracy_pct": round(100 * acc, 1)},
+        "trained_on": {
+            "positives": len(pos),
+            "negatives": len(neg),
+            "train_accuracy_pct": round(100 * acc, 1),
+        },
     }
     MODEL_PATH.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
     return model

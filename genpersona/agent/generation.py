@@ -18,8 +18,8 @@ from pydantic import BaseModel, ConfigDict
 
 from genpersona.agent.context_stage import AgentContext
 from genpersona.agent.prompting import PromptLibrary, RenderedPrompt
-from genpersona.agent.trace import StageTimer
 from genpersona.agent.recipes import load_recipes, recipe_id
+from genpersona.agent.trace import StageTimer
 from genpersona.agent.variables import candidate_variables, prompt_variables
 from genpersona.errors import RetriesExhausted
 from genpersona.guard.engine import autofix, check

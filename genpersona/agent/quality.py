@@ -38,30 +38,21 @@ FLUENCY_WEIGHT = 0.15
 
 _TOKEN_RE = re.compile(r"[A-Za-z][A-Za-z'\-]*|\d+")
 FUNCTION_WORDS = frozenset(
-    """a an the and or but for of to in on at by with from into over under about your you
-    our we us my me it its it's is are was be been this that these those what who how why
-    when where which there here just all every some one little more most so not no now
-    can will would could should may might do does did have has had get got let make makes
-    made come see find give take keep than then too very as if up out off back new""".split()
+    ["a", "an", "the", "and", "or", "but", "for", "of", "to", "in", "on", "at", "by", "with", "from", "into", "over", "under", "about", "your", "you", "our", "we", "us", "my", "me", "it", "its", "it's", "is", "are", "was", "be", "been", "this", "that", "these", "those", "what", "who", "how", "why", "when", "where", "which", "there", "here", "just", "all", "every", "some", "one", "little", "more", "most", "so", "not", "no", "now", "can", "will", "would", "could", "should", "may", "might", "do", "does", "did", "have", "has", "had", "get", "got", "let", "make", "makes", "made", "come", "see", "find", "give", "take", "keep", "than", "then", "too", "very", "as", "if", "up", "out", "off", "back", "new"]
 )
 DANGLING = frozenset(
-    "a an the and or but for of to in on at by with from into your our my this that its is are".split()
+    ["a", "an", "the", "and", "or", "but", "for", "of", "to", "in", "on", "at", "by", "with", "from", "into", "your", "our", "my", "this", "that", "its", "is", "are"]
 )
 VERBISH = frozenset(
-    """is are was be make makes made come comes see find give gives take keep keeps let
-    meet bring brings brighten wrap wraps light lights love loves called wants deck fill
-    fills top pick treat say says feel feels need needs get gets try run running saved
-    waiting landed arrived welcome discover spruce""".split()
+    ["is", "are", "was", "be", "make", "makes", "made", "come", "comes", "see", "find", "give", "gives", "take", "keep", "keeps", "let", "meet", "bring", "brings", "brighten", "wrap", "wraps", "light", "lights", "love", "loves", "called", "wants", "deck", "fill", "fills", "top", "pick", "treat", "say", "says", "feel", "feels", "need", "needs", "get", "gets", "try", "run", "running", "saved", "waiting", "landed", "arrived", "welcome", "discover", "spruce"]
 )
 #: words of copy that could be about any shop, any customer
 GENERIC = frozenset(
-    """products product items item deals deal goods range selection collection store stock
-    website site online offers offer prices price quality best great amazing click check
-    browse available today everyone something stuff things""".split()
+    ["products", "product", "items", "item", "deals", "deal", "goods", "range", "selection", "collection", "store", "stock", "website", "site", "online", "offers", "offer", "prices", "price", "quality", "best", "great", "amazing", "click", "check", "browse", "available", "today", "everyone", "something", "stuff", "things"]
 )
-DETERMINERS = frozenset("a an the your our my this that".split())
+DETERMINERS = frozenset(["a", "an", "the", "your", "our", "my", "this", "that"])
 #: function words a determiner may precede ("the new", "a little", "your next")
-_AFTER_DET_OK = frozenset("little new more most very one next own first last best".split())
+_AFTER_DET_OK = frozenset(["little", "new", "more", "most", "very", "one", "next", "own", "first", "last", "best"])
 FEATURES = [
     "bias",
     "n_words",
@@ -104,7 +95,9 @@ def features(text: str) -> list[float]:
         len(tokens(c)) <= 3 and not any(w.lower() in FUNCTION_WORDS for w in tokens(c))
         for c in chunks
     )
-    list_shape = 1.0 if len(chunks) >= 3 and short_chunks >= 2 else short_chunks / max(3, len(chunks))
+    list_shape = (
+        1.0 if len(chunks) >= 3 and short_chunks >= 2 else short_chunks / max(3, len(chunks))
+    )
     bigrams = list(zip(low, low[1:], strict=False))
     inner = toks[1:]
     title = sum(t[0].isupper() for t in inner if t.lower() not in {"i"}) / max(1, len(inner))
@@ -128,8 +121,8 @@ def features(text: str) -> list[float]:
         1.0 if text.strip()[:1].islower() else 0.0,
         sum(w in GENERIC for w in low) / n,
         1.0 if any(a == b for a, b in bigrams) else 0.0,
-        sum(a in DETERMINERS and b in FUNCTION_WORDS and b not in _AFTER_DET_OK
-            for a, b in bigrams) / n,  # fmt: skip
+        sum(a in DETERMINERS and b in FUNCTION_WORDS and b not in _AFTER_DET_OK for a, b in bigrams)
+        / n,  # fmt: skip
     ]
 
 
@@ -215,7 +208,9 @@ def assess(text: str, context: list[str], mean_logprob: float | None = None) -> 
     q = sendable * (1.0 - penalty)
     flu = fluency_score(mean_logprob)
     if flu is not None:
-        q = (1 - FLUENCY_WEIGHT) * q + FLUENCY_WEIGHT * flu * (1.0 if q >= SENDABLE_THRESHOLD else 0.0)
+        q = (1 - FLUENCY_WEIGHT) * q + FLUENCY_WEIGHT * flu * (
+            1.0 if q >= SENDABLE_THRESHOLD else 0.0
+        )
     return QualityReading(sendable=round(sendable, 4), echo=round(e, 4),
                           fluency=None if flu is None else round(flu, 4), quality=round(q, 4))  # fmt: skip
 

@@ -85,7 +85,8 @@ def load_recipes(prompts_dir: Path) -> RecipeBook:
         book = RecipeBook(
             version=str(raw.get("version", "0")),
             recipes={
-                name: Recipe(angle=name, **spec) for name, spec in (raw.get("recipes") or {}).items()
+                name: Recipe(angle=name, **spec)
+                for name, spec in (raw.get("recipes") or {}).items()
             },
         )
     except (TypeError, ValueError) as exc:

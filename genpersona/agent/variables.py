@@ -132,7 +132,9 @@ def background_line(actx: AgentContext, focus: int = 0) -> str:
     return f"a customer who often buys {' and '.join(picked)}" + about
 
 
-def recipe_shots(book: RecipeBook, recipe: Recipe, kind: ContentKind, k: int = 4) -> list[dict[str, str]]:
+def recipe_shots(
+    book: RecipeBook, recipe: Recipe, kind: ContentKind, k: int = 4
+) -> list[dict[str, str]]:
     """Few-shot records for one candidate: its own recipe's examples first, then one from
     each other recipe, so the model sees the angle and a variety of full sentences."""
     if kind not in ("subject_line", "hero"):
@@ -168,7 +170,9 @@ def prompt_variables(actx: AgentContext, *, repair_note: str = "") -> dict[str, 
         "avoid": list(guide.examples[request.kind].dont[:3])
         if request.kind in guide.examples
         else [],
-        "guide_lines": [t.split("|")[0].strip() for t in guide.examples[request.kind].do[:MAX_EXAMPLES]]
+        "guide_lines": [
+            t.split("|")[0].strip() for t in guide.examples[request.kind].do[:MAX_EXAMPLES]
+        ]
         if request.kind in guide.examples
         else [],
         # approved by this brand's reviewers, closest to this request: after the static part
