@@ -6,11 +6,11 @@ STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 # the demo ends by serving the review console; `make demo DEMO_ARGS=--no-console` just prints
 DEMO_ARGS ?= --console
-SRC := genpersona app tests evals bench
+SRC := genpersona app tests evals bench scripts
 # the unit tier: fakes only, no real model, no services, no browser
 FAST_MARKERS := not real_model and not slow and not postgres and not browser
 
-.PHONY: install demo test test-fast lint typecheck imports docs check format bench evals console clean
+.PHONY: install demo test test-fast lint typecheck imports docs docs-check check format bench evals console clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -43,7 +43,7 @@ imports: install
 	$(VENV)/bin/lint-imports
 
 # every check CI runs before the tests
-check: lint typecheck imports docs
+check: lint typecheck imports docs-check
 
 format: install
 	$(VENV)/bin/ruff format $(SRC)
@@ -54,6 +54,16 @@ bench: install
 
 evals: install
 	$(PY) -m evals.run
+
+# regenerate the reference pages (CLI, HTTP API, settings) from the code, then build the site
+docs: install
+	$(PY) scripts/gen_docs.py
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
+
+# CI: fail when a reference page is stale (instead of regenerating it), then build strictly
+docs-check: install
+	$(PY) scripts/gen_docs.py --check
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 console: install
 	$(VENV)/bin/genpersona console

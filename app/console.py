@@ -15,10 +15,22 @@ if str(ROOT) not in sys.path:  # `streamlit run app/console.py` puts only app/ o
 
 import streamlit as st  # noqa: E402
 
-from app import detail_view, insights_view, login_view, queue_view, rules_view  # noqa: E402
+from app import (  # noqa: E402
+    detail_view,
+    insights_view,
+    learning_view,
+    login_view,
+    queue_view,
+    rules_view,
+)
 from app.ui import inject_css, show_flash  # noqa: E402
 
-PAGES = {"Queue": queue_view, "Insights": insights_view, "Suggested rules": rules_view}
+PAGES = {
+    "Queue": queue_view,
+    "Insights": insights_view,
+    "Suggested rules": rules_view,
+    "Learning": learning_view,
+}
 
 
 def main() -> None:

@@ -277,3 +277,21 @@ class ContentNotFound(NotFound):
 
 class ExportError(InputError):
     """A campaign export cannot be written as asked (format, missing addresses, no recipients)."""
+
+
+# --- learning ------------------------------------------------------------------
+class LearningError(GenpersonaError):
+    exit_code = 2
+    http_status = 422
+
+
+class LearningInputError(LearningError):
+    """Bad logged data or arguments for the bandit, the click model or an estimator."""
+
+
+class NoAllocation(LearningError, NotFound):
+    http_status = 404
+
+
+class ClickModelMissing(LearningError):
+    http_status = 503

@@ -19,7 +19,9 @@ from genpersona.api.schemas import ConsentChange, ErrorBody
 
 router = APIRouter(tags=["customers"])
 
-_NOT_FOUND = {404: {"model": ErrorBody, "description": "unknown brand or customer"}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "unknown brand or customer"}
+}
 BrandPath = Path(min_length=1, max_length=64)
 CustomerPath = Path(min_length=1, max_length=64)
 

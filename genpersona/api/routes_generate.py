@@ -6,6 +6,8 @@ SQL), so FastAPI runs them in its thread pool instead of stalling the event loop
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Path
 
 from genpersona.api.deps import ServicesDep, SettingsDep
@@ -14,7 +16,7 @@ from genpersona.types.content import ContentRequest, Draft
 
 router = APIRouter(prefix="/v1", tags=["generation"])
 
-_ERRORS = {
+_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorBody, "description": "unknown brand, customer or draft"},
     422: {"model": ErrorBody, "description": "invalid body (fields named in data.fields)"},
 }

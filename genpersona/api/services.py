@@ -21,6 +21,7 @@ from genpersona.customers.records import record_event
 from genpersona.customers.rights import erase_customer, export_customer, reset_customer, set_opt_out
 from genpersona.db.engine import get_engine
 from genpersona.delivery.service import deliver_anonymous, deliver_to_customer
+from genpersona.learning.policy import campaign_policy
 from genpersona.llm.factory import get_llm
 from genpersona.review.queue import get_draft
 from genpersona.settings import Settings
@@ -78,7 +79,14 @@ def _record_outcomes(outcomes: list[Any], settings: Settings) -> list[int]:
 def _pull_content(
     brand: str, campaign: str, customer_id: str, channel: str, settings: Settings
 ) -> Any:
-    return deliver_to_customer(brand, campaign, customer_id, channel, settings=settings)  # type: ignore[arg-type]
+    return deliver_to_customer(
+        brand,
+        campaign,
+        customer_id,
+        channel,  # type: ignore[arg-type]  # the route's Query(pattern=...) admits only Channel values
+        settings=settings,
+        policy=campaign_policy(brand, campaign, settings),
+    )
 
 
 def _pull_anonymous(

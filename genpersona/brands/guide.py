@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
@@ -41,6 +41,15 @@ ALL_SENSITIVE: tuple[str, ...] = (
     "age",
     "surveillance",
 )
+
+
+def _field_limits() -> dict[FieldName, LengthLimit]:
+    """Defaults for the parts of a variant that have no kind-level limit of their own."""
+    return {
+        "preheader": LengthLimit(max_chars=110, max_words=20),
+        "subheadline": LengthLimit(max_chars=160, max_words=28),
+        "cta": LengthLimit(max_chars=28, max_words=5),
+    }
 
 
 class _Strict(BaseModel):
@@ -291,7 +300,9 @@ class SpellingPolicy(_Strict):
 class SensitivePolicy(_Strict):
     """The creepy line: categories never mentioned, with innocent-use exceptions."""
 
-    categories: list[SensitiveCategory] = Field(default_factory=lambda: list(ALL_SENSITIVE))
+    categories: list[SensitiveCategory] = Field(
+        default_factory=lambda: cast(list[SensitiveCategory], list(ALL_SENSITIVE))
+    )
     extra_terms: dict[SensitiveCategory, list[str]] = Field(default_factory=dict)
     allowed_phrases: list[str] = Field(
         default_factory=list, description="innocent uses added to the built-in ones"
@@ -331,13 +342,7 @@ class BrandGuide(_Strict):
     disclaimers: dict[Channel, list[str]] = Field(default_factory=dict)
     claims: ClaimPolicy = Field(default_factory=ClaimPolicy)
     limits: dict[ContentKind, LengthLimit] = Field(default_factory=dict)
-    field_limits: dict[FieldName, LengthLimit] = Field(
-        default_factory=lambda: {
-            "preheader": LengthLimit(max_chars=110, max_words=20),
-            "subheadline": LengthLimit(max_chars=160, max_words=28),
-            "cta": LengthLimit(max_chars=28, max_words=5),
-        }
-    )
+    field_limits: dict[FieldName, LengthLimit] = Field(default_factory=_field_limits)
     style: StyleLimits = Field(default_factory=StyleLimits)
     style_by_kind: dict[ContentKind, StyleLimits] = Field(default_factory=dict)
     spelling: SpellingPolicy = Field(default_factory=SpellingPolicy)

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from genpersona.brands.guide import BrandGuide
 from genpersona.errors import BrandGuideError, BrandNotFound
@@ -165,7 +166,7 @@ def parse_guide_text(text: str, path: Path) -> BrandGuide:
         ) from None
 
 
-def _describe(err: dict[str, Any]) -> dict[str, str]:
+def _describe(err: ErrorDetails) -> dict[str, str]:
     """One pydantic error as {field, problem, fix} in a marketer's words."""
     loc = [str(p) for p in err.get("loc", ()) if not str(p).startswith("function-")]
     field = ".".join(loc) or "(top level)"

@@ -14,20 +14,25 @@ from sqlalchemy.orm import Session
 
 from genpersona.campaigns.tables import CampaignRunItemRow, OutcomeRow
 from genpersona.customers.erasure import CustomerRef, register_eraser, register_exporter
+from genpersona.db.engine import rowcount
 
 
 def erase_campaign_rows(session: Session, ref: CustomerRef) -> int:
-    removed = session.execute(
-        delete(CampaignRunItemRow).where(
-            CampaignRunItemRow.brand == ref.brand,
-            CampaignRunItemRow.customer_id == ref.external_id,
+    removed = rowcount(
+        session.execute(
+            delete(CampaignRunItemRow).where(
+                CampaignRunItemRow.brand == ref.brand,
+                CampaignRunItemRow.customer_id == ref.external_id,
+            )
         )
-    ).rowcount
-    removed += session.execute(
-        delete(OutcomeRow).where(
-            OutcomeRow.brand == ref.brand, OutcomeRow.customer_id == ref.external_id
+    )
+    removed += rowcount(
+        session.execute(
+            delete(OutcomeRow).where(
+                OutcomeRow.brand == ref.brand, OutcomeRow.customer_id == ref.external_id
+            )
         )
-    ).rowcount
+    )
     return int(removed or 0)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -36,7 +37,7 @@ def _parse_date(value: str | None) -> date | None:
 def list_cmd(as_json: bool = JsonOpt) -> None:
     """List the brand guides in the guides folder."""
     guides = list_guides()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": g.id,
             "name": g.name,

@@ -15,6 +15,7 @@ from genpersona.campaigns.store import list_runs
 from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
 from genpersona.delivery.export import export_campaign, read_address_book
 from genpersona.errors import SegmentError
+from genpersona.learning.policy import campaign_policy
 from genpersona.settings import get_settings
 
 campaign_app = typer.Typer(help="Generate drafts for a whole segment into the review queue.")
@@ -79,7 +80,7 @@ def run(
         task = progress.add_task(f"{name}", total=None, failed=0)
         failed = 0
 
-        def on_result(result) -> None:  # type: ignore[no-untyped-def]
+        def on_result(result) -> None:
             nonlocal failed
             failed += result.status == "failed"
             progress.update(task, advance=1, failed=failed)
@@ -167,9 +168,10 @@ def export(
     as_json: bool = JsonOpt,
 ) -> None:
     """One row per recipient with merge columns and ids; logs an exposure per recipient."""
-
+    settings = get_settings()
+    brand = brand or settings.default_brand
     report = export_campaign(
-        brand or get_settings().default_brand,
+        brand,
         name,
         fmt,
         out,
@@ -178,6 +180,9 @@ def export(
         sendgrid_from=from_email,
         sendgrid_template=template_id,
         klaviyo_list=klaviyo_list,
+        settings=settings,
+        # the same learned allocation as the pull endpoint (uniform before `learn update`)
+        policy=campaign_policy(brand, name, settings),
     )
     if as_json:
         emit_json(report)

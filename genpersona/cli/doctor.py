@@ -13,6 +13,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -192,9 +193,7 @@ def run_checks(settings: Settings | None = None, *, models: bool = True) -> Doct
     """Every check, in order; ``models=False`` skips loading the LLM and embedder."""
     settings = settings or get_settings()
     checks = [_timed("python", check_python)]
-    checks += [
-        _timed(f"package {d}", lambda d=d, r=r: check_package(d, r)) for d, r in KEY_PACKAGES
-    ]
+    checks += [_timed(f"package {d}", partial(check_package, d, r)) for d, r in KEY_PACKAGES]
     if models:
         checks.append(_timed("llm", lambda: check_llm(settings)))
         checks.append(_timed("embedder", lambda: check_embedder(settings)))

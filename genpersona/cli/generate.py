@@ -28,7 +28,7 @@ KindOpt = typer.Option("subject_line", "--kind", "-k", help="subject_line, hero 
 def build_request(**fields: object) -> ContentRequest:
     """Validation errors become one InputError naming the field and the fix."""
     try:
-        return ContentRequest(**fields)  # type: ignore[arg-type]
+        return ContentRequest(**fields)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg']}" for e in exc.errors()

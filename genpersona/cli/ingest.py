@@ -70,7 +70,9 @@ def online_retail_cmd(
 @ingest_app.command("events")
 @handle_errors
 def events_cmd(
-    path: Path = typer.Argument(..., help="CSV or JSON Lines file of events (schema in README)."),
+    path: Path = typer.Argument(
+        ..., help="CSV or JSON Lines file of events (schema: docs/guides/customers-and-privacy.md)."
+    ),
     brand: str = BrandOpt,
     source: str = typer.Option(None, "--source", help="Name of this feed (default: file name)."),
     fmt: str = typer.Option(None, "--format", help="csv or jsonl (default: from the extension)."),

@@ -30,6 +30,7 @@ from genpersona.cli import demo as _demo  # noqa: E402
 from genpersona.cli import doctor as _doctor  # noqa: E402
 from genpersona.cli import generate as _generate  # noqa: E402
 from genpersona.cli import ingest as _ingest  # noqa: E402
+from genpersona.cli import learn as _learn  # noqa: E402
 from genpersona.cli import llm_cmd as _llm_cmd  # noqa: E402
 from genpersona.cli import serve as _serve  # noqa: E402
 
@@ -43,6 +44,7 @@ _demo.register(app)
 _console.register(app)
 _ingest.register(app)
 _customer.register(app)
+_learn.register(app)
 
 
 def main() -> None:

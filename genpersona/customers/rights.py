@@ -29,7 +29,7 @@ from genpersona.data.tables import (
 )
 from genpersona.data.tombstones import add_tombstone
 from genpersona.db.base import Base, utcnow
-from genpersona.db.engine import get_engine, session_factory
+from genpersona.db.engine import get_engine, rowcount, session_factory
 from genpersona.recs.store import fit_recommender, recommender_path
 from genpersona.settings import Settings, get_settings
 from genpersona.types.audience import Consent
@@ -138,20 +138,20 @@ def erase_customer(
         for table_name, column in _fk_tables_to_customers():
             table = Base.metadata.tables[table_name]
             result = session.execute(delete(table).where(table.c[column] == c.id))
-            report.rows[table_name] = report.rows.get(table_name, 0) + (result.rowcount or 0)
+            report.rows[table_name] = report.rows.get(table_name, 0) + rowcount(result)
         fact_ids = list(
             session.scalars(select(MemoryFact.id).where(MemoryFact.customer_id == c.id))
         )
         report.rows["memory_facts"] = len(fact_ids)
         session.execute(delete(MemoryFact).where(MemoryFact.customer_id == c.id))
         report.rows["customer_profiles"] = (
-            session.execute(
-                delete(CustomerProfile).where(CustomerProfile.customer_id == c.id)
-            ).rowcount
+            rowcount(
+                session.execute(delete(CustomerProfile).where(CustomerProfile.customer_id == c.id))
+            )
             or 0
         )
-        report.rows["events"] = (
-            session.execute(delete(Event).where(Event.customer_id == c.id)).rowcount or 0
+        report.rows["events"] = rowcount(
+            session.execute(delete(Event).where(Event.customer_id == c.id))
         )
         session.execute(delete(Customer).where(Customer.id == c.id))
         report.rows["customers"] = 1
@@ -165,7 +165,7 @@ def erase_customer(
     report.vectors_deleted = len(ids)
     if refit and recommender_path(brand, settings).exists():
         with factory() as session:
-            fit_recommender(session, session.get(Brand, brand_id), store, settings)
+            fit_recommender(session, session.get_one(Brand, brand_id), store, settings)
         report.recommender_refitted = True
     report.vacuumed = compact_database(settings)
     return report
@@ -211,9 +211,9 @@ def reset_customer(
         b, c, _ = customer_ref(session, brand, customer_id)
         stale = drop_facts(session, c)
         had_profile = (
-            session.execute(
-                delete(CustomerProfile).where(CustomerProfile.customer_id == c.id)
-            ).rowcount
+            rowcount(
+                session.execute(delete(CustomerProfile).where(CustomerProfile.customer_id == c.id))
+            )
             or 0
         ) > 0
         c.learning_since = now
@@ -223,7 +223,7 @@ def reset_customer(
     refitted = False
     if refit and recommender_path(brand, settings).exists():
         with factory() as session:
-            fit_recommender(session, session.get(Brand, brand_id), store, settings)
+            fit_recommender(session, session.get_one(Brand, brand_id), store, settings)
         refitted = True
     return ResetReport(
         brand=brand,

@@ -57,7 +57,7 @@ def is_product_code(code: str) -> bool:
     return code not in NON_PRODUCT_CODES and not code.startswith(_NON_PRODUCT_PREFIXES)
 
 
-def build_catalog(sales: pd.DataFrame, product_rule=is_product_code) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def build_catalog(sales: pd.DataFrame, product_rule=is_product_code) -> pd.DataFrame:
     """One row per stock code from transaction lines.
 
     ``sales`` needs stock_code, description, unit_price, quantity, order_id,
@@ -138,7 +138,7 @@ def catalog_vectors(
     embedder: Embedder,
     store: VectorStore,
     *,
-    progress=None,  # type: ignore[no-untyped-def]
+    progress=None,
 ) -> np.ndarray:
     """Vectors for every catalog row, reusing stored ones whose description did not change.
 
@@ -166,7 +166,7 @@ def catalog_vectors(
     return out
 
 
-def write_catalog(session: Session, brand: Brand, catalog: pd.DataFrame, assignment) -> int:  # type: ignore[no-untyped-def]
+def write_catalog(session: Session, brand: Brand, catalog: pd.DataFrame, assignment) -> int:
     """Replace the brand's catalog, themes and item-theme links (inside the caller's transaction)."""
 
     item_ids = select(CatalogItem.id).where(CatalogItem.brand_id == brand.id)

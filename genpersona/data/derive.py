@@ -40,7 +40,7 @@ class PendingVectors:
     vectors: np.ndarray | None = None
     stale_ids: list[str] = field(default_factory=list)
 
-    def apply(self, session_factory, store: VectorStore) -> None:  # type: ignore[no-untyped-def]
+    def apply(self, session_factory, store: VectorStore) -> None:
         if self.stale_ids:
             store.delete(MEMORY, ids=self.stale_ids)
         if self.fact_ids and self.vectors is not None:
@@ -62,7 +62,7 @@ def derive(
     embedder: Embedder,
     *,
     customer_ids: list[int] | None = None,
-    progress=None,  # type: ignore[no-untyped-def]
+    progress=None,
 ) -> tuple[DeriveStats, PendingVectors]:
     """Recompute profiles and behaviour facts of a brand (or of some customers)."""
     events = load_events(session, brand.id, customer_ids)

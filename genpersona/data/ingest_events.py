@@ -314,7 +314,7 @@ def ingest_events(
                     started_at=started, finished_at=utcnow(),
                 )
             )  # fmt: skip
-        if not catalog.empty:
+        if assignment is not None:
             store.upsert(
                 CATALOG,
                 [f"item:{brand}:{c}" for c in catalog["stock_code"]],
@@ -328,7 +328,7 @@ def ingest_events(
             with factory() as session:
                 rec_path = fit_recs(
                     session,
-                    session.scalar(select(Brand).where(Brand.slug == brand)),
+                    session.scalars(select(Brand).where(Brand.slug == brand)).one(),
                     store,
                     settings,
                 )

@@ -168,7 +168,7 @@ def read_online_retail(path: Path) -> pd.DataFrame:
 
 def upsert_customers(
     session, brand: Brand, countries: pd.Series, *, source: str, consent: dict[str, bool]
-) -> tuple[dict[str, int], int]:  # type: ignore[no-untyped-def]
+) -> tuple[dict[str, int], int]:
     """Insert customers we have not seen; keep existing rows (and their consent choices)."""
     existing = dict(
         session.execute(
@@ -208,7 +208,7 @@ def upsert_customers(
 
 def diff_events(
     session, brand_id: int, source: str, frame: pd.DataFrame
-) -> tuple[list[dict[str, Any]], list[int]]:  # type: ignore[no-untyped-def]
+) -> tuple[list[dict[str, Any]], list[int]]:
     """Rows whose key is new, and ids of stored events of this source no longer in the file.
 
     Events are identified by (source, source_key); keeping the ones already
@@ -228,12 +228,12 @@ def diff_events(
     return fresh.to_dict("records"), vanished
 
 
-def delete_events(session, ids: list[int]) -> None:  # type: ignore[no-untyped-def]
+def delete_events(session, ids: list[int]) -> None:
     for start in range(0, len(ids), 900):
         session.execute(delete(Event).where(Event.id.in_(ids[start : start + 900])))
 
 
-def insert_events(session, rows: list[dict[str, Any]], advance) -> None:  # type: ignore[no-untyped-def]
+def insert_events(session, rows: list[dict[str, Any]], advance) -> None:
     for start in range(0, len(rows), CHUNK):
         session.execute(insert(Event), rows[start : start + CHUNK])
         advance(min(start + CHUNK, len(rows)))
@@ -357,7 +357,7 @@ def ingest_online_retail(
         rec_path = None
         if fit_recs is not None:
             with factory() as session:
-                brand_row = session.scalar(select(Brand).where(Brand.slug == brand))
+                brand_row = session.scalars(select(Brand).where(Brand.slug == brand)).one()
                 rec_path = fit_recs(session, brand_row, store, settings)
             lap("recommender")
     counts = pd.Series(np.where(is_return, "return", "purchase")).value_counts()

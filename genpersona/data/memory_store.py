@@ -6,10 +6,10 @@ and customer id. The wording of the facts is in ``memory_wording.py``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from genpersona.data.repo import memory_vector_id
@@ -56,7 +56,7 @@ def replace_behaviour_facts(
         session.execute(delete(MemoryFact).where(MemoryFact.id.in_(gone[start : start + 900])))
     if changed:
         session.connection().execute(
-            update(MemoryFact.__table__)
+            update(cast(Table, MemoryFact.__table__))
             .where(MemoryFact.__table__.c.id == bindparam("fid"))
             .values(provenance=bindparam("prov")),
             changed,
@@ -85,7 +85,7 @@ def replace_behaviour_facts(
     return [r[0] for r in result], todo, [memory_vector_id(i) for i in gone]
 
 
-def embed_texts(embedder: Embedder, texts: list[str], progress=None) -> np.ndarray:  # type: ignore[no-untyped-def]
+def embed_texts(embedder: Embedder, texts: list[str], progress=None) -> np.ndarray:
     """Embed each distinct text once (behaviour facts repeat a lot), in row order."""
     uniq = list(dict.fromkeys(texts))
     parts = []
@@ -109,7 +109,9 @@ def index_facts(
 ) -> list[str]:
     """Upsert fact vectors with only brand and customer id as metadata (never text)."""
     ids = [memory_vector_id(i) for i in fact_ids]
-    metas = [{"brand": brand_slug, "customer_id": c} for c in customer_external_ids]
+    metas: list[dict[str, str | int | float | bool]] = [
+        {"brand": brand_slug, "customer_id": c} for c in customer_external_ids
+    ]
     store.upsert(MEMORY, ids, vectors, metas)
     return ids
 

@@ -54,7 +54,7 @@ class PreparedSelect:
             c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns
         ]
         self._plain = all(p is None for p in self._result)
-        self.row = namedtuple("Row", list(stmt.selected_columns.keys()), rename=True)  # type: ignore[misc]
+        self.row: Any = namedtuple("Row", list(stmt.selected_columns.keys()), rename=True)  # type: ignore[misc]
 
     def args(self, params: dict[str, Any]) -> tuple[Any, ...]:
         values = {**self._defaults, **params}

@@ -13,6 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from genpersona.customers.erasure import CustomerRef, register_eraser, register_exporter
+from genpersona.db.engine import rowcount
 from genpersona.delivery.tables import ExposureRow
 
 
@@ -22,7 +23,7 @@ def erase_exposures(session: Session, ref: CustomerRef) -> int:
             ExposureRow.brand == ref.brand, ExposureRow.customer_id == ref.external_id
         )
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def export_exposures(session: Session, ref: CustomerRef) -> dict[str, Any]:

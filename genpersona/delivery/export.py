@@ -45,6 +45,7 @@ from genpersona.delivery.formats import (
     sendgrid_bodies,
 )
 from genpersona.delivery.models import DeliveredContent
+from genpersona.delivery.policy import Policy
 from genpersona.delivery.service import deliver_to_customer
 from genpersona.errors import ContentNotFound, ExportError
 from genpersona.settings import Settings, get_settings
@@ -138,6 +139,7 @@ def export_campaign(
     sendgrid_template: str | None = None,
     klaviyo_list: str | None = None,
     settings: Settings | None = None,
+    policy: Policy | None = None,
 ) -> ExportReport:
     settings = settings or get_settings()
     if fmt not in FORMATS:
@@ -179,7 +181,9 @@ def export_campaign(
             skipped["no_email_address"] += 1
             continue
         try:
-            row = deliver_to_customer(brand, campaign, customer_id, "email", settings=settings)
+            row = deliver_to_customer(
+                brand, campaign, customer_id, "email", settings=settings, policy=policy
+            )
         except ContentNotFound:
             skipped["not_approved"] += 1
             continue

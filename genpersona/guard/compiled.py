@@ -73,9 +73,9 @@ def _build(g: BrandGuide) -> CompiledGuide:
         for pat in pref.patterns:
             flags = 0 if pref.case_sensitive else re.IGNORECASE
             cg.preferred_regex.append((re.compile(pat, flags), pref))
-    for rule in g.casing:
-        cg.casing.add(rule.term, rule)
-        cg.casing_exceptions.add_all(rule.exceptions, rule)
+    for casing in g.casing:
+        cg.casing.add(casing.term, casing)
+        cg.casing_exceptions.add_all(casing.exceptions, casing)
     cg.patterns = [(re.compile(p.pattern), p) for p in g.patterns]
     if g.competitors:
         alts = sorted(

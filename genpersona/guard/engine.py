@@ -253,7 +253,7 @@ def autofix(
             s, e = v.span.start, v.span.end  # type: ignore[union-attr]
             if e > last_start:
                 continue  # overlaps a fix already applied
-            text = text[:s] + v.replacement + text[e:]  # type: ignore[operator]
+            text = text[:s] + v.replacement + text[e:]
             last_start = s
             fixes.append(f"{f.name}: {v.rule_id} '{v.span.text}' -> '{v.replacement}'")  # type: ignore[union-attr]
         text = " ".join(text.split()).replace(" .", ".").replace(" ,", ",")

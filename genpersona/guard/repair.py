@@ -114,7 +114,7 @@ def generate_guarded(
     for number in range(1, max_attempts + 1):
         raw = as_content(produce(number, previous), kind)
         report = guard(raw)
-        fixed, fixes = raw, []
+        fixed, fixes = raw, list[str]()
         # clean copy (the usual case) skips autofix and a second check on the request path
         if autofix_would_change(raw, report, kind):
             fixed, fixes = autofix(raw, guide, kind=kind, channel=channel, send_date=send_date)

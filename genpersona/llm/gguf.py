@@ -15,6 +15,7 @@ import importlib
 import os
 import struct
 import threading
+from functools import partial
 from pathlib import Path
 
 from genpersona.errors import ConfigError, ModelFileCorrupt, ModelPackageMissing
@@ -78,7 +79,7 @@ def _stamp_matches(target: Path, stamp: Path, expected_sha: str) -> bool:
     return stamp.read_text().split() == [expected_sha, str(st.st_size), str(st.st_mtime_ns)]
 
 
-def _import_model_package():  # type: ignore[no-untyped-def]
+def _import_model_package():
     try:
         pkg = importlib.import_module(MODEL_PACKAGE)
         chunks = pkg.chunk_paths()
@@ -117,7 +118,7 @@ def packaged_model_path(settings: Settings) -> Path:
                 with tmp.open("wb") as out:
                     for chunk in chunks:
                         with chunk.open("rb") as src:
-                            for block in iter(lambda src=src: src.read(1 << 20), b""):
+                            for block in iter(partial(src.read, 1 << 20), b""):
                                 out.write(block)
                 if _sha256(tmp) != pkg.EXPECTED_SHA256:
                     raise ModelFileCorrupt(

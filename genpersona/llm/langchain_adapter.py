@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.language_models.llms import LLM as LangChainLLM
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -31,7 +32,13 @@ class GenpersonaLangChainLLM(LangChainLLM):
     def _llm_type(self) -> str:
         return f"genpersona-{self.backend.backend}"
 
-    def _call(self, prompt: str, stop: list[str] | None = None, **kwargs: Any) -> str:
+    def _call(
+        self,
+        prompt: str,
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> str:
         params = self.params.model_copy(
             update={"stop": list(stop or self.params.stop), **kwargs.get("overrides", {})}
         )

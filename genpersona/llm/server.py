@@ -36,7 +36,7 @@ TRANSCRIPT_TEMPLATE = (
 TRANSCRIPT_STOP = ["\nUser:"]
 
 
-def _import_xllamacpp():  # type: ignore[no-untyped-def]
+def _import_xllamacpp():
     try:  # lazy: the llama.cpp binding is heavy and optional (only the local backend needs it)
         import xllamacpp
     except ImportError as exc:

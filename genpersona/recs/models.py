@@ -55,7 +55,7 @@ class RecParams(BaseModel):
     MiniLM vectors and the default objective (mean HR@10 of both protocols): EASE (lambda
     100, co-purchase half-life 90 d), history half-life 180 d, content 0, popularity prior
     0.2, new arrivals 0.2. Tuned for discovery alone (``--objective new``) the weights are
-    content 0.15, popularity 0, new arrivals 0.2 (see the README's Recommendations)."""
+    content 0.15, popularity 0, new arrivals 0.2 (see docs/guides/recommendations.md)."""
 
     # --- personal blend (each component is scaled to [0, 1] per customer before weighting)
     w_co_purchase: float = Field(default=1.0, ge=0)
@@ -114,7 +114,7 @@ class RecParams(BaseModel):
     #: Train a re-ranker at fit time and use it in ``recommend``. Off by default: on the
     #: validation split it lifted HR@10 on new items by 0.004-0.02 (within noise; NDCG +0.01)
     #: but lowered HR@10 with repurchases by 0.02, costs ~40 s more per fit and ~4 ms per
-    #: request (see the README's Recommendations). ``with_params(rerank=False)`` serves the
+    #: request (see docs/guides/recommendations.md). ``with_params(rerank=False)`` serves the
     #: plain blend from a model fitted with it.
     rerank: bool = False
     rerank_candidates: int = Field(default=100, ge=1)

@@ -52,7 +52,7 @@ class PopularityTables:
             "pop_country_share": self.country_share,
             "pop_season_share": self.season_share,
             "pop_active": self.active,
-            "pop_trend": self.trend,
+            "pop_trend": self.trend if self.trend is not None else np.zeros(0, np.float32),
         }
 
     @classmethod

@@ -232,6 +232,7 @@ class Recommender:
                 self, personal, blocked, when_day, stamp.month, p.rerank_candidates
             )
             if len(cand.items):
+                assert self.ranker is not None  # use_ranker says so
                 raw = self.ranker.predict(cand.features)
                 best = np.lexsort((np.arange(len(raw)), -raw))[:k]
                 picked = cand.items[best]
@@ -297,7 +298,7 @@ class Recommender:
         parts = {"co_purchase": p.w_co_purchase * cp, "popular": p.w_popular * pop}
         if ct is not None:
             parts["content"] = p.w_content * ct
-        if p.w_trend > 0:
+        if p.w_trend > 0 and self.popularity.trend is not None:
             parts["trend"] = p.w_trend * self.popularity.trend
         return Personal(
             owned=owned,
@@ -309,7 +310,7 @@ class Recommender:
             cp_hits=np.bincount(partner, minlength=n_items).astype(np.float64) if features else cp,
             parts=parts,
             popular=pop,
-            blend=sum(parts.values()),
+            blend=np.sum(list(parts.values()), axis=0),
             used=used,
             used_weights=used_weights,
             gathered=(src, partner, sim),

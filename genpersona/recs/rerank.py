@@ -194,7 +194,7 @@ def candidate_features(
     x[:, 5] = personal.cp_hits[cand]
     x[:, 6] = personal.popular[cand]
     x[:, 7] = pop.global_recent[cand]
-    x[:, 8] = pop.trend[cand]
+    x[:, 8] = pop.trend[cand] if pop.trend is not None else 0.0
     x[:, 9] = pop.for_month(month)[cand]
     k = 10 + len(ITEM_FEATURES)
     x[:, 10:k] = stats[cand]

@@ -64,7 +64,7 @@ class ServedRecs:
                 Rec(
                     stock_code=str(codes[item]),
                     score=float(self.scores[row, slot]),
-                    reason=_REASONS[int(self.reasons[row, slot])],  # type: ignore[arg-type]
+                    reason=_REASONS[int(self.reasons[row, slot])],
                     evidence_stock_codes=[str(codes[e]) for e in ev if e >= 0],
                 )
             )

@@ -16,7 +16,7 @@ from sqlalchemy import delete, event, insert, select
 from sqlalchemy.orm import Session
 
 from genpersona.db.base import utcnow
-from genpersona.db.engine import session_scope
+from genpersona.db.engine import rowcount, session_scope
 from genpersona.errors import AuditLogImmutable
 from genpersona.review.models import AuditEntry
 from genpersona.review.tables import AuditErasureGrantRow, AuditRow
@@ -110,4 +110,4 @@ def erase_customer_audit(session: Session, customer_id: str, brand: str | None =
     session.execute(
         delete(AuditErasureGrantRow).where(AuditErasureGrantRow.customer_id == customer_id)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)

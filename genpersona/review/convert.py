@@ -97,11 +97,11 @@ def draft_from_rows(row: DraftRow, variants: list[DraftVariantRow]) -> Draft:
     return Draft(
         id=row.id,
         brand=row.brand,
-        kind=row.kind,  # type: ignore[arg-type]
+        kind=row.kind,
         customer_id=row.customer_id,
         campaign=row.campaign,
         brief=row.brief,
-        status=row.status,  # type: ignore[arg-type]
+        status=row.status,
         variants=[variant_from_row(v) for v in sorted(variants, key=lambda v: v.idx)],
         rationale=Rationale.model_validate(row.rationale),
         trace=Trace.model_validate(row.trace),

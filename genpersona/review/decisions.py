@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from genpersona.brands.loader import load_guide
 from genpersona.db.base import utcnow
-from genpersona.db.engine import session_scope
+from genpersona.db.engine import rowcount, session_scope
 from genpersona.errors import (
     DraftConflict,
     DraftNotFound,
@@ -93,7 +93,7 @@ def _claim(
             fix="reload the queue; the draft may have been erased with its customer",
             draft_id=draft_id,
         )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(result) != 1:
         if row.status != "pending":
             when = f" at {row.decided_at:%Y-%m-%d %H:%M} UTC" if row.decided_at else ""
             message = f"draft {draft_id} was already {row.status} by {row.decided_by}{when}"

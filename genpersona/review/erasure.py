@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from genpersona.customers.erasure import CustomerRef, register_eraser, register_exporter
-from genpersona.db.engine import session_scope
+from genpersona.db.engine import rowcount, session_scope
 from genpersona.review.audit import erase_customer_audit
 from genpersona.review.exemplars import delete_exemplar_vectors
 from genpersona.review.store import load_draft
@@ -42,13 +42,15 @@ def erase_in_session(session: Session, brand: str, customer_id: str) -> dict[str
     )
     if exemplar_ids:
         session.execute(delete(ExemplarRow).where(ExemplarRow.id.in_(exemplar_ids)))
-    reviews = session.execute(
-        delete(ReviewRow).where(ReviewRow.brand == brand, ReviewRow.customer_id == customer_id)
-    ).rowcount  # type: ignore[attr-defined]
+    reviews = rowcount(
+        session.execute(
+            delete(ReviewRow).where(ReviewRow.brand == brand, ReviewRow.customer_id == customer_id)
+        )
+    )
     drafts = 0
     for start in range(0, len(draft_ids), 500):
         chunk = draft_ids[start : start + 500]
-        drafts += session.execute(delete(DraftRow).where(DraftRow.id.in_(chunk))).rowcount  # type: ignore[attr-defined]
+        drafts += rowcount(session.execute(delete(DraftRow).where(DraftRow.id.in_(chunk))))
     audit = erase_customer_audit(session, customer_id, brand)
     return {
         "drafts": drafts,

@@ -155,7 +155,7 @@ def similar_exemplars(
 
 def _query_store(
     brand: str, kind: str, query, k: int, settings: Settings, store: VectorStore
-) -> list[Exemplar]:  # type: ignore[no-untyped-def]
+) -> list[Exemplar]:
     hits = store.query(EXEMPLARS, query, k=k, where={"$and": [{"brand": brand}, {"kind": kind}]})
     scores = {int(h.id.split(":", 1)[1]): h.score for h in hits if h.id.startswith("ex:")}
     if not scores:
@@ -181,12 +181,12 @@ def _to_model(row: ExemplarRow, score: float = 0.0) -> Exemplar:
     return Exemplar(
         id=row.id,
         brand=row.brand,
-        kind=row.kind,  # type: ignore[arg-type]
+        kind=row.kind,
         text=row.text,
         content=VariantContent.model_validate(row.content),
         brief=row.brief,
         campaign=row.campaign,
-        decision=row.decision,  # type: ignore[arg-type]
+        decision=row.decision,
         source_draft_id=row.source_draft_id,
         created_at=row.created_at,
         score=score,

@@ -11,8 +11,9 @@ everything from one place.
 from __future__ import annotations
 
 import time
+from typing import Any
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, UnaryExpression, func, select
 from sqlalchemy.exc import IntegrityError
 
 from genpersona.db.engine import session_scope
@@ -140,7 +141,7 @@ def _filter_conditions(filters: QueueFilter) -> list[ColumnElement[bool]]:
     return conds
 
 
-_ORDER = {
+_ORDER: dict[str, tuple[UnaryExpression[Any], UnaryExpression[Any]]] = {
     "score_desc": (DraftRow.top_score.desc(), DraftRow.id.desc()),
     "score_asc": (DraftRow.top_score.asc(), DraftRow.id.asc()),
     "oldest": (DraftRow.created_at.asc(), DraftRow.id.asc()),
@@ -215,4 +216,4 @@ def filter_options(settings: Settings | None = None) -> dict[str, list[str]]:
                 .order_by(DraftRow.campaign)
             )
         )
-    return {"brands": brands, "campaigns": campaigns}
+    return {"brands": brands, "campaigns": [c for c in campaigns if c is not None]}

@@ -74,6 +74,8 @@ BAD_TERMS = [
     ("50% off", "claim.unregistered", "'50% off' is not in the approved-claims registry"),
     ("Hurry!!", "style.exclamations", "more than one exclamation mark"),
 ]
+
+
 def _key(*parts: object) -> str:
     return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:32]
 
@@ -111,7 +113,8 @@ def make_draft(
     n_variants: int = 3,
 ) -> Draft:
     """One realistic draft; pass ``rng`` seeded for reproducible drafts."""
-    kind = kind or rng.choice(["subject_line", "subject_line", "hero", "chat_answer"])
+    kinds: list[ContentKind] = ["subject_line", "subject_line", "hero", "chat_answer"]
+    what: ContentKind = kind if kind is not None else rng.choice(kinds)
     if campaign == "":
         campaign = rng.choice(CAMPAIGNS)
     customer_id = customer_id or f"C{rng.randint(12346, 18287)}"
@@ -121,14 +124,14 @@ def make_draft(
     items = rng.sample(ITEMS, 2)
     variants: list[Variant] = []
     for i in range(n_variants):
-        content = _content(kind, rng, items[i % 2], name)
+        content = _content(what, rng, items[i % 2], name)
         violations: list[Violation] = []
         if fallback:
             content = (
                 VariantContent(subject="New arrivals are in — take a look")
-                if kind == "subject_line"
+                if what == "subject_line"
                 else VariantContent(headline="New arrivals are in", cta="Shop now")
-                if kind == "hero"
+                if what == "hero"
                 else VariantContent(answer="Thanks for asking! A colleague will help you shortly.")
             )
         elif flagged and i == 0:
@@ -145,9 +148,9 @@ def make_draft(
                     suggestion="remove it or use a registered offer",
                 )
             )
-            if kind == "subject_line":
+            if what == "subject_line":
                 content.subject = text
-            elif kind == "hero":
+            elif what == "hero":
                 content.headline = text
             else:
                 content.answer = text
@@ -184,7 +187,7 @@ def make_draft(
         rules_checked=["banned_term", "claim.unregistered", "style.exclamations", "creepy.health"],
         model="gemma-3-270m-q4_k_m",
         backend="local",
-        prompt_template=f"{kind}.completion.j2",
+        prompt_template=f"{what}.completion.j2",
         prompt_version="2025.06.1",
     )
     trace = Trace(
@@ -199,14 +202,14 @@ def make_draft(
     brief = BRIEFS.get(campaign) or f"Campaign {campaign}: new arrivals picked for each customer"
     return Draft(
         brand=brand,
-        kind=kind,
+        kind=what,
         customer_id=customer_id,
         campaign=campaign,
         brief=brief,
         variants=variants,
         rationale=rationale,
         trace=trace,
-        idempotency_key=_key(brand, kind, customer_id, campaign, brief, rng.random()),
+        idempotency_key=_key(brand, what, customer_id, campaign, brief, rng.random()),
         created_at=created_at or utcnow(),
     )
 

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from genpersona.db.base import utcnow
-from genpersona.db.engine import session_scope
+from genpersona.db.engine import rowcount, session_scope
 from genpersona.errors import InvalidTransition, SuggestionNotFound
 from genpersona.review.audit import record
 from genpersona.review.guide_writer import add_preferred_term
@@ -123,7 +123,7 @@ def _decide(session: Session, suggestion_id: int, status: str, reviewer: str) ->
         .where(RuleSuggestionRow.id == suggestion_id, RuleSuggestionRow.status == "open")
         .values(status=status, decided_at=utcnow(), decided_by=reviewer)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if rowcount(result) != 1:
         raise InvalidTransition(
             f"rule suggestion {suggestion_id} was decided by someone else just now",
             fix="reload the list of suggested rules",

@@ -38,7 +38,7 @@ class ChromaVectorStore(VectorStore):
                 )
                 self._client.heartbeat()
             else:
-                self._client = chromadb.PersistentClient(path=path, settings=chroma_settings)
+                self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
         except Exception as exc:
             raise VectorStoreError(
                 f"cannot open the Chroma vector store at {self.location}: {exc}",
@@ -55,7 +55,7 @@ class ChromaVectorStore(VectorStore):
             )
         return self._collections[name]
 
-    def upsert(self, collection, ids, vectors, metadatas=None):  # type: ignore[override]
+    def upsert(self, collection, ids, vectors, metadatas=None):
         if not ids:
             return
         vectors = np.asarray(vectors, dtype=np.float32)
@@ -68,7 +68,7 @@ class ChromaVectorStore(VectorStore):
                 metadatas=[m or {"_": 0} for m in metadatas[start:end]] if metadatas else None,
             )
 
-    def get(self, collection, ids, *, metadata=True):  # type: ignore[override]
+    def get(self, collection, ids, *, metadata=True):
         if not ids:
             return Fetched(ids=[], vectors=np.zeros((0, 0), np.float32), metadatas=[])
         include = ["embeddings", "metadatas"] if metadata else ["embeddings"]
@@ -83,7 +83,7 @@ class ChromaVectorStore(VectorStore):
         )
         return Fetched(ids=found, vectors=vecs, metadatas=[by_id[i][1] or {} for i in found])
 
-    def query(self, collection, vector, k=10, where=None):  # type: ignore[override]
+    def query(self, collection, vector, k=10, where=None):
         col = self._col(collection)
         n = col.count()
         if n == 0:
@@ -99,7 +99,7 @@ class ChromaVectorStore(VectorStore):
             for i, d, m in zip(res["ids"][0], res["distances"][0], res["metadatas"][0], strict=True)
         ]
 
-    def delete(self, collection, ids=None, where=None):  # type: ignore[override]
+    def delete(self, collection, ids=None, where=None):
         if ids is not None and not ids:
             return
         col = self._col(collection)
@@ -109,7 +109,7 @@ class ChromaVectorStore(VectorStore):
         elif where:
             col.delete(where=where)
 
-    def count(self, collection):  # type: ignore[override]
+    def count(self, collection):
         return self._col(collection).count()
 
     def list_collections(self) -> list[str]:

@@ -33,13 +33,13 @@ class InMemoryVectorStore(VectorStore):
     def __init__(self) -> None:
         self._data: dict[str, dict[str, tuple[np.ndarray, Metadata]]] = {}
 
-    def upsert(self, collection, ids, vectors, metadatas=None):  # type: ignore[override]
+    def upsert(self, collection, ids, vectors, metadatas=None):
         col = self._data.setdefault(collection, {})
         metadatas = metadatas or [{} for _ in ids]
         for i, id_ in enumerate(ids):
             col[id_] = (np.asarray(vectors[i], dtype=np.float32), dict(metadatas[i]))
 
-    def get(self, collection, ids, *, metadata=True):  # type: ignore[override]
+    def get(self, collection, ids, *, metadata=True):
         col = self._data.get(collection, {})
         found = [i for i in ids if i in col]
         dim = next(iter(col.values()))[0].shape[0] if col else 0
@@ -47,7 +47,7 @@ class InMemoryVectorStore(VectorStore):
         metas = [col[i][1] if metadata else {} for i in found]
         return Fetched(ids=found, vectors=vecs, metadatas=metas)
 
-    def query(self, collection, vector, k=10, where=None):  # type: ignore[override]
+    def query(self, collection, vector, k=10, where=None):
         col = self._data.get(collection, {})
         items = [(i, v, m) for i, (v, m) in col.items() if _matches(m, where)]
         if not items:
@@ -57,11 +57,11 @@ class InMemoryVectorStore(VectorStore):
         order = np.argsort(-sims)[:k]
         return [QueryHit(id=items[j][0], score=float(sims[j]), metadata=items[j][2]) for j in order]
 
-    def delete(self, collection, ids=None, where=None):  # type: ignore[override]
+    def delete(self, collection, ids=None, where=None):
         col = self._data.get(collection, {})
         for id_ in list(col):
             if (ids is not None and id_ in ids) or (ids is None and _matches(col[id_][1], where)):
                 del col[id_]
 
-    def count(self, collection):  # type: ignore[override]
+    def count(self, collection):
         return len(self._data.get(collection, {}))

@@ -4,7 +4,9 @@ from alembic import context
 from sqlalchemy import create_engine
 
 config = context.config
-engine = config.attributes.get("engine") or create_engine(config.get_main_option("sqlalchemy.url"))
+engine = config.attributes.get("engine") or create_engine(
+    config.get_main_option("sqlalchemy.url") or ""
+)
 
 with engine.connect() as connection:
     context.configure(connection=connection, render_as_batch=True)

@@ -1,0 +1,1 @@
+"""The click model: features, on-disk embedding cache, ridge model, training."""
