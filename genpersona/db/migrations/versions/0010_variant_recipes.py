@@ -2,7 +2,7 @@
 written from, as a column so outcomes can be grouped by recipe without a JSON scan.
 
 Revision ID: 0010
-Revises: 0005 (the coordinator re-chains it after the other branches' migrations)
+Revises: 0008
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0005"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
