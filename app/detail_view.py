@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import actions
+from app import actions, previews
 from app.ui import KIND_LABELS, age, diff_html, highlighted_fields, status_badge
 from genpersona.errors import DraftNotFound
 from genpersona.review.models import REJECT_REASONS, DraftDetail
@@ -17,6 +17,7 @@ SCORE_LABELS = {
     "specificity": "Specificity",
     "length_fit": "Length",
     "novelty": "Novelty",
+    "quality": "Copy quality",
 }
 
 
@@ -219,6 +220,7 @@ def render(draft_id: int) -> None:
         st.button("Reload draft", key="reload", on_click=actions.reload_draft, args=(draft_id,))
     _automatic(detail)
     pending = draft.status == "pending"
+    previews.render_previews(draft.variants, draft.kind, previews.sender_name(draft.brand))
     left, right = st.columns([2.2, 1])
     with left:
         top = draft.top.index

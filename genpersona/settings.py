@@ -93,6 +93,18 @@ class Settings(BaseSettings):
     )
     local_threads: int = Field(default=0, description="0 = number of CPU cores.")
     local_parallel: int = Field(default=2, description="Parallel decoding slots of the server.")
+    copy_candidates: int = Field(
+        default=6,
+        ge=1,
+        le=16,
+        description="Subject-line and hero candidates written per draft (the best n are shown).",
+    )
+    copy_quality_weight: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Weight of the copy-quality score in ranking (0 = the pre-2026.12 ranking).",
+    )
     local_cache_prompt: bool = Field(
         default=False,
         description="Reuse the KV cache of a repeated prompt prefix: faster few-shot prompts, "

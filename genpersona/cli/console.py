@@ -32,6 +32,9 @@ def streamlit_command(port: int, address: str, headless: bool) -> list[str]:
         "true" if headless else "false",
         "--browser.gatherUsageStats",
         "false",
+        # marketers get the app, not Streamlit's developer toolbar ("Deploy", rerun menu)
+        "--client.toolbarMode",
+        "viewer",
     ]
 
 

@@ -64,7 +64,7 @@ def eligible_variants(draft: DeliverableDraft) -> list[EligibleVariant]:
         return [
             EligibleVariant(
                 variant_index=index,
-                recipe_id=draft.recipe_id,
+                recipe_id=draft.edited_content.get("recipe_id") or draft.recipe_id,
                 content=VariantContent.model_validate(draft.edited_content),
             )
         ]
@@ -73,7 +73,9 @@ def eligible_variants(draft: DeliverableDraft) -> list[EligibleVariant]:
     return [
         EligibleVariant(
             variant_index=v.index,
-            recipe_id=draft.recipe_id,
+            # each variant is written from its own recipe (the arm learning allocates over);
+            # drafts from before recipes fall back to the prompt template's name
+            recipe_id=v.content.get("recipe_id") or draft.recipe_id,
             content=VariantContent.model_validate(v.content),
         )
         for v in sorted(draft.variants, key=lambda v: v.index)

@@ -95,6 +95,7 @@ class DraftVariantRow(Base):
     is_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
     #: in the draft's approved set (migration 0006): what delivery may send
     approved: Mapped[bool] = mapped_column(Boolean, default=False)
+    recipe_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
     __table_args__ = (UniqueConstraint("draft_id", "idx", name="uq_draft_variants_draft_idx"),)
 
