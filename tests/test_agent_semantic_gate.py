@@ -54,7 +54,9 @@ def test_a_euphemism_candidate_is_dropped_without_an_extra_embedder_call() -> No
     deps = world.deps()
     draft = generate(_req(), deps=deps, submit=False)
     texts = [v.content.subject for v in draft.variants]
-    assert texts == [CLEAN]
+    # more candidates are written than shown (the fake repeats its two replies): every
+    # euphemism is dropped, the clean line stays
+    assert texts and set(texts) == {CLEAN}
     # the check itself embedded nothing: same calls as with an uncalibrated model below
     with_gate = deps.embedder.calls
     scoring.clear_caches()

@@ -9,6 +9,7 @@ from pathlib import Path
 from review_support import memory_vectors  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
+from genpersona.accounts.console_accounts import create_account, get_account
 from genpersona.db.engine import session_scope
 from genpersona.review.approved import approved_variants
 from genpersona.review.queue import get_draft_detail, submit_drafts
@@ -18,11 +19,24 @@ from genpersona.types.violations import Violation
 APP = Path(__file__).resolve().parents[1] / "app" / "console.py"
 
 
-def _open(draft_id: int) -> AppTest:
+PASSWORD = "correct-horse-battery"
+
+
+def _signed_in() -> AppTest:
+    """An approver signed in with a password (the console has real accounts)."""
+    if get_account("alice") is None:
+        create_account("alice", PASSWORD, "approver")
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
     at.text_input(key="login_name").input("alice")
+    at.text_input(key="login_password").input(PASSWORD)
     at.button[0].click().run()
+    assert at.session_state["reviewer"] == "alice"
+    return at
+
+
+def _open(draft_id: int) -> AppTest:
+    at = _signed_in()
     at.button(key=f"open_{draft_id}").click().run()
     assert not at.exception, at.exception
     return at
@@ -86,10 +100,7 @@ def test_insights_shows_a_campaigns_outcomes_and_lift(memory_vectors) -> None:
               "customer_id": "T1", "ts": utcnow(), "provider": "test", "event_key": "k1",
               "machine_open": False}],
         )  # fmt: skip
-    at = AppTest.from_file(str(APP), default_timeout=60)
-    at.run()
-    at.text_input(key="login_name").input("alice")
-    at.button[0].click().run()
+    at = _signed_in()
     at.sidebar.radio(key="view").set_value("Insights").run()
     at.selectbox(key="i_campaign").select("tea-week").run()
     assert not at.exception, at.exception
