@@ -12,6 +12,7 @@ from __future__ import annotations
 import streamlit as st
 
 from app.ui import flash
+from genpersona.accounts.roles import Action, allowed
 from genpersona.agent.regeneration import regenerate_draft
 from genpersona.errors import DraftConflict, GenpersonaError
 from genpersona.review import queue
@@ -23,7 +24,22 @@ TEXT_FIELDS = ("subject", "preheader", "headline", "subheadline", "cta", "answer
 
 
 def reviewer() -> str:
+    """The signed-in account's name: what decisions and the audit log record."""
     return str(st.session_state["reviewer"])
+
+
+def can(action: Action) -> bool:
+    """Whether the signed-in account's role allows ``action`` (genpersona.accounts.roles)."""
+    return allowed(str(st.session_state.get("role", "")), action)
+
+
+def _permitted(action: Action, what: str) -> bool:
+    """Checked in every callback too: a disabled button is a hint, not the control."""
+    if can(action):
+        return True
+    role = st.session_state.get("role", "none")
+    flash("error", f"Your role ({role}) may not {what}. Ask an admin for a role that can.")
+    return False
 
 
 def open_draft(draft_id: int, version: int) -> None:
@@ -76,15 +92,29 @@ def _run(draft_id: int, what: str, fn, *args) -> bool:  # type: ignore[no-untype
     return True
 
 
-def approve(draft_id: int, variant_index: int) -> None:
-    if _run(
-        draft_id, "approve", queue.approve, draft_id, variant_index, reviewer(), _seen(draft_id)
-    ):
-        flash("success", f"Approved draft #{draft_id} (variant {variant_index + 1}).")
+def in_set_key(draft_id: int, variant_index: int) -> str:
+    return f"inset_{draft_id}_{variant_index}"
+
+
+def approve(draft_id: int, variant_index: int, clean: tuple[int, ...] = ()) -> None:
+    """Approve this variant plus every other clean variant still ticked 'in the approved set'."""
+    if not _permitted("approve", "approve drafts"):
+        return
+    others = [
+        i
+        for i in clean
+        if i != variant_index and st.session_state.get(in_set_key(draft_id, i), True)
+    ]
+    chosen = [variant_index, *others]
+    if _run(draft_id, "approve", queue.approve_set, draft_id, reviewer(), _seen(draft_id), chosen):
+        shown = ", ".join(str(i + 1) for i in sorted(chosen))
+        flash("success", f"Approved draft #{draft_id} (variants {shown}).")
         _decided(draft_id)
 
 
 def save_edit(draft_id: int, variant_index: int, base: dict) -> None:  # type: ignore[type-arg]
+    if not _permitted("edit", "edit and approve drafts"):
+        return
     values = dict(base)
     for field in TEXT_FIELDS:
         key = f"edit_{draft_id}_{variant_index}_{field}"
@@ -108,6 +138,8 @@ def save_edit(draft_id: int, variant_index: int, base: dict) -> None:  # type: i
 
 
 def reject(draft_id: int) -> None:
+    if not _permitted("reject", "reject drafts"):
+        return
     label = st.session_state.get(f"reject_reason_{draft_id}")
     code = next((c for c, lbl in REJECT_REASONS.items() if lbl == label), "other")
     note = st.session_state.get(f"reject_note_{draft_id}", "")
@@ -117,6 +149,8 @@ def reject(draft_id: int) -> None:
 
 
 def regenerate(draft_id: int) -> None:
+    if not _permitted("regenerate", "regenerate drafts"):
+        return
     note = st.session_state.get(f"regen_note_{draft_id}", "")
     try:
         result = queue.regenerate(
@@ -137,6 +171,8 @@ def regenerate(draft_id: int) -> None:
 
 
 def bulk_approve() -> None:
+    if not _permitted("approve", "approve drafts"):
+        return
     versions: dict[int, int] = dict(st.session_state.get("page_order", []))
     selected = [i for i in versions if st.session_state.get(f"sel_{i}")]
     if not selected:
@@ -159,6 +195,8 @@ def select_clean() -> None:
 
 
 def accept_rule(suggestion_id: int) -> None:
+    if not _permitted("rules", "change the brand guide"):
+        return
     try:
         s = accept_suggestion(suggestion_id, reviewer())
         flash(
@@ -170,6 +208,8 @@ def accept_rule(suggestion_id: int) -> None:
 
 
 def dismiss_rule(suggestion_id: int) -> None:
+    if not _permitted("rules", "decide suggested rules"):
+        return
     try:
         dismiss_suggestion(suggestion_id, reviewer())
         flash("info", "Suggestion dismissed.")

@@ -36,11 +36,12 @@ PAGES = {
 def main() -> None:
     st.set_page_config(page_title="genpersona · review", page_icon="✍️", layout="wide")
     inject_css()
-    reviewer = login_view.current_reviewer()
-    if reviewer is None:
+    signed_in = login_view.current_account()
+    if signed_in is None:
         return
-    st.sidebar.markdown(f"Signed in as **{reviewer}**")
-    st.sidebar.button("Switch reviewer", key="sign_out", on_click=login_view.sign_out)
+    reviewer, role = signed_in
+    st.sidebar.markdown(f"Signed in as **{reviewer}** ({role})")
+    st.sidebar.button("Sign out", key="sign_out", on_click=login_view.sign_out)
     wanted = st.query_params.get("view")  # ?view=Insights opens that page first
     if wanted in PAGES and "view" not in st.session_state:
         st.session_state["view"] = wanted

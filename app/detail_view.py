@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app import actions
+from app import actions, previews
 from app.ui import KIND_LABELS, age, diff_html, highlighted_fields, status_badge
 from genpersona.errors import DraftNotFound
 from genpersona.review.models import REJECT_REASONS, DraftDetail
@@ -17,6 +17,7 @@ SCORE_LABELS = {
     "specificity": "Specificity",
     "length_fit": "Length",
     "novelty": "Novelty",
+    "quality": "Copy quality",
 }
 
 
@@ -56,7 +57,9 @@ def _context_panel(draft: Draft) -> None:
     )
 
 
-def _variant(detail: DraftDetail, v: Variant, top_index: int, pending: bool) -> None:
+def _variant(
+    detail: DraftDetail, v: Variant, top_index: int, pending: bool, clean: tuple[int, ...]
+) -> None:
     draft = detail.draft
     chosen = detail.chosen_variant == v.index and not pending
     title = f"Variant {v.index + 1}" + (" · top" if v.index == top_index else "")
@@ -78,18 +81,37 @@ def _variant(detail: DraftDetail, v: Variant, top_index: int, pending: bool) -> 
         if not pending:
             return
         blocking = any(x.severity == "block" for x in v.violations)
+        may_approve, may_edit = actions.can("approve"), actions.can("edit")
         cols = st.columns([1, 1, 3])
         cols[0].button(
             "Approve",
             key=f"approve_{draft.id}_{v.index}",
             type="primary",
             on_click=actions.approve,
-            args=(draft.id, v.index),
-            disabled=blocking,
-            help="Fix the flagged words with Edit first" if blocking else None,
+            args=(draft.id, v.index, clean),
+            disabled=blocking or not may_approve,
+            help=(
+                "Fix the flagged words with Edit first"
+                if blocking
+                else "Approves this variant and every ticked one; delivery picks among them"
+                if may_approve
+                else "Approving needs the approver or admin role"
+            ),
         )
-        editing = st.session_state.get("editing") == (draft.id, v.index)
-        if cols[1].button("Edit", key=f"edit_{draft.id}_{v.index}"):
+        cols[2].checkbox(
+            "In the approved set",
+            value=not blocking,
+            key=actions.in_set_key(draft.id, v.index),
+            disabled=blocking,
+            help="Untick to leave this variant out when approving the draft",
+        )
+        editing = st.session_state.get("editing") == (draft.id, v.index) and may_edit
+        if cols[1].button(
+            "Edit",
+            key=f"edit_{draft.id}_{v.index}",
+            disabled=not may_edit,
+            help=None if may_edit else "Editing approves the draft: approver or admin role",
+        ):
             st.session_state["editing"] = (draft.id, v.index)
             editing = True
         if editing:
@@ -131,6 +153,27 @@ def _decision_panel(draft: Draft) -> None:
         args=(draft.id,),
         help="Writes a new draft for the same request; this one is closed",
     )
+
+
+def _automatic(detail: DraftDetail) -> None:
+    """The campaign review policy's decision on this draft, and the rule that made it."""
+    for entry in detail.audit:
+        if not entry.actor.startswith("auto:") or entry.action not in (
+            "auto_approved",
+            "auto_routed",
+        ):
+            continue
+        rule = entry.payload.get("rule", "?")
+        measured = ", ".join(
+            f"{k} {entry.payload[k]}"
+            for k in ("score", "min_score", "similarity", "min_similarity")
+            if entry.payload.get(k) is not None
+        )
+        if entry.action == "auto_approved":
+            audit = " · sampled for audit" if entry.payload.get("audit_sampled") else ""
+            st.success(f"Auto-approved by {entry.actor} (rule: {rule}){audit}. {measured}")
+        else:
+            st.info(f"Routed to people by {entry.actor}: rule **{rule}** not met. {measured}")
 
 
 def _history(detail: DraftDetail) -> None:
@@ -175,12 +218,17 @@ def render(draft_id: int) -> None:
             f"{' by ' + detail.decided_by if detail.decided_by else ''})."
         )
         st.button("Reload draft", key="reload", on_click=actions.reload_draft, args=(draft_id,))
+    _automatic(detail)
     pending = draft.status == "pending"
+    previews.render_previews(draft.variants, draft.kind, previews.sender_name(draft.brand))
     left, right = st.columns([2.2, 1])
     with left:
         top = draft.top.index
+        clean = tuple(
+            v.index for v in draft.variants if not any(x.severity == "block" for x in v.violations)
+        )
         for v in sorted(draft.variants, key=lambda x: -x.scores.total):
-            _variant(detail, v, top, pending)
+            _variant(detail, v, top, pending, clean)
     with right:
         _context_panel(draft)
         if pending:

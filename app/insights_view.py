@@ -6,6 +6,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from genpersona.delivery.report import COUNTED, campaign_report
+from genpersona.delivery.send_times import campaign_send_distribution
+from genpersona.errors import NotFound
 from genpersona.review.insights import insights
 from genpersona.review.models import REJECT_REASONS
 from genpersona.review.queue import filter_options
@@ -27,8 +30,11 @@ def render() -> None:
         campaign=None if campaign == ANY else campaign,
         days=int(days),
     )
+    if brand != ANY and campaign != ANY:
+        _send_times(brand, campaign)
     if not data.decided and not data.violations_by_rule:
         st.info("No decisions in this period yet.")
+        _outcomes(None if brand == ANY else brand, None if campaign == ANY else campaign)
         return
 
     judged = sum(d.approved + d.edited + d.rejected for d in data.by_day)
@@ -127,3 +133,83 @@ def render() -> None:
                 )
             },
         )
+    _outcomes(None if brand == ANY else brand, None if campaign == ANY else campaign)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{100 * value:.2f}%"
+
+
+def _outcomes(brand: str | None, campaign: str | None) -> None:
+    """What recipients did with the campaign's copy, and the lift over its holdout."""
+    st.subheader("Outcomes and lift over the holdout")
+    if campaign is None:
+        st.caption("Pick a campaign to see its sends, clicks, conversions and lift.")
+        return
+    try:
+        report = campaign_report(campaign, brand)
+    except NotFound as exc:
+        st.caption(f"{exc.message}.")
+        return
+    columns = ["exposures", *COUNTED, "machine_opens"]
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "arm": r.arm,
+                    "variant": "" if r.arm == "holdout" else (r.reason or str(r.variant_index)),
+                    "prompt": r.prompt_version or "",
+                    **{c: getattr(r, c) for c in columns},
+                }
+                for r in report.rows
+            ]
+        ),
+        hide_index=True,
+    )
+    st.dataframe(
+        pd.DataFrame(
+            [
+                {
+                    "metric": x.metric,
+                    "personalized": f"{_pct(x.personalized.rate)} "
+                    f"[{_pct(x.personalized.low)}, {_pct(x.personalized.high)}]",
+                    "holdout": f"{_pct(x.holdout.rate)} [{_pct(x.holdout.low)}, {_pct(x.holdout.high)}]",
+                    "lift": "—" if x.difference is None else f"{100 * x.difference:+.2f} pp",
+                    "95% interval": "—"
+                    if x.low is None or x.high is None
+                    else f"[{100 * x.low:+.2f}, {100 * x.high:+.2f}] pp",
+                }
+                for x in report.lift
+            ]
+        ),
+        hide_index=True,
+    )
+    st.caption(
+        f"Intent-to-treat, per exposure; {report.method}. Machine opens never count as human "
+        f"opens; conversions are purchases within {report.attribution_window_days:g} days."
+    )
+
+
+WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+
+
+def _send_times(brand: str, campaign: str) -> None:
+    """When this campaign's recipients will get it: best send hour, in their own time zone."""
+    rows = campaign_send_distribution(brand, campaign)
+    st.subheader("Send times (recipients' local time)")
+    if not rows:
+        st.caption("No approved recipients in this campaign yet.")
+        return
+    frame = pd.DataFrame(rows)
+    frame["day"] = frame["weekday"].map(lambda d: WEEKDAYS[d])
+    chart = (
+        alt.Chart(frame)
+        .mark_rect()
+        .encode(
+            x=alt.X("hour:O", title="local hour"),
+            y=alt.Y("day:O", sort=WEEKDAYS, title=None),
+            color=alt.Color("recipients:Q", title="recipients"),
+            tooltip=["day", "hour", "recipients"],
+        )
+    )
+    st.altair_chart(chart, use_container_width=True)

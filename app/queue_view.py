@@ -88,7 +88,7 @@ def render() -> None:
         key="bulk_approve",
         type="primary",
         on_click=actions.bulk_approve,
-        disabled=selected == 0,
+        disabled=selected == 0 or not actions.can("approve"),
     )
     bar[2].caption(
         "Bulk approval takes each draft's top variant and skips anything flagged or fallback."

@@ -15,6 +15,9 @@ def render() -> None:
         "here. Accepting adds a preferred term to the brand guide, so the next drafts get it right."
     )
     suggestions = list_suggestions(status="open")
+    may_decide = actions.can("rules")
+    if suggestions and not may_decide:
+        st.caption("Accepting or dismissing a rule changes the brand guide: admins only.")
     if not suggestions:
         st.info("No suggestions yet: they appear after reviewers repeat the same edit.")
     for s in suggestions:
@@ -29,9 +32,14 @@ def render() -> None:
                 type="primary",
                 on_click=actions.accept_rule,
                 args=(s.id,),
+                disabled=not may_decide,
             )
             c[2].button(
-                "Dismiss", key=f"dismiss_rule_{s.id}", on_click=actions.dismiss_rule, args=(s.id,)
+                "Dismiss",
+                key=f"dismiss_rule_{s.id}",
+                on_click=actions.dismiss_rule,
+                args=(s.id,),
+                disabled=not may_decide,
             )
     decided = [s for s in list_suggestions(status=None) if s.status in ("accepted", "dismissed")]
     if decided:

@@ -13,15 +13,19 @@ import time
 from collections.abc import Callable
 
 from evals.agent.run import main as agent_main
+from evals.copy.run import main as copy_main
 from evals.guard.run import main as guard_main
 from evals.learning.run import main as learning_main
 from evals.recs.run import main as recs_main
+from evals.sendtime.run import main as sendtime_main
 
 SUITES: dict[str, tuple[Callable[[list[str] | None], int], list[str]]] = {
     "guard": (guard_main, []),  # labelled rule set, seconds
     "recs": (recs_main, []),  # UCI temporal split, about a minute
+    "sendtime": (sendtime_main, []),  # UCI order times, seconds
     "learning": (learning_main, []),  # Upworthy replay + click model + OPE, a few minutes
     "agent": (agent_main, ["--customers", "100"]),  # local model, several minutes
+    "copy": (copy_main, ["--customers", "100"]),  # local model, two prompt versions
 }
 
 

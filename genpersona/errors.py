@@ -239,10 +239,64 @@ class PayloadTooLarge(InputError):
 
 
 class Unauthorized(GenpersonaError):
-    """The API key is set and the request did not present it."""
+    """No credentials, or wrong ones: a missing/unknown/revoked API key, a wrong password."""
 
     exit_code = 10
     http_status = 401
+
+
+# --- delivery: webhooks from email platforms ------------------------------------------------
+class WebhookError(GenpersonaError):
+    exit_code = 12
+    http_status = 400
+
+
+class WebhookSignatureInvalid(WebhookError):
+    """The request does not carry a valid signature or token for its provider."""
+
+    http_status = 401
+
+
+class WebhookPayloadInvalid(WebhookError):
+    """The body is not the provider's documented shape (bad JSON, missing event list)."""
+
+    http_status = 400
+
+
+class WebhookNotConfigured(WebhookError):
+    """The provider's key or token is not set, so nothing it sends can be trusted."""
+
+    http_status = 503
+
+
+class UnknownWebhookProvider(NotFound):
+    pass
+
+
+class Forbidden(GenpersonaError):
+    """Authenticated, but the key's scopes or the account's role do not allow the action;
+    ``data`` names the scope or permission needed."""
+
+    exit_code = 10
+    http_status = 403
+
+
+class KeyNotFound(NotFound):
+    """No API key with that id."""
+
+
+class AccountNotFound(NotFound):
+    """No console account with that name."""
+
+
+class AccountExists(InputError):
+    """A console account with that name already exists."""
+
+    http_status = 409
+
+
+class ConversationNotStored(ConsentError):
+    """A server-side conversation was asked for without the customer's chat-memory consent."""
 
 
 # --- campaigns ---------------------------------------------------------------------------
@@ -259,6 +313,14 @@ class TaskEngineUnavailable(CampaignError):
     """The Celery broker is not configured, unreachable, or no worker answered in time."""
 
     http_status = 503
+
+
+class CampaignDefinitionError(InputError):
+    """A campaign file that does not validate; ``data`` names the file and the field."""
+
+
+class ScheduleError(InputError):
+    """A cron expression or time zone that cannot be scheduled."""
 
 
 # --- delivery --------------------------------------------------------------------

@@ -13,7 +13,7 @@ import os
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -93,6 +93,18 @@ class Settings(BaseSettings):
     )
     local_threads: int = Field(default=0, description="0 = number of CPU cores.")
     local_parallel: int = Field(default=2, description="Parallel decoding slots of the server.")
+    copy_candidates: int = Field(
+        default=6,
+        ge=1,
+        le=16,
+        description="Subject-line and hero candidates written per draft (the best n are shown).",
+    )
+    copy_quality_weight: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="Weight of the copy-quality score in ranking (0 = the pre-2026.12 ranking).",
+    )
     local_cache_prompt: bool = Field(
         default=False,
         description="Reuse the KV cache of a repeated prompt prefix: faster few-shot prompts, "
@@ -147,9 +159,60 @@ class Settings(BaseSettings):
 
     # --- service --------------------------------------------------------------
     api_max_body_bytes: int = 64_000
-    api_rate_per_minute: int = 120
+    api_rate_per_minute: int = Field(
+        default=120, description="Requests per minute per client address; 0 = no limit."
+    )
+    api_key_rate_per_minute: int = Field(
+        default=600, description="Requests per minute per API key; 0 = no limit."
+    )
+    api_rate_limit_url: str | None = Field(
+        default=None,
+        description="redis://host:6379/0 to share rate limits across workers and machines; "
+        "default: counted in each process.",
+    )
+    api_rate_limit_namespace: str = Field(
+        default="genpersona",
+        description="Prefix of the rate-limit counters, to separate deployments sharing a Redis.",
+    )
+    api_auth: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="auto: keys are required once one was created (`genpersona keys create`) or "
+        "GENPERSONA_API_KEY is set; on: always; off: never (local development only).",
+    )
     api_key: str | None = Field(
-        default=None, description="When set, API requests need 'Authorization: Bearer <key>'."
+        default=None,
+        description="Deprecated: one all-scopes admin key ('Authorization: Bearer <key>'); "
+        "create scoped keys with `genpersona keys create` instead.",
+    )
+
+    # --- outcomes: webhooks and attribution -------------------------------------------
+    sendgrid_webhook_public_key: str | None = Field(
+        default=None,
+        description="SendGrid Signed Event Webhook verification key (base64 DER, as SendGrid "
+        "shows it under Mail Settings); POST /v1/webhooks/sendgrid needs it.",
+    )
+    mandrill_webhook_key: str | None = Field(
+        default=None, description="Mandrill webhook authentication key (X-Mandrill-Signature)."
+    )
+    mandrill_webhook_url: str | None = Field(
+        default=None,
+        description="The webhook URL exactly as registered in Mandrill (it is part of the "
+        "signature); default: the URL the request arrived at.",
+    )
+    braze_currents_token: str | None = Field(
+        default=None, description="Bearer token set on the Braze Currents custom HTTP export."
+    )
+    customerio_webhook_secret: str | None = Field(
+        default=None, description="Customer.io reporting webhook signing secret (X-CIO-Signature)."
+    )
+    webhook_max_body_bytes: int = Field(
+        default=5_000_000,
+        description="Body limit of POST /v1/webhooks/* (platforms batch up to ~1,000 events).",
+    )
+    attribution_window_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="A purchase this many days or fewer after an exposure is a conversion of it.",
     )
 
     # --- campaigns ---------------------------------------------------------------
@@ -194,6 +257,15 @@ class Settings(BaseSettings):
     delivery_holdout_overrides: dict[str, float] = Field(
         default_factory=dict,
         description='Per-campaign holdout share, e.g. {"xmas-2026": 0.2} (JSON in the env).',
+    )
+    delivery_frequency_cap: int = Field(
+        default=3, ge=0, description="Messages per customer per window, across campaigns/channels."
+    )
+    delivery_frequency_window_days: int = Field(
+        default=7, ge=1, description="The frequency cap's rolling window in days."
+    )
+    delivery_frequency_cap_overrides: dict[str, int] = Field(
+        default_factory=dict, description='Per-brand cap, e.g. {"giftloft": 2} (JSON in the env).'
     )
     delivery_cache_max_age_s: int = Field(
         default=300, ge=0, description="Cache-Control max-age of pull-endpoint answers."

@@ -108,3 +108,117 @@ def fake_services(controls: FakeControls | None = None) -> Services:
         record_event=controls.record_event,
         ready_checks={"database": Services().ready_checks["database"]},
     )
+
+
+# --- chat front ends: a fake chat with a known answer, and a real server on loopback -------
+ANSWER = "Our advent calendars are back. Each door hides a small treat! Ask me about sizes."
+FALLBACK = "Thanks for asking! A member of our team will help you shortly."
+
+
+class ChatCalls:
+    """What the fake chat was asked, so tests can check the conversation it got."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+
+def chat_services(calls: ChatCalls | None = None, *, blocked_word: str = "forbidden") -> Services:
+    """fake_services whose chat answers ANSWER (or FALLBACK, as the pipeline does for an answer
+    it had to block, when the message contains ``blocked_word``); in chunk mode a sentence
+    with "Ask me" is blocked."""
+    calls = calls if calls is not None else ChatCalls()
+    base = fake_services()
+
+    def chat(brand, customer_id, conversation, message, anonymous, settings):  # type: ignore[no-untyped-def]
+        calls.calls.append(
+            {
+                "brand": brand,
+                "customer_id": customer_id,
+                "conversation": [t.model_dump() for t in conversation],
+                "message": message,
+                "anonymous": anonymous,
+            }
+        )
+        fallback = blocked_word in message
+        request = ContentRequest(
+            brand=brand,
+            kind="chat_answer",
+            customer_id=customer_id,
+            conversation=[{"role": "customer", "text": message}],
+            n=1,
+        )
+        draft = submit_draft(make_draft(request, "chat"), settings)
+        return ChatReply(
+            answer=FALLBACK if fallback else ANSWER,
+            rationale="Because you asked about Christmas",
+            personalized=customer_id is not None,
+            is_fallback=fallback,
+            draft_id=draft.id,
+            draft=draft,
+        )
+
+    base.chat_reply = chat
+    base.list_brands = lambda settings: ["giftloft", "teatime"]
+    base.chunk_blocked = lambda brand, text, settings: "Ask me" in text
+    base.fallback_answer = lambda brand, settings: FALLBACK
+    return base
+
+
+class LiveServer:
+    """A real uvicorn server on a free loopback port, in a thread (fast, shares the test's DB)."""
+
+    def __init__(self, app: Any) -> None:
+        import socket
+
+        import uvicorn
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="info", lifespan="off")
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        import threading
+        import time
+
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def seed_customer(
+    brand: str = "giftloft", customer_id: str = "17850", *, chat_memory: bool = True
+) -> None:
+    """A brand and one customer in the real database (for stored conversations)."""
+    from sqlalchemy import select
+
+    from genpersona.data.tables import Brand, Customer
+    from genpersona.db.engine import session_scope
+
+    with session_scope() as session:
+        row = session.scalar(select(Brand).where(Brand.slug == brand))
+        if row is None:
+            row = Brand(slug=brand, name=brand.title())
+            session.add(row)
+            session.flush()
+        session.add(
+            Customer(
+                brand_id=row.id,
+                external_id=customer_id,
+                consent_personalization=True,
+                consent_email=True,
+                consent_chat_memory=chat_memory,
+            )
+        )

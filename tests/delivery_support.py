@@ -12,7 +12,7 @@ from sqlalchemy import inspect, text, update
 from genpersona.data.tables import Customer
 from genpersona.db.engine import get_engine, session_scope
 from genpersona.delivery import lookup
-from genpersona.review.decisions import approve, edit_and_approve
+from genpersona.review.decisions import approve_set, edit_and_approve
 from genpersona.review.queue import submit_draft
 from genpersona.settings import get_settings
 from genpersona.types.audience import AnonymousContext
@@ -84,8 +84,7 @@ def build_draft(
 def approved(customer_id: str | None, campaign: str = "xmas", **kwargs) -> Draft:  # type: ignore[no-untyped-def]
     draft = submit_draft(build_draft(customer_id, campaign, **kwargs))
     assert draft.id is not None
-    first_clean = min(set(range(len(draft.variants))) - set(kwargs.get("blocked", ())))
-    approve(draft.id, first_clean, "ann", draft.version)
+    approve_set(draft.id, "ann", draft.version)  # every clean variant
     return draft
 
 

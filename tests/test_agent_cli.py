@@ -53,7 +53,9 @@ def test_generate_json_queues_a_ranked_draft(world: World) -> None:
 def test_generate_table_output_names_the_next_step(world: World) -> None:
     result = runner.invoke(app, ["generate", "-b", "teashop", "-c", "c1", "-n", "1"])
     assert result.exit_code == 0, result.output
-    assert "Rose teapots" in result.stdout and "genpersona console" in result.stdout
+    # more candidates are written than shown: the top one is either fake reply, ranked
+    assert "Rose teapots" in result.stdout or "UK delivery" in result.stdout
+    assert "genpersona console" in result.stdout
 
 
 def test_generate_rejects_bad_n_with_a_fix(world: World) -> None:

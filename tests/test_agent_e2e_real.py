@@ -81,3 +81,21 @@ def test_real_drafts_for_real_customers_are_guarded_grounded_and_queued(
     reply = chat_reply("giftloft", ingested[1], [], "How long does delivery take?", deps=deps)
     assert reply.answer and reply.draft_id is not None
     assert "How long does delivery take?" in reply.knowledge_used
+
+
+def test_real_top_subject_lines_are_not_keyword_lists(ingested: list[str]) -> None:
+    """The issue's demo failure: with the local model, no customer's top subject line is the
+    prompt's interests copied back as a list or a fragment (shape rules of evals/copy)."""
+    from evals.copy.run import shape
+
+    deps = default_deps()
+    for cid in ingested:
+        draft = generate(
+            ContentRequest(brand="giftloft", kind="subject_line", customer_id=cid,
+                           brief="our new season gift picks", n=3),
+            deps=deps, submit=False,
+        )  # fmt: skip
+        top = draft.top.content
+        assert top.recipe_id and "/2026.12.1/" in top.recipe_id
+        assert shape(top.main_text()) == "ok", (cid, top.main_text())
+        assert draft.trace.candidates > len(draft.variants)  # more written than shown

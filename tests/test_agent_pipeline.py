@@ -11,6 +11,7 @@ from genpersona.agent.pipeline import generate
 from genpersona.agent.regeneration import regenerate_draft
 from genpersona.llm.fake import FakeLLM
 from genpersona.review.queue import get_draft
+from genpersona.settings import Settings, get_settings
 from genpersona.types.audience import AnonymousContext
 from genpersona.types.content import ChatTurn, ContentRequest
 
@@ -20,6 +21,11 @@ def _fresh_caches():
     scoring.clear_caches()
     yield
     scoring.clear_caches()
+
+
+def _written(n: int) -> Settings:
+    """Settings that write exactly n candidates (tests of one candidate's guard path)."""
+    return get_settings().model_copy(update={"copy_candidates": n})
 
 
 def _req(kind: str = "subject_line", customer: str | None = "c1", **kw) -> ContentRequest:
@@ -35,18 +41,26 @@ def test_prompt_receives_the_customers_context_and_draft_is_queued() -> None:
     world = World(FakeLLM(["Rose teapots for your spring table"]))
     draft = generate(_req(n=3), deps=world.deps())
     prompts = world.llm.prompts
-    assert len(prompts) == 3
+    written = max(3, get_settings().copy_candidates)
+    assert len(prompts) == written  # more written than shown
     for p in prompts:
-        assert "vintage tea sets" in p and "vintage rose teapot" in p.lower()
         assert MEMORY_TEXT in p and "spring tea party" in p
         assert "c1" not in p  # the customer id is never shown to the model
+    assert any("vintage tea sets" in p for p in prompts)
+    assert any("vintage rose teapot" in p.lower() for p in prompts)
+    assert len({p.split("Angle: ")[-1] for p in prompts}) == min(
+        written, 7
+    )  # one angle each (7 recipes)
     seeds = {c["params"].seed for c in world.llm.calls}
-    assert len(seeds) == 3  # distinct seeds per candidate
+    assert len(seeds) == written  # distinct seeds per candidate
     assert draft.id is not None and get_draft(draft.id).idempotency_key == draft.idempotency_key
     stored = get_draft(draft.id)
     assert len(stored.variants) == 3
     assert stored.rationale.prompt_template == "subject_line.completion.j2"
-    assert stored.rationale.prompt_version.startswith("2026.11.2+")
+    assert stored.rationale.prompt_version.startswith("2026.12.1+")
+    assert all(
+        v.content.recipe_id and "/2026.12.1/" in v.content.recipe_id for v in stored.variants
+    )
     assert stored.rationale.model == "fake-1" and stored.rationale.personalized
     assert stored.rationale.consent.personalization
     assert any(MEMORY_TEXT in f for f in stored.rationale.facts_used)
@@ -62,7 +76,10 @@ def test_prompt_receives_the_customers_context_and_draft_is_queued() -> None:
     assert {"context.retrieval", "context.exemplars"} <= set(stages)
     assert "score" in stages and "queue" in stages
     assert draft.trace.prompt_tokens > 0 and draft.trace.total_ms >= draft.trace.model_ms
-    assert stored.trace.candidates == 3 and stored.trace.prompt_tokens == draft.trace.prompt_tokens
+    assert (
+        stored.trace.candidates == written
+        and stored.trace.prompt_tokens == draft.trace.prompt_tokens
+    )
 
 
 def test_opt_out_prompts_carry_no_personal_data() -> None:
@@ -83,7 +100,7 @@ def test_opt_out_prompts_carry_no_personal_data() -> None:
 def test_blocked_candidate_never_reaches_the_queue() -> None:
     """A model that only writes banned words ends in the brand's fallback, never in the queue."""
     world = World(FakeLLM(["So cheap it hurts"]))
-    draft = generate(_req(n=2), deps=world.deps())
+    draft = generate(_req(n=2), deps=world.deps(settings=_written(2)))
     stored = get_draft(draft.id)
     for v in stored.variants:
         assert "cheap" not in v.content.all_text().lower()
@@ -99,7 +116,7 @@ def test_blocked_candidate_never_reaches_the_queue() -> None:
 def test_repair_after_reask_is_kept_and_counted() -> None:
     replies = iter(["So cheap it hurts", "Rose teapots for spring"])
     world = World(FakeLLM(lambda prompt, params: next(replies)))
-    draft = generate(_req(n=1), deps=world.deps())
+    draft = generate(_req(n=1), deps=world.deps(settings=_written(1)))
     top = get_draft(draft.id).variants[0]
     assert top.content.subject == "Rose teapots for spring" and not top.is_fallback
     assert top.attempts == 2 and draft.trace.reasked == 1 and draft.trace.first_try_passed == 0

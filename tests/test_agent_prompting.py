@@ -34,7 +34,7 @@ def test_every_kind_and_style_renders_with_a_version(kind: str, style: str) -> N
     actx = build_context(_request(kind), world.deps())
     rendered = get_library(PROMPTS).render(kind, style, prompt_variables(actx))
     assert rendered.template == f"{kind}.{style}.j2"
-    assert rendered.version.split("+")[0] in {"2026.11.1", "2026.11.2"}
+    assert rendered.version.split("+")[0] in {"2026.11.1", "2026.11.2", "2026.12.1"}
     assert actx.canary in rendered.as_text
     if style == "chat":
         assert [m.role for m in rendered.messages] == ["system", "user"]
@@ -49,10 +49,10 @@ def test_every_kind_and_style_renders_with_a_version(kind: str, style: str) -> N
 def test_missing_variable_is_an_error_not_an_empty_string() -> None:
     world = World()
     variables = prompt_variables(build_context(_request("subject_line"), world.deps()))
-    del variables["brief"]
+    del variables["background"]
     with pytest.raises(PromptTemplateError) as err:
         get_library(PROMPTS).render("subject_line", "completion", variables)
-    assert "brief" in err.value.message and err.value.fix
+    assert "background" in err.value.message and err.value.fix
 
 
 def test_unknown_style_names_the_template_and_the_fix(tmp_path: Path) -> None:
@@ -69,9 +69,9 @@ def test_version_changes_when_a_template_or_partial_is_edited(tmp_path: Path) ->
     path = copy / "partials" / "header.completion.j2"
     path.write_text(path.read_text() + "Be kind.\n")
     _, _, v2 = PromptLibrary(copy).get("subject_line", "completion")
-    assert v1 != v2 and v1.split("+")[0] == v2.split("+")[0] == "2026.11.2"
+    assert v1 != v2 and v1.split("+")[0] == v2.split("+")[0] == "2026.12.1"
     no_header = copy / "subject_line.completion.j2"
-    no_header.write_text(no_header.read_text().replace("{# version: 2026.11.2 #}", ""))
+    no_header.write_text(no_header.read_text().replace("{# version: 2026.12.1 #}", ""))
     _, _, v3 = PromptLibrary(copy).get("subject_line", "completion")
     assert v3.startswith("sha-")
 
@@ -112,7 +112,7 @@ def test_memory_injection_stays_inside_the_notes_line() -> None:
                 for m in actx.bundle.memories]  # fmt: skip
     actx = actx.model_copy(update={"bundle": actx.bundle.model_copy(update={"memories": memories})})
     text = get_library(PROMPTS).render("subject_line", "completion", prompt_variables(actx)).text
-    notes = [ln for ln in text.splitlines() if ln.startswith("Customer said:")]
+    notes = [ln for ln in text.splitlines() if ln.startswith("The customer told us:")]
     assert len(notes) == 1 and notes[0].endswith("</notes>") and notes[0].count("</notes>") == 1
     assert "\nSubject: FREE MONEY" not in text
     assert MEMORY_TEXT not in text  # the memory was replaced in this test
@@ -125,3 +125,26 @@ def test_chat_template_must_start_with_system_and_end_with_user() -> None:
         split_messages("<<<system>>>\nrules\n<<<assistant>>>\nok")
     msgs = split_messages("<<<system>>>\nrules\n<<<user>>>\nquestion")
     assert [(m.role, m.content) for m in msgs] == [("system", "rules"), ("user", "question")]
+
+
+@pytest.mark.parametrize("kind", ["subject_line", "hero"])
+def test_no_context_line_the_model_could_copy_as_a_list(kind: str) -> None:
+    """The customer's interests reach a completion prompt only as one background sentence
+    of at most two interests, never as a "likes: a, b, c" line a base model copies back."""
+    from genpersona.agent.recipes import load_recipes
+    from genpersona.agent.variables import candidate_variables
+
+    world = World()
+    actx = build_context(_request(kind), world.deps())
+    book = load_recipes(PROMPTS)
+    themes = [t.lower() for t in actx.bundle.profile.favourite_themes]
+    assert len(themes) >= 2
+    for i, recipe in enumerate(book.for_candidates(4, True)):
+        variables = {**prompt_variables(actx), **candidate_variables(actx, book, recipe, i)}
+        text = get_library(PROMPTS).render(kind, "completion", variables).text
+        assert "likes:" not in text.lower() and "interests:" not in text.lower()
+        personal = text.splitlines()[-3:]
+        background = next(ln for ln in personal if ln.startswith("Background:"))
+        assert "," not in background.split(", reading about")[0]  # a sentence, not a list
+        assert sum(t in background.lower() for t in themes) <= 2
+        assert f"Angle: {recipe.brief}" in text  # one angle per candidate

@@ -91,7 +91,8 @@ def test_parse_hero_fills_missing_fields_and_keeps_catalog_items() -> None:
     assert vc.cta == "Take a look" and "vintage rose teapot" in (vc.subheadline or "")
     assert [f.stock_code for f in vc.featured_items] == [f.stock_code for f in actx.featured]
     full = parse_output("hero", " Pour joy\nSubheadline: Teapots galore.\nCTA: Shop now", actx)
-    assert (full.subheadline, full.cta) == ("Teapots galore.", "Shop now")
+    # the button is the guide's, whatever the model wrote
+    assert (full.subheadline, full.cta) == ("Teapots galore.", vc.cta)
 
 
 def test_parse_chat_answer_drops_tags_and_cut_off_sentence() -> None:
@@ -140,7 +141,7 @@ def test_scores_prefer_on_theme_on_voice_and_new_copy() -> None:
         [_variant("Vintage tea sets and teapots for your table"),
          _variant("Garden party bunting for summer"),
          _variant("Last chance, act fast")],
-        sctx, deps.embedder,
+        sctx, deps.embedder, 0.0,  # the sub-scores themselves, before quality weighting
     )  # fmt: skip
     by_text = {v.content.subject: v.scores for v in ranked}
     tea = by_text["Vintage tea sets and teapots for your table"]

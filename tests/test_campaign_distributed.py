@@ -68,10 +68,12 @@ def delete_queue(settings: Settings) -> None:
         client.close()
 
 
-def start_worker(settings: Settings, log: Path, name: str = "w") -> subprocess.Popen[bytes]:
+def start_worker(
+    settings: Settings, log: Path, app: str = "genpersona.campaigns.tasks", name: str = "w"
+) -> subprocess.Popen[bytes]:
     env = {**os.environ}  # carries GENPERSONA_HOME, the fake LLM/embedder and the broker
     cmd = [
-        sys.executable, "-m", "celery", "-A", "genpersona.campaigns.tasks", "worker",
+        sys.executable, "-m", "celery", "-A", app, "worker",
         "--pool=solo", "--concurrency=1", "-Q", settings.celery_queue,
         "-n", f"{name}@{settings.celery_queue}", "--without-gossip", "--without-mingle",
         "-l", "info",

@@ -67,7 +67,8 @@ def test_serve_json_prints_the_endpoint_before_starting(monkeypatch: pytest.Monk
 
     calls: list[dict[str, object]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: calls.append(kw))
-    result = runner.invoke(app, ["serve", "--host", "0.0.0.0", "--port", "8123", "--json"])
+    args = ["serve", "--host", "0.0.0.0", "--port", "8123", "--insecure", "--json"]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
     assert info["url"] == "http://0.0.0.0:8123" and info["auth"] is False

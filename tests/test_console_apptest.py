@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 from review_support import memory_vectors  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
+from genpersona.accounts.console_accounts import create_account, get_account, set_disabled
 from genpersona.review.models import QueueFilter
 from genpersona.review.queue import approve, get_draft, get_draft_detail, list_drafts, submit_drafts
 from genpersona.review.seed import make_draft
@@ -36,12 +38,27 @@ def seeded(memory_vectors) -> list[int]:
     return [d.id for d in submit_drafts(drafts)]  # type: ignore[misc]
 
 
-def _signed_in(name: str = "alice") -> AppTest:
+PASSWORD = "correct-horse-battery"
+
+
+def _account(name: str, role: str = "admin") -> None:
+    if get_account(name) is None:
+        create_account(name, PASSWORD, role)
+
+
+def _sign_in_form(at: AppTest, name: str, password: str) -> AppTest:
+    at.text_input(key="login_name").input(name)
+    at.text_input(key="login_password").input(password)
+    return at.button[0].click().run()
+
+
+def _signed_in(name: str = "alice", role: str = "admin") -> AppTest:
+    _account(name, role)
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
-    at.text_input(key="login_name").input(name)
-    at.button[0].click().run()
+    _sign_in_form(at, name, PASSWORD)
     assert not at.exception, at.exception
+    assert at.session_state["reviewer"] == name
     return at
 
 
@@ -51,17 +68,85 @@ def _texts(at: AppTest) -> str:
     )
 
 
-def test_sign_in_is_required_and_validated(seeded) -> None:
+def test_sign_in_needs_the_right_password(seeded) -> None:
+    _account("Alice Martin", "approver")
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
     assert at.title[0].value.startswith("genpersona")
-    at.text_input(key="login_name").input("   ")
-    at.button[0].click().run()
-    assert "Type your name" in at.error[0].value
-    at.text_input(key="login_name").input("Alice Martin")
-    at.button[0].click().run()
+    _sign_in_form(at, "Alice Martin", "wrong password!")
+    assert "wrong account name or password" in at.error[0].value
+    assert "reviewer" not in at.session_state
+    assert at.title[0].value.startswith("genpersona")  # still the sign-in page
+    _sign_in_form(at, "nobody", PASSWORD)  # an unknown name gets the same message
+    assert "wrong account name or password" in at.error[0].value
+    _sign_in_form(at, "Alice Martin", PASSWORD)
     assert at.session_state["reviewer"] == "Alice Martin"
+    assert at.session_state["role"] == "approver"
     assert at.title[0].value == "Review queue"
+    assert at.session_state["login_password"] == ""  # the password is not kept
+    from genpersona.review.audit import list_audit
+
+    [entry] = list_audit(actor="Alice Martin")  # failed attempts sign nobody in
+    assert entry.action == "console.sign_in" and entry.payload == {"role": "approver"}
+
+
+def test_a_link_cannot_sign_anyone_in(seeded) -> None:
+    _account("alice")
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    at.query_params["reviewer"] = "alice"
+    at.run()
+    assert "reviewer" not in at.session_state
+    assert at.title[0].value.startswith("genpersona")
+    assert not [b for b in at.button if b.key and b.key.startswith("open_")]
+
+
+def test_a_disabled_account_is_signed_out_at_its_next_click(seeded) -> None:
+    at = _signed_in("dana", "approver")
+    set_disabled("dana")
+    at.button(key=f"open_{seeded[0]}").click().run()
+    assert "reviewer" not in at.session_state
+    assert "disabled" in at.error[0].value
+    assert get_draft(seeded[0]).status == "pending"
+
+
+def test_a_reviewer_can_reject_but_not_approve(seeded) -> None:
+    at = _signed_in("rita", "reviewer")
+    assert at.button(key="bulk_approve").disabled
+    at.button(key=f"open_{seeded[0]}").click().run()
+    assert at.button(key=f"approve_{seeded[0]}_0").disabled
+    assert at.button(key=f"edit_{seeded[0]}_0").disabled
+    from app import actions  # the callback refuses too, whatever the button showed
+
+    with patch.object(actions.st, "session_state", {"role": "reviewer", "reviewer": "rita"}):
+        actions.approve(seeded[0], 0)
+    assert get_draft(seeded[0]).status == "pending"
+    at.selectbox(key=f"reject_reason_{seeded[0]}").select("Too personal (creepy line)")
+    at.button(key=f"reject_{seeded[0]}").click().run()
+    assert not at.exception, at.exception
+    detail = get_draft_detail(seeded[0])
+    assert detail.draft.status == "rejected" and detail.decided_by == "rita"
+    assert "rita" in {e.actor for e in detail.audit}  # the audit log names the account
+
+
+def test_only_an_admin_decides_suggested_rules(seeded) -> None:
+    from genpersona.db.engine import session_scope
+    from genpersona.review.suggestions import list_suggestions, record_substitutions
+
+    with session_scope() as session:  # three drafts made the same swap: an open suggestion
+        for draft_id in seeded[:3]:
+            record_substitutions(session, "giftloft", draft_id, [("grab", "discover")])
+    [rule] = list_suggestions(status="open")
+    at = _signed_in("paul", "approver")
+    at.sidebar.radio(key="view").set_value("Suggested rules").run()
+    assert at.button(key=f"accept_rule_{rule.id}").disabled
+    assert at.button(key=f"dismiss_rule_{rule.id}").disabled
+    at = _signed_in("ada", "admin")
+    at.sidebar.radio(key="view").set_value("Suggested rules").run()
+    assert not at.button(key=f"accept_rule_{rule.id}").disabled
+    at.button(key=f"dismiss_rule_{rule.id}").click().run()  # dismissing leaves the guide file
+    assert not at.exception, at.exception
+    [decided] = [s for s in list_suggestions(status=None) if s.id == rule.id]
+    assert decided.status == "dismissed" and decided.decided_by == "ada"
 
 
 def test_queue_shows_counts_rows_and_filters(seeded) -> None:
@@ -186,3 +271,18 @@ def test_console_command_checks_its_options() -> None:
     cmd = streamlit_command(8600, "127.0.0.1", headless=True)
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4].endswith("app/console.py")
     assert cmd[cmd.index("--server.headless") + 1] == "true"
+
+
+def test_detail_shows_the_automatic_decision_and_its_rule(seeded, monkeypatch) -> None:
+    from genpersona.campaigns.definitions import ReviewPolicy
+    from genpersona.campaigns.review_policy import apply_review_policy
+
+    monkeypatch.setattr("genpersona.campaigns.review_policy._similarity", lambda *_a: 0.1)
+    apply_review_policy(
+        [seeded[0]], ReviewPolicy(mode="auto", min_score=0.0), "giftloft", "spring-tea-party"
+    )
+    at = _signed_in()
+    at.button(key=f"open_{seeded[0]}").click().run()
+    assert not at.exception, at.exception
+    routed = [i.value for i in at.info]
+    assert any("auto:policy-v1" in m and "similarity" in m for m in routed), routed

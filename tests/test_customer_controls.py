@@ -79,10 +79,8 @@ def test_erase_removes_the_marker_everywhere_and_spares_others(shop):
     assert _files_containing(home, MARKER.encode()) == []
     from genpersona.vectors.factory import get_vector_store
 
-    assert (
-        get_vector_store().query("memory", _any_vector(), k=50, where={"customer_id": "10001"})
-        == []
-    )
+    metas = get_vector_store().query("memory", _any_vector(), k=50)
+    assert metas and all("customer_id" not in h.metadata for h in metas)
     other_after = export_customer(shop, "10002")
     for key in ("customer", "consent", "profile", "events", "memory_facts"):
         assert other_after[key] == other_before[key]

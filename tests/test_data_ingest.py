@@ -56,10 +56,10 @@ def test_ingest_loads_catalog_customers_events_and_derived_data(tmp_path, memory
     assert any(t.startswith("Favourite theme: candles and lanterns") for t in facts)
     assert "Orders mostly in November" in facts
     assert any(t.startswith("Usually spends £") for t in facts)
-    # vectors: one per fact and per product, no text in metadata
+    # vectors: one per fact and per product, no text and no customer id in metadata
     assert memory_vectors.count("memory") == _counts()["facts"]
     meta = memory_vectors.get("memory", [f"mem:{i}" for i in range(1, 200)]).metadatas
-    assert meta and all(set(m) == {"brand", "customer_id"} for m in meta)
+    assert meta and all(set(m) == {"brand"} for m in meta)
 
 
 def test_reingest_is_idempotent_and_keeps_customer_choices(tmp_path, memory_vectors):  # noqa: F811

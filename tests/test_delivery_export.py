@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -35,6 +36,8 @@ from genpersona.settings import get_settings
 from genpersona.types.content import VariantContent
 
 GOLDEN = Path(__file__).parent / "golden" / "delivery"
+#: fixed, so send_at in the golden files does not depend on the day the test runs
+SEND_AFTER = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 EXT = {"csv": "csv", "jsonl": "jsonl", "sendgrid": "jsonl", "klaviyo": "jsonl"}
 
 
@@ -82,6 +85,7 @@ def test_export_matches_golden(campaign: Path, tmp_path: Path, fmt: str) -> None
         sendgrid_from="shop@thegiftloft.co.uk",
         sendgrid_template="d-0123456789abcdef",
         klaviyo_list="Xmas26",
+        send_after=SEND_AFTER,
     )
     assert report.rows == 4 and report.skipped == {"no_email_consent": 1}  # c2
     assert (report.personalized, report.holdout, report.generic) == (2, 1, 2)
@@ -91,8 +95,10 @@ def test_export_matches_golden(campaign: Path, tmp_path: Path, fmt: str) -> None
 
 def test_export_and_pull_share_one_exposure(campaign: Path, tmp_path: Path) -> None:
     pulled = deliver_to_customer("giftloft", "xmas", "c1")
-    export_campaign("giftloft", "xmas", "jsonl", tmp_path / "a.jsonl")
-    export_campaign("giftloft", "xmas", "jsonl", tmp_path / "b.jsonl")  # re-export: same choices
+    export_campaign("giftloft", "xmas", "jsonl", tmp_path / "a.jsonl", send_after=SEND_AFTER)
+    export_campaign(
+        "giftloft", "xmas", "jsonl", tmp_path / "b.jsonl", send_after=SEND_AFTER
+    )  # re-export: same choices
     lines = [json.loads(x) for x in (tmp_path / "a.jsonl").read_text().splitlines()]
     c1 = next(x for x in lines if x["customer_id"] == "c1")
     assert (c1["tag"], c1["variant"]) == (pulled.tag, pulled.variant)

@@ -7,6 +7,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 from test_learning_update import _seed_campaign
 
+from genpersona.accounts.console_accounts import create_account
 from genpersona.db.engine import session_scope
 from genpersona.learning.update import learn_update
 
@@ -15,8 +16,10 @@ APP = Path(__file__).resolve().parents[1] / "app" / "console.py"
 
 def _learning_view() -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=60)
+    create_account("alice", "correct-horse-battery", "reviewer")
     at.run()
     at.text_input(key="login_name").input("alice")
+    at.text_input(key="login_password").input("correct-horse-battery")
     at.button[0].click().run()
     at.sidebar.radio(key="view").set_value("Learning").run()
     assert not at.exception, at.exception

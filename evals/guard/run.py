@@ -1,12 +1,18 @@
 """Score the guardrails on the labelled lines in evals/guard/{data,heldout}/.
 
-    python -m evals.guard.run [--split dev|heldout|all] [--json] [--verbose]
+    python -m evals.guard.run [--split dev|heldout|all] [--json] [--verbose] [--no-semantic]
 
 Per rule family: recall on violating lines (a line counts as caught when the
 check reports a violation of that family, at any severity) and, on compliant
 lines, the false-flag rate (a violation of that family) and the false-block
 rate (any *blocking* violation from any rule: what would really stop a line).
 Also prints the p50/p95 time of one check, warm, against the full guide.
+
+Each file has a category ("core" for the original rule files; "euphemism.<group>",
+"obfuscation" and "spelled_offer" for the lines added with the normalization and semantic
+checks); the same figures are printed per category. The semantic check runs with the real
+MiniLM embedder (one batch embeds every line first, as the pipeline's scoring stage would,
+and each check gets its line's vector); ``--no-semantic`` scores the word rules alone.
 
 The dev split was written alongside the rules (rules were tuned on it); the
 heldout split was written afterwards and not used to tune anything.
@@ -24,12 +30,15 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from genpersona.brands.guide import BrandGuide
 from genpersona.brands.loader import load_guide
-from genpersona.guard.engine import check
+from genpersona.embeddings.factory import get_embedder
+from genpersona.guard.engine import as_content, check
 from genpersona.guard.models import GuardReport
+from genpersona.guard.semantic import SemanticGuard
 from genpersona.types.content import VariantContent
 
 HERE = Path(__file__).resolve().parent
@@ -47,6 +56,7 @@ class Case:
     kwargs: dict[str, Any]
     split: str
     note: str = ""
+    category: str = "core"
 
 
 @dataclass
@@ -102,41 +112,69 @@ def _case(rule: str, prefixes: list[str], label: str, item: Any, spec: dict, fol
         "shared_facts": item.get("shared_facts", []),
     }
     split = "dev" if folder == "data" else "heldout"
-    return Case(rule, prefixes, label, content, guide, kwargs, split, item.get("note", ""))
+    category = spec.get("category", "core")
+    return Case(
+        rule, prefixes, label, content, guide, kwargs, split, item.get("note", ""), category
+    )
 
 
 def _text(c: Case) -> str:
     return c.content if isinstance(c.content, str) else c.content.all_text()
 
 
-def score(cases: list[Case]) -> tuple[dict[str, RuleScore], list[float]]:
+def draft_text(c: Case) -> str:
+    """What the pipeline's scoring stage embeds for a candidate (and the guard would)."""
+    return as_content(c.content, c.kwargs["kind"]).all_text() or " "
+
+
+def embed_cases(cases: list[Case], semantic: SemanticGuard | None) -> list[np.ndarray | None]:
+    if semantic is None:
+        return [None] * len(cases)
+    return list(semantic.embed([draft_text(c) for c in cases]))
+
+
+def score(
+    cases: list[Case], semantic: SemanticGuard | None = None
+) -> tuple[dict[str, RuleScore], list[float], dict[str, RuleScore]]:
+    """Scores per rule file, check timings, and the same scores per category."""
     scores: dict[str, RuleScore] = {}
+    by_cat: dict[str, RuleScore] = {}
     timings: list[float] = []
-    for c in cases:
-        s = scores.setdefault(c.rule, RuleScore(c.rule))
-        report: GuardReport = check(c.content, c.guide, **c.kwargs)
-        mine = [v for v in report.violations if any(v.rule_id.startswith(p) for p in c.prefixes)]
-        if c.label == "violating":
-            s.n_viol += 1
-            if mine:
-                s.caught += 1
-            else:
-                s.misses.append(f"{_text(c)!r} -> {[v.rule_id for v in report.violations]}")
-        else:
-            s.n_ok += 1
-            s.false_flag += bool(mine)
-            if report.blocking:
-                s.false_block += 1
-            if mine or report.blocking:
-                got = sorted({v.rule_id for v in mine + report.blocking})
-                s.false_hits.append(f"{_text(c)!r} -> {got}")
+    vectors = embed_cases(cases, semantic)
+    for c, vec in zip(cases, vectors, strict=True):
+        report: GuardReport = check(
+            c.content, c.guide, **c.kwargs, semantic=semantic, embedding=vec
+        )
+        for s in (
+            scores.setdefault(c.rule, RuleScore(c.rule)),
+            by_cat.setdefault(c.category, RuleScore(c.category)),
+        ):
+            _tally(s, c, report)
     # timing: warm guides, every case checked repeatedly
     for _ in range(5):
-        for c in cases:
+        for c, vec in zip(cases, vectors, strict=True):
             t0 = time.perf_counter()
-            check(c.content, c.guide, **c.kwargs)
+            check(c.content, c.guide, **c.kwargs, semantic=semantic, embedding=vec)
             timings.append((time.perf_counter() - t0) * 1000)
-    return scores, timings
+    return scores, timings, by_cat
+
+
+def _tally(s: RuleScore, c: Case, report: GuardReport) -> None:
+    mine = [v for v in report.violations if any(v.rule_id.startswith(p) for p in c.prefixes)]
+    if c.label == "violating":
+        s.n_viol += 1
+        if mine:
+            s.caught += 1
+        else:
+            s.misses.append(f"{_text(c)!r} -> {[v.rule_id for v in report.violations]}")
+    else:
+        s.n_ok += 1
+        s.false_flag += bool(mine)
+        if report.blocking:
+            s.false_block += 1
+        if mine or report.blocking:
+            got = sorted({v.rule_id for v in mine + report.blocking})
+            s.false_hits.append(f"{_text(c)!r} -> {got}")
 
 
 def summary(scores: dict[str, RuleScore], timings: list[float]) -> dict[str, Any]:
@@ -167,56 +205,86 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", choices=["dev", "heldout", "all"], default="all")
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--verbose", "-v", action="store_true", help="list misses and false hits")
+    ap.add_argument("--no-semantic", action="store_true", help="word rules only (no MiniLM)")
     args = ap.parse_args(argv)
     splits = ["dev", "heldout"] if args.split == "all" else [args.split]
+    semantic = None if args.no_semantic else SemanticGuard(get_embedder("minilm"))
     result: dict[str, Any] = {}
     for split in splits:
         cases = load_cases(split)
         if not cases:
             continue
-        scores, timings = score(cases)
+        scores, timings, by_cat = score(cases, semantic)
         result[split] = {
-            "rules": {
-                r: {
-                    "violating": s.n_viol,
-                    "recall": round(s.recall, 4),
-                    "compliant": s.n_ok,
-                    "false_flag_rate": round(s.false_flag_rate, 4),
-                    "false_block_rate": round(s.false_block_rate, 4),
-                    "misses": s.misses,
-                    "false_hits": s.false_hits,
-                }
-                for r, s in sorted(scores.items())
-            },
+            "rules": _table(scores),
+            "categories": _table(by_cat),
             "overall": summary(scores, timings),
         }
+        for name, part in (("core", ["core"]), ("new", [k for k in by_cat if k != "core"])):
+            sub = {k: v for k, v in by_cat.items() if k in part}
+            if sub:
+                result[split][f"overall_{name}"] = summary(sub, timings)
     if args.json:
         print(json.dumps(result, indent=2, default=str))
         return 0
     for split, res in result.items():
-        print(f"\n== guard eval, {split} split ==")
-        print(f"{'rule':<16}{'viol':>5}{'recall':>8}{'ok':>5}{'false flag':>12}{'false block':>13}")
-        for rule, r in res["rules"].items():
-            print(
-                f"{rule:<16}{r['violating']:>5}{r['recall']:>8.3f}{r['compliant']:>5}"
-                f"{r['false_flag_rate']:>12.3f}{r['false_block_rate']:>13.3f}"
-            )
-            if args.verbose:
-                for m in r["misses"]:
-                    print(f"    MISS  {m}")
-                for m in r["false_hits"]:
-                    print(f"    FALSE {m}")
+        sem = "word rules only" if semantic is None else "with the semantic check (MiniLM)"
+        print(f"\n== guard eval, {split} split, {sem} ==")
+        _print_table("rule", res["rules"], args.verbose)
         o = res["overall"]
-        print(
-            f"{'OVERALL':<16}{o['violating']:>5}{o['recall']:>8.3f}{o['compliant']:>5}"
-            f"{o['false_flag_rate']:>12.3f}{o['false_block_rate']:>13.3f}"
-        )
+        _print_row("OVERALL", o)
         print(
             f"worst rule recall {o['worst_rule_recall']:.3f}; one check: p50 {o['check_ms_p50']:.3f} ms,"
             f" p95 {o['check_ms_p95']:.3f} ms; targets (recall>=0.98, false block<=2%,"
             f" every rule>=0.95): {'MET' if o['targets_met'] else 'NOT MET'}"
         )
+        print(f"-- {split} split by category --")
+        _print_table("category", res["categories"], False)
+        for name in ("core", "new"):
+            if f"overall_{name}" in res:
+                o = res[f"overall_{name}"]
+                _print_row(f"OVERALL {name}", o)
+                print(
+                    f"   {name} sets: worst category recall {o['worst_rule_recall']:.3f}; targets:"
+                    f" {'MET' if o['targets_met'] else 'NOT MET'}"
+                )
     return 0
+
+
+def _table(scores: dict[str, RuleScore]) -> dict[str, dict[str, Any]]:
+    return {
+        r: {
+            "violating": s.n_viol,
+            "recall": round(s.recall, 4),
+            "compliant": s.n_ok,
+            "false_flag_rate": round(s.false_flag_rate, 4),
+            "false_block_rate": round(s.false_block_rate, 4),
+            "misses": s.misses,
+            "false_hits": s.false_hits,
+        }
+        for r, s in sorted(scores.items())
+    }
+
+
+def _print_row(label: str, o: dict[str, Any]) -> None:
+    print(
+        f"{label:<24}{o['violating']:>5}{o['recall']:>8.3f}{o['compliant']:>5}"
+        f"{o['false_flag_rate']:>12.3f}{o['false_block_rate']:>13.3f}"
+    )
+
+
+def _print_table(head: str, rows: dict[str, dict[str, Any]], verbose: bool) -> None:
+    print(f"{head:<24}{'viol':>5}{'recall':>8}{'ok':>5}{'false flag':>12}{'false block':>13}")
+    for rule, r in rows.items():
+        print(
+            f"{rule:<24}{r['violating']:>5}{r['recall']:>8.3f}{r['compliant']:>5}"
+            f"{r['false_flag_rate']:>12.3f}{r['false_block_rate']:>13.3f}"
+        )
+        if verbose:
+            for m in r["misses"]:
+                print(f"    MISS  {m}")
+            for m in r["false_hits"]:
+                print(f"    FALSE {m}")
 
 
 if __name__ == "__main__":

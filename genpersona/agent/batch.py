@@ -34,7 +34,7 @@ from genpersona.agent.generation import (
 )
 from genpersona.agent.prompting import RenderedPrompt, prepare_prompt
 from genpersona.agent.rationale import build_rationale
-from genpersona.agent.scoring import build_scoring_contexts, score_variants, variant_texts
+from genpersona.agent.scoring import build_scoring_contexts, score_batch_item, variant_texts
 from genpersona.agent.trace import StageTimer, running
 from genpersona.llm.base import GenerationParams
 from genpersona.types.content import ContentRequest, Draft
@@ -78,33 +78,43 @@ class Prepared(BaseModel):
 
 
 class PrefetchedRunner(CandidateRunner):
-    """A ``CandidateRunner`` whose first attempts come from one request for all n
-    candidates (``LLM.complete_many``): the seeds are the ones the one-by-one path uses,
-    so a backend that honours per-call seeds gives the same candidates."""
+    """A ``CandidateRunner`` whose first attempts are fetched up front, one request per
+    distinct prompt with as many choices as candidates share it (``LLM.complete_many``):
+    the seeds are the ones the one-by-one path uses, so a backend that honours per-call
+    seeds gives the same candidates."""
 
-    def prefetch(self, n: int) -> None:
-        seeds = [seed_for(self.key, i, 0) for i in range(n)]
-        params = GenerationParams(
-            max_tokens=self.plan.max_tokens,
-            temperature=self.plan.temperature,
-            stop=self.plan.stop,
-        )
-        self.timer.model_started.set()
-        started = time.perf_counter()
-        prompt = self.base_prompt
-        if prompt.style == "completion":
-            results = self.llm.complete_many(prompt.text, params, seeds)
-        else:
-            results = self.llm.chat_many(prompt.messages, params, seeds)
-        ended = time.perf_counter()
-        for r in results:
-            self.timer.record_llm(r, started, ended)
-        self._prefetched = {s: r.text for s, r in zip(seeds, results, strict=True)}
+    def prefetch(self) -> None:
+        groups: dict[int, list[int]] = {}
+        for i, prompt in enumerate(self.prompts):
+            first = next(j for j, p in enumerate(self.prompts) if p == prompt)
+            groups.setdefault(first, []).append(i)
+        self._prefetched: dict[tuple[int, int], str] = {}
+        for first, members in groups.items():
+            prompt = self.prompts[first]
+            seeds = [seed_for(self.key, i, 0) for i in members]
+            params = GenerationParams(
+                max_tokens=self.plan.max_tokens,
+                temperature=self.plan.temperature,
+                stop=self.plan.stop,
+                logprobs=self.llm.returns_logprobs and prompt.style == "completion",
+            )
+            self.timer.model_started.set()
+            started = time.perf_counter()
+            if prompt.style == "completion":
+                results = self.llm.complete_many(prompt.text, params, seeds)
+            else:
+                results = self.llm.chat_many(prompt.messages, params, seeds)
+            ended = time.perf_counter()
+            for i, seed, r in zip(members, seeds, results, strict=True):
+                self.timer.record_llm(r, started, ended)
+                self._prefetched[(i, seed)] = r.text
+                self.last_logprob[seed] = r.mean_logprob
 
     def call(self, prompt: RenderedPrompt, seed: int) -> str:
         prefetched = getattr(self, "_prefetched", {})
-        if prompt is self.base_prompt and seed in prefetched:
-            return str(prefetched.pop(seed))
+        for i, p in enumerate(self.prompts):
+            if p is prompt and (i, seed) in prefetched:
+                return str(prefetched.pop((i, seed)))
         return super().call(prompt, seed)
 
 
@@ -116,10 +126,10 @@ def prepare(request: ContentRequest, deps: AgentDeps, cpu: StageCpu) -> Prepared
             actx = build_context(request, deps)
         with cpu.measure("prompt"), timer.stage("prompt"):
             library, style = prepare_prompt(request.kind, deps.llm, deps.settings)
-            runner = PrefetchedRunner(actx, deps.llm, library, style, timer)
+            runner = PrefetchedRunner(actx, deps.llm, library, style, timer, deps.settings)
         with cpu.measure("generate+guard"), timer.stage("generate+guard"):
-            runner.prefetch(request.n)
-            results = [run_candidate(runner, i) for i in range(request.n)]
+            runner.prefetch()
+            results = [run_candidate(runner, i) for i in range(runner.n)]
     return Prepared(
         request=request,
         key=request_key(request),
@@ -144,15 +154,18 @@ def finish(batch: list[Prepared], deps: AgentDeps, cpu: StageCpu) -> list[Draft 
         contexts = build_scoring_contexts(
             [(p.actx, variant_texts(variants)) for p, variants in passed], deps
         )
-    drafts: dict[int, Draft] = {}
+    drafts: dict[int, Draft | Exception] = {}
     for (p, variants), sctx in zip(passed, contexts, strict=True):
-        with cpu.measure("scoring"), p.timer.stage("score"):
-            ranked = score_variants(variants, sctx, deps.scoring_embedder)
-        with cpu.measure("rationale"), p.timer.stage("rationale"):
-            rules = rules_checked(p.results)
-            rationale = build_rationale(p.actx, ranked[0], ranked, p.prompt, deps.llm, rules)
-            draft = assemble_draft(p.request, p.key, ranked, rationale, p.results, p.timer)
-        drafts[id(p)] = stamped(draft, p.timer)
+        try:
+            with cpu.measure("scoring"), p.timer.stage("score"):
+                ranked = score_batch_item(variants, sctx, p.actx, deps)[: p.request.n]
+            with cpu.measure("rationale"), p.timer.stage("rationale"):
+                rules = rules_checked(p.results)
+                rationale = build_rationale(p.actx, ranked[0], ranked, p.prompt, deps.llm, rules)
+                draft = assemble_draft(p.request, p.key, ranked, rationale, p.results, p.timer)
+            drafts[id(p)] = stamped(draft, p.timer)
+        except Exception as exc:  # e.g. the semantic gate left no candidate: this customer
+            drafts[id(p)] = exc
     failed = iter(out)
     ordered: list[Draft | Exception] = []
     passed_ids = {id(p) for p, _ in passed}

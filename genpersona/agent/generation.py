@@ -14,16 +14,20 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from genpersona.agent.context_stage import AgentContext
 from genpersona.agent.prompting import PromptLibrary, RenderedPrompt
+from genpersona.agent.recipes import load_recipes, recipe_id
 from genpersona.agent.trace import StageTimer
-from genpersona.agent.variables import prompt_variables
+from genpersona.agent.variables import candidate_variables, prompt_variables
+from genpersona.embeddings.base import Embedder
 from genpersona.errors import RetriesExhausted
-from genpersona.guard.engine import autofix, check
+from genpersona.guard.engine import autofix, check, semantic_violations
 from genpersona.guard.models import Attempt
 from genpersona.guard.repair import fallback_content, format_violations_for_prompt, generate_guarded
+from genpersona.guard.semantic import SemanticGuard
 from genpersona.llm.base import LLM, GenerationParams, PromptStyle
 from genpersona.settings import Settings
 from genpersona.types.content import Variant, VariantContent
@@ -47,12 +51,11 @@ def plan_for(kind: str, style: PromptStyle) -> GenerationPlan:
         return GenerationPlan(
             max_tokens={"subject_line": 60, "hero": 110, "chat_answer": 200}[kind], stop=[]
         )
-    if kind == "subject_line":
-        return GenerationPlan(max_tokens=24, stop=["\n"])
-    if kind == "hero":
-        return GenerationPlan(
-            max_tokens=64, stop=["\n\n", "\nProduct:", "\nInterests:", "\nBrief:"]
-        )
+    record_end = ["\n\n", "\nBackground:", "\nAngle:", "\nProduct:", "\nCustomer likes:"]
+    if kind == "subject_line":  # subject + preheader: two short sentences
+        return GenerationPlan(max_tokens=40, stop=record_end)
+    if kind == "hero":  # headline + subheadline
+        return GenerationPlan(max_tokens=56, stop=[*record_end, "\nCTA:"])
     return GenerationPlan(
         max_tokens=90, stop=["\nCustomer:", "\n\n", "</message>"], temperature=0.6
     )
@@ -76,22 +79,40 @@ def parse_output(kind: str, text: str, actx: AgentContext) -> VariantContent:
         elif first_free is None:
             first_free = _clean(ln)
     if kind == "subject_line":
+        subject = fields.get("subject") or first_free or ""
         return VariantContent(
-            subject=fields.get("subject") or first_free or "",
-            preheader=fields.get("preheader") or None,
+            subject=subject, preheader=complementing(subject, fields.get("preheader"))
         )
     if kind == "hero":
         featured = list(actx.featured)
         names = " and ".join(f.description.lower() for f in featured[:2])
+        headline = fields.get("headline") or first_free or ""
         return VariantContent(
-            headline=fields.get("headline") or first_free or "",
-            subheadline=fields.get("subheadline") or f"Featuring our {names}.",
-            cta=fields.get("cta") or actx.guide.fallback_cta or "Take a look",
+            headline=headline,
+            subheadline=complementing(headline, fields.get("subheadline"))
+            or f"Featuring our {names}.",
+            # the button is the guide's: a base model's CTA is its least reliable line
+            cta=actx.guide.fallback_cta or fields.get("cta") or "Take a look",
             featured_items=featured,
         )
     answer = " ".join(_clean(ln) for ln in lines)
     answer = re.sub(r"^(assistant|answer)\s*:\s*", "", answer, flags=re.I)
     return VariantContent(answer=_trim_sentence(answer))
+
+
+_WORDS_RE = re.compile(r"[a-z']+")
+
+
+def complementing(main: str, second: str | None) -> str | None:
+    """The preheader (or subheadline) only when it adds to the main line: one that repeats
+    most of its words is dropped, as the inbox would show the same thing twice."""
+    if not second:
+        return None
+    a = set(_WORDS_RE.findall(main.lower()))
+    b = _WORDS_RE.findall(second.lower())
+    if not b or (a and sum(w in a for w in b) / len(b) > 0.6):
+        return None
+    return second
 
 
 def _trim_sentence(text: str) -> str:
@@ -117,6 +138,7 @@ class CandidateRunner:
         library: PromptLibrary,
         style: PromptStyle,
         timer: StageTimer,
+        settings: Settings | None = None,
     ) -> None:
         self.actx, self.llm, self.library, self.style, self.timer = actx, llm, library, style, timer
         self.plan = plan_for(actx.request.kind, style)
@@ -124,10 +146,25 @@ class CandidateRunner:
         # built once: a re-ask changes only the repair note, and it renders while no other
         # candidate may be decoding
         self.variables = prompt_variables(actx)
-        self.base_prompt = self.render("")
+        self.book = load_recipes(library.dir)
+        self.n = written_count(actx.request.kind, actx.request.n, settings)
+        start = int(self.key[8:12], 16)
+        self.recipes = self.book.for_candidates(self.n, actx.personalized, start=start)
+        _, _, self.version = library.get(actx.request.kind, style)
+        policy = "guide+approved" if actx.exemplars else "guide"
+        self.recipe_ids: list[str | None] = [
+            recipe_id(r, self.version, policy) if actx.request.kind != "chat_answer" else None
+            for r in self.recipes
+        ]
+        self.prompts = [self.render(i, "") for i in range(self.n)]
+        #: mean token log-probability per seed (one seed per candidate and attempt)
+        self.last_logprob: dict[int, float | None] = {}
+        self.fluency: dict[int, float | None] = {}
+        self.base_prompt = self.prompts[0]
 
-    def render(self, repair_note: str) -> RenderedPrompt:
-        variables = {**self.variables, "repair_note": repair_note}
+    def render(self, candidate: int, repair_note: str) -> RenderedPrompt:
+        extra = candidate_variables(self.actx, self.book, self.recipes[candidate], candidate)
+        variables = {**self.variables, **extra, "repair_note": repair_note}
         return self.library.render(self.actx.request.kind, self.style, variables)
 
     def call(self, prompt: RenderedPrompt, seed: int) -> str:
@@ -136,6 +173,7 @@ class CandidateRunner:
             temperature=self.plan.temperature,
             stop=self.plan.stop,
             seed=seed,
+            logprobs=self.llm.returns_logprobs and prompt.style == "completion",
         )
         self.timer.model_started.set()
         started = time.perf_counter()
@@ -144,20 +182,24 @@ class CandidateRunner:
         else:
             result = self.llm.chat(prompt.messages, params)
         self.timer.record_llm(result, started, time.perf_counter())
+        self.last_logprob[seed] = result.mean_logprob
         return result.text
 
     def produce(self, candidate: int, attempt: int, violations: list[Violation]) -> VariantContent:
         prompt = (
-            self.base_prompt
+            self.prompts[candidate]
             if not violations
-            else self.render(format_violations_for_prompt(violations))
+            else self.render(candidate, format_violations_for_prompt(violations))
         )
-        text = self.call(prompt, seed_for(self.key, candidate, attempt))
+        seed = seed_for(self.key, candidate, attempt)
+        text = self.call(prompt, seed)
         content = parse_output(self.actx.request.kind, text, self.actx)
         if not content.main_text():  # an empty line is not worth a guard pass: one more draw
-            text = self.call(prompt, seed_for(self.key, candidate, attempt + 50))
+            seed = seed_for(self.key, candidate, attempt + 50)
+            text = self.call(prompt, seed)
             content = parse_output(self.actx.request.kind, text, self.actx)
-        return content
+        self.fluency[candidate] = self.last_logprob.get(seed)
+        return content.model_copy(update={"recipe_id": self.recipe_ids[candidate]})
 
 
 class CandidateResult(BaseModel):
@@ -175,6 +217,32 @@ def guard_kwargs(actx: AgentContext) -> dict:
     """What the guard needs to know about this customer: which facts they shared."""
     shared = [m.text for m in actx.bundle.memories if m.knowingly_shared]
     return {"shared_facts": shared}
+
+
+def semantic_gate(
+    variants: list[Variant], vecs: np.ndarray, actx: AgentContext, embedder: Embedder
+) -> tuple[list[Variant], np.ndarray]:
+    """The guard's meaning check (euphemisms of sensitive topics) on the vectors the score
+    stage embeds anyway: no embedder call. Only a calibrated topic model may block. Blocked
+    candidates are dropped unless none would be left; then they stay with the violation
+    (ranked last by the blocking penalty, and visible to review)."""
+    semantic = SemanticGuard(embedder)
+    if not variants or not semantic.calibrated:
+        return variants, vecs
+    shared = guard_kwargs(actx)["shared_facts"]
+    checked = []
+    for v, vec in zip(variants, vecs, strict=True):
+        found = semantic_violations(
+            v.content, actx.guide, semantic, kind=actx.request.kind, embedding=vec,
+            shared_facts=shared, facts_by_meaning=False,
+        )  # fmt: skip
+        checked.append(v.model_copy(update={"violations": [*v.violations, *found]}))
+    clean = [
+        i for i, v in enumerate(checked) if not any(x.severity == "block" for x in v.violations)
+    ]
+    if not clean:
+        return checked, vecs
+    return [checked[i] for i in clean], vecs[clean]
 
 
 def _varied_fallback(
@@ -234,6 +302,8 @@ def run_candidate(runner: CandidateRunner, candidate: int) -> CandidateResult:
         content, violations = _varied_fallback(content, violations, actx, candidate)
     if actx.request.kind == "hero":
         content, violations = _complete_hero(content, actx, violations)
+    if content.recipe_id is None:  # the guide's fallback line still belongs to its recipe
+        content = content.model_copy(update={"recipe_id": runner.recipe_ids[candidate]})
     fixes = [f for a in attempts for f in a.fixes_applied]
     variant = Variant(
         index=candidate,
@@ -242,6 +312,7 @@ def run_candidate(runner: CandidateRunner, candidate: int) -> CandidateResult:
         fixes_applied=fixes,
         attempts=len(attempts) or 1,
         is_fallback=result.is_fallback,
+        lm_logprob=None if result.is_fallback else runner.fluency.get(candidate),
     )
     caught = [v for a in attempts for v in a.violations]
     return CandidateResult(
@@ -268,16 +339,25 @@ def generate_candidates(
     style: PromptStyle,
     timer: StageTimer,
     workers: int = 1,
+    settings: Settings | None = None,
 ) -> tuple[list[CandidateResult], RenderedPrompt]:
     """n guarded candidates; concurrent when the backend decodes requests in parallel."""
-    runner = CandidateRunner(actx, llm, library, style, timer)
-    n = actx.request.n
+    runner = CandidateRunner(actx, llm, library, style, timer, settings)
+    n = runner.n
     if workers <= 1 or n == 1:
         results = [run_candidate(runner, i) for i in range(n)]
     else:
         pool = _candidate_pool(min(workers, n))
         results = list(pool.map(lambda i: run_candidate(runner, i), range(n)))
     return results, runner.base_prompt
+
+
+def written_count(kind: str, shown: int, settings: Settings | None) -> int:
+    """More candidates are written than shown (the ranking picks the best ``shown``);
+    chat answers are written as asked: one good answer, not a choice."""
+    if kind == "chat_answer" or settings is None:
+        return shown
+    return max(shown, settings.copy_candidates)
 
 
 def candidate_workers(llm: LLM, settings: Settings) -> int:

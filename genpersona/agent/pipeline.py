@@ -51,10 +51,12 @@ def generate(
             library, style = prepare_prompt(request.kind, deps.llm, settings)
         with timer.stage("generate+guard"):
             workers = candidate_workers(deps.llm, settings)
-            results, prompt = generate_candidates(actx, deps.llm, library, style, timer, workers)
+            results, prompt = generate_candidates(
+                actx, deps.llm, library, style, timer, workers, settings
+            )
         passed = passing_variants(results, request.kind, request.brand)
         with timer.stage("score"):
-            variants = score_candidates(passed, actx, deps, scoring)
+            variants = score_candidates(passed, actx, deps, scoring)[: request.n]  # best n shown
         with timer.stage("rationale"):
             rules = rules_checked(results)
             rationale = build_rationale(actx, variants[0], variants, prompt, deps.llm, rules)

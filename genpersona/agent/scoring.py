@@ -28,6 +28,8 @@ from pydantic import BaseModel, ConfigDict
 
 from genpersona.agent.context_stage import AgentContext, anonymous_line
 from genpersona.agent.deps import AgentDeps
+from genpersona.agent.generation import semantic_gate
+from genpersona.agent.quality import QUALITY_VERSION, SENDABLE_THRESHOLD, assess
 from genpersona.agent.trace import StageTimer
 from genpersona.agent.variables import limit_chars
 from genpersona.embeddings.base import Embedder
@@ -39,7 +41,8 @@ SCORER_VERSIONS = {
     "specificity": "specificity-rank-2026.11.1",
     "length_fit": "length-2026.11.1",
     "novelty": "novelty-2026.11.1",
-    "total": "weights-2026.11.1",
+    "quality": QUALITY_VERSION,
+    "total": "weights-2026.12.1 (quality-weighted; weight 0 = weights-2026.11.1)",
 }
 WEIGHTS = {
     "brand_voice": 0.25,
@@ -87,6 +90,8 @@ class ScoringContext(BaseModel):
     others: np.ndarray  # other customers' theme vectors
     past: np.ndarray  # what this customer already received
     max_chars: int
+    #: what the prompt told the model about the customer: copying it back is echo
+    context_terms: list[str] = []
     #: candidate texts embedded with the references (inline scoring), by text
     candidates: dict[str, np.ndarray] = {}
 
@@ -100,6 +105,31 @@ def interest_text(actx: AgentContext) -> str:
         parts += [r.description for r in b.recommendations[:4]]
         return ". ".join(parts)
     return ". ".join(p for p in (anonymous_line(actx.request.anonymous), actx.request.brief) if p)
+
+
+def context_terms(actx: AgentContext) -> list[str]:
+    """The phrases a prompt may have shown: themes, recommended items, shared facts, brief."""
+    b = actx.bundle
+    terms: list[str] = []
+    if actx.personalized:
+        terms += list(b.profile.favourite_themes) if b.profile else []
+        terms += [r.description for r in b.recommendations[:6]]
+        terms += [m.text for m in b.memories if m.knowingly_shared]
+    terms += [f.description for f in actx.featured]
+    if actx.request.brief:
+        terms.append(actx.request.brief)
+    return terms
+
+
+def copy_quality(v: Variant, terms: list[str]) -> tuple[float, float, float | None]:
+    """(quality, echo, fluency) of a variant: its main line, with the preheader or
+    subheadline counted in at a quarter when there is one."""
+    main = assess(v.content.main_text(), terms, v.lm_logprob)
+    second = v.content.preheader or v.content.subheadline
+    if not second or v.content.answer:
+        return main.quality, main.echo, main.fluency
+    extra = assess(second, terms)
+    return 0.75 * main.quality + 0.25 * extra.quality, main.echo, main.fluency
 
 
 def theme_text(themes: list[str]) -> str:
@@ -140,6 +170,7 @@ class ScoringInputs(BaseModel):
     themes: str | None
     others: np.ndarray
     max_chars: int
+    context_terms: list[str] = []
 
     def texts(self) -> list[str]:
         extra = ([self.interest] if self.interest else []) + ([self.themes] if self.themes else [])
@@ -171,6 +202,7 @@ def scoring_inputs(
         themes=theme_text(own_themes) if own_themes else None,
         others=others,
         max_chars=limit_chars(actx),
+        context_terms=context_terms(actx),
     )
 
 
@@ -186,6 +218,7 @@ def assemble_scoring_context(
         past=_rows(vectors, inputs.past, dim),
         max_chars=inputs.max_chars,
         candidates={t: vectors[t] for t in inputs.candidates},
+        context_terms=inputs.context_terms,
     )
 
 
@@ -258,16 +291,34 @@ def variant_texts(variants: list[Variant]) -> list[str]:
     return [v.content.all_text() or " " for v in variants]
 
 
-def score_variants(
+def candidate_vectors(
     variants: list[Variant], sctx: ScoringContext, embedder: Embedder
-) -> list[Variant]:
-    """Scores on every variant, best first."""
-    if not variants:
-        return []
+) -> np.ndarray:
+    """The candidates' vectors: from the inline scoring call, else one call for the rest."""
     texts = variant_texts(variants)
     missing = [t for t in texts if t not in sctx.candidates]
     vectors = {**sctx.candidates, **_embed_once(embedder, missing)}
-    vecs = _rows(vectors, texts, embedder.dim)
+    return _rows(vectors, texts, embedder.dim)
+
+
+def score_variants(
+    variants: list[Variant],
+    sctx: ScoringContext,
+    embedder: Embedder,
+    quality_weight: float = 0.5,
+    *,
+    vecs: np.ndarray | None = None,
+) -> list[Variant]:
+    """Scores on every variant, best first (``vecs``: their vectors, when already made).
+
+    With ``quality_weight`` w > 0: relevance and specificity count only as far as the line
+    is sendable (a list of the customer's themes is close to them in meaning, but is not
+    personal copy), total = (1 - w) * weighted parts + w * quality, and a line below the
+    sendable threshold loses w more, so it ranks under every sendable line."""
+    if not variants:
+        return []
+    if vecs is None:
+        vecs = candidate_vectors(variants, sctx, embedder)
     columns: dict[str, np.ndarray | list[float]] = {
         "brand_voice": brand_voice(vecs, sctx),
         "relevance": relevance(vecs, sctx),
@@ -278,13 +329,23 @@ def score_variants(
     scored: list[Variant] = []
     for i, v in enumerate(variants):
         parts = {k: float(col[i]) for k, col in columns.items()}
+        quality, echo, fluency = copy_quality(v, sctx.context_terms)
+        if quality_weight > 0:
+            parts["relevance"] *= quality
+            parts["specificity"] *= quality
         total = sum(WEIGHTS[k] * parts[k] for k in WEIGHTS)
+        if quality_weight > 0:
+            total = (1 - quality_weight) * total + quality_weight * quality
+            if quality < SENDABLE_THRESHOLD:
+                total -= quality_weight
         if v.is_fallback:
             total -= FALLBACK_PENALTY
         if any(x.severity == "block" for x in v.violations):
             total -= BLOCKING_PENALTY
         rounded = {k: round(val, 4) for k, val in parts.items()}
-        scored.append(v.model_copy(update={"scores": Scores(**rounded, total=round(total, 4))}))
+        extra = {"quality": round(quality, 4), "echo": round(echo, 4), "fluency": fluency}
+        scores = Scores(**rounded, **extra, total=round(total, 4))
+        scored.append(v.model_copy(update={"scores": scores}))
     return sorted(scored, key=lambda v: v.scores.total, reverse=True)
 
 
@@ -320,7 +381,18 @@ def score_candidates(
     sctx = (
         prepared.result() if prepared else build_scoring_context(actx, deps, variant_texts(passed))
     )
-    return score_variants(passed, sctx, deps.scoring_embedder)
+    return score_batch_item(passed, sctx, actx, deps)
+
+
+def score_batch_item(
+    passed: list[Variant], sctx: ScoringContext, actx: AgentContext, deps: AgentDeps
+) -> list[Variant]:
+    """Gate and rank one draft's candidates against its prepared references (shared by the
+    single path and the batched campaign path)."""
+    emb = deps.scoring_embedder
+    vecs = candidate_vectors(passed, sctx, emb)
+    passed, vecs = semantic_gate(passed, vecs, actx, emb)  # the guard, by meaning
+    return score_variants(passed, sctx, emb, deps.settings.copy_quality_weight, vecs=vecs)
 
 
 def clear_caches() -> None:

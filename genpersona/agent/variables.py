@@ -12,6 +12,8 @@ import re
 from typing import Any
 
 from genpersona.agent.context_stage import AgentContext, anonymous_line
+from genpersona.agent.recipes import Recipe, RecipeBook
+from genpersona.types.content import ContentKind
 
 MAX_EXAMPLES = 4
 MAX_EXEMPLARS = 3
@@ -101,6 +103,61 @@ def history(actx: AgentContext) -> list:
     return turns[:last]
 
 
+def _plain(term: str) -> str:
+    """A theme or catalog description as words a sentence can hold ('JUMBO BAG RED' -> 'jumbo
+    bag red'); trailing sizes and codes dropped."""
+    words = [w for w in re.split(r"[\s,/]+", term.lower()) if w and not any(c.isdigit() for c in w)]
+    return " ".join(words[:4])
+
+
+def background_line(actx: AgentContext, focus: int = 0) -> str:
+    """The customer as one background sentence, shaped like the examples' backgrounds.
+
+    One or two interests in plain words (``focus`` rotates which one leads, so candidates
+    do not all lean on the same theme), never the whole list: a small base model copies a
+    list verbatim into the line, and a sentence it only imitates."""
+    block = customer_block(actx)
+    brief = actx.request.brief.strip()
+    about = f", reading about {brief}" if brief else ""
+    if block is None:
+        line = anonymous_line(actx.request.anonymous) if actx.request.anonymous else ""
+        who = f"a visitor ({line})" if line else "a shopper we do not know yet"
+        return who + about
+    terms = [_plain(t) for t in block["themes"] + block["products"][:1]]
+    terms = [t for t in dict.fromkeys(terms) if t]
+    if not terms:
+        return "a returning customer" + about
+    k = focus % len(terms)
+    picked = [terms[k]] + ([terms[(k + 1) % len(terms)]] if len(terms) > 1 else [])
+    return f"a customer who often buys {' and '.join(picked)}" + about
+
+
+def recipe_shots(
+    book: RecipeBook, recipe: Recipe, kind: ContentKind, k: int = 4
+) -> list[dict[str, str]]:
+    """Few-shot records for one candidate: its own recipe's examples first, then one from
+    each other recipe, so the model sees the angle and a variety of full sentences."""
+    if kind not in ("subject_line", "hero"):
+        return []
+    own = [(recipe, e) for e in recipe.examples(kind)]
+    others = [(r, r.examples(kind)[0]) for r in book.recipes.values()
+              if r.angle != recipe.angle and r.examples(kind)]  # fmt: skip
+    # the own angle last, right before the open record it should continue
+    chosen = others[: max(0, k - len(own))] + own
+    return [{**e.model_dump(), "angle_brief": r.brief} for r, e in chosen]
+
+
+def candidate_variables(
+    actx: AgentContext, book: RecipeBook, recipe: Recipe, candidate: int
+) -> dict[str, Any]:
+    """The per-candidate part: its recipe, its few-shot records and its background line."""
+    return {
+        "recipe": {"angle": recipe.angle, "brief": recipe.brief},
+        "shots": recipe_shots(book, recipe, actx.request.kind),
+        "background": background_line(actx, focus=candidate),
+    }
+
+
 def prompt_variables(actx: AgentContext, *, repair_note: str = "") -> dict[str, Any]:
     guide, request = actx.guide, actx.request
     return {
@@ -113,6 +170,13 @@ def prompt_variables(actx: AgentContext, *, repair_note: str = "") -> dict[str, 
         "avoid": list(guide.examples[request.kind].dont[:3])
         if request.kind in guide.examples
         else [],
+        "guide_lines": [
+            t.split("|")[0].strip() for t in guide.examples[request.kind].do[:MAX_EXAMPLES]
+        ]
+        if request.kind in guide.examples
+        else [],
+        # approved by this brand's reviewers, closest to this request: after the static part
+        "approved_lines": [e.text for e in actx.exemplars[:MAX_EXEMPLARS]],
         # request-level
         "brief": request.brief,
         "knowledge": [{"question": k.question, "answer": k.answer} for k in actx.knowledge],
@@ -124,4 +188,8 @@ def prompt_variables(actx: AgentContext, *, repair_note: str = "") -> dict[str, 
         "message": actx.last_message,
         "regenerate_note": request.regenerate_note or "",
         "repair_note": repair_note,
+        # per-candidate (generation overrides these with ``candidate_variables``)
+        "recipe": {"angle": "general", "brief": "something this customer will like"},
+        "shots": [],
+        "background": background_line(actx),
     }

@@ -5,6 +5,11 @@ it and do not retry) from "we are down" (5xx/429, retry later) and show a
 developer what to change; so GenpersonaErrors keep their own ``http_status``,
 validation failures name each bad field by its path, and an unexpected crash
 never leaks a traceback (it is logged, and the body says where to look).
+
+The OpenAI-compatible routes (``OPENAI_PREFIXES``) answer errors in OpenAI's
+shape instead, ``{"error": {"message", "type", "param", "code"}}``, so the
+official client and LangChain raise their usual exceptions
+(AuthenticationError, PermissionDeniedError, RateLimitError, BadRequestError).
 """
 
 from __future__ import annotations
@@ -22,8 +27,50 @@ from genpersona.errors import GenpersonaError
 log = logging.getLogger("genpersona.api")
 
 
-def error_response(exc: GenpersonaError, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(exc.to_dict(), status_code=exc.http_status, headers=headers)
+OPENAI_PREFIXES = ("/v1/chat/completions", "/v1/models")
+
+_OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    409: "conflict_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_exceeded",
+}
+
+
+def is_openai_path(path: str) -> bool:
+    return path.startswith(OPENAI_PREFIXES)
+
+
+def openai_status(status: int) -> int:
+    """422 -> 400: OpenAI clients map 400 to BadRequestError, what a bad body is to them."""
+    return 400 if status == 422 else status
+
+
+def openai_body(
+    status: int, message: str, code: str, *, param: str | None = None, fix: str = ""
+) -> dict[str, Any]:
+    text = f"{message}. Fix: {fix}" if fix else message
+    kind = _OPENAI_TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    return {"error": {"message": text, "type": kind, "param": param, "code": code}}
+
+
+def error_body(exc: GenpersonaError, path: str) -> tuple[int, dict[str, Any]]:
+    """(status, body) of ``exc`` in the shape the route at ``path`` speaks."""
+    if is_openai_path(path):
+        status = openai_status(exc.http_status)
+        return status, openai_body(status, exc.message, type(exc).__name__, fix=exc.fix)
+    return exc.http_status, exc.to_dict()
+
+
+def error_response(
+    exc: GenpersonaError, headers: dict[str, str] | None = None, path: str = ""
+) -> JSONResponse:
+    status, body = error_body(exc, path)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -65,12 +112,21 @@ async def _genpersona_handler(request: Request, exc: Exception) -> JSONResponse:
     headers = (
         {"Retry-After": str(exc.data["retry_after_s"])} if "retry_after_s" in exc.data else None
     )
-    return error_response(exc, headers)
+    return error_response(exc, headers, request.url.path)
 
 
 async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return JSONResponse(validation_body(list(exc.errors())), status_code=422)
+    body = validation_body(list(exc.errors()))
+    if is_openai_path(request.url.path):
+        fields = body["data"]["fields"]
+        param = fields[0]["field"].removeprefix("body.") if fields else None
+        problems = "; ".join(f"{f['field']}: {f['problem']}" for f in fields[:5])
+        return JSONResponse(
+            openai_body(400, f"{body['message']} ({problems})", "invalid_request", param=param),
+            status_code=400,
+        )
+    return JSONResponse(body, status_code=422)
 
 
 async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -91,17 +147,19 @@ async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
         }
     else:
         body = {"error": "HTTPError", "message": str(exc.detail), "fix": "", "data": {}}
+    if is_openai_path(request.url.path):
+        message, code, fix = str(body["message"]), str(body["error"]), str(body["fix"])
+        body = openai_body(exc.status_code, message, code, fix=fix)
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
 
 async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    body = {
-        "error": "InternalError",
-        "message": f"unexpected {type(exc).__name__} while handling {request.url.path}",
-        "fix": "retry once; if it persists, check the server log for the traceback",
-        "data": {},
-    }
+    message = f"unexpected {type(exc).__name__} while handling {request.url.path}"
+    fix = "retry once; if it persists, check the server log for the traceback"
+    if is_openai_path(request.url.path):
+        return JSONResponse(openai_body(500, message, "InternalError", fix=fix), status_code=500)
+    body = {"error": "InternalError", "message": message, "fix": fix, "data": {}}
     return JSONResponse(body, status_code=500)
 
 

@@ -8,8 +8,9 @@ from fastapi import APIRouter
 
 from genpersona.api.deps import ServicesDep, SettingsDep
 from genpersona.api.schemas import ChatRequest, ChatResponse, ErrorBody
+from genpersona.api.scopes import require_scope
 
-router = APIRouter(prefix="/v1", tags=["chat"])
+router = APIRouter(prefix="/v1", tags=["chat"], dependencies=[require_scope("chat")])
 
 
 def to_chat_response(reply: Any) -> ChatResponse:

@@ -22,10 +22,13 @@ from fastapi.responses import Response
 
 from genpersona.api.deps import ServicesDep, SettingsDep
 from genpersona.api.schemas import ErrorBody
+from genpersona.api.scopes import require_scope
 from genpersona.errors import ContentNotFound
 from genpersona.settings import Settings
 
-router = APIRouter(prefix="/v1/content", tags=["delivery"])
+router = APIRouter(
+    prefix="/v1/content", tags=["delivery"], dependencies=[require_scope("content:read")]
+)
 
 BrandPath = Path(min_length=1, max_length=64)
 CampaignPath = Path(min_length=1, max_length=128)

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 
 from genpersona.api.deps import ServicesDep, SettingsDep
 from genpersona.api.schemas import ConsentChange, ErrorBody
+from genpersona.api.scopes import require_scope
 
 router = APIRouter(tags=["customers"])
 
@@ -24,6 +25,7 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 BrandPath = Path(min_length=1, max_length=64)
 CustomerPath = Path(min_length=1, max_length=64)
+_ADMIN = [require_scope("customers:admin")]
 
 
 def _out(result: Any) -> Any:
@@ -37,7 +39,7 @@ def _out(result: Any) -> Any:
     return jsonable_encoder(result)
 
 
-@router.get("/v1/customers/{brand}/{customer_id}/export", responses=_NOT_FOUND)
+@router.get("/v1/customers/{brand}/{customer_id}/export", responses=_NOT_FOUND, dependencies=_ADMIN)
 def export(
     services: ServicesDep,
     settings: SettingsDep,
@@ -62,6 +64,7 @@ def _consent(
     "/v1/customers/{brand}/{customer_id}/opt-out",
     response_model=ConsentChange,
     responses=_NOT_FOUND,
+    dependencies=_ADMIN,
 )
 def opt_out(
     services: ServicesDep,
@@ -77,6 +80,7 @@ def opt_out(
     "/v1/customers/{brand}/{customer_id}/opt-in",
     response_model=ConsentChange,
     responses=_NOT_FOUND,
+    dependencies=_ADMIN,
 )
 def opt_in(
     services: ServicesDep,
@@ -88,7 +92,7 @@ def opt_in(
     return _consent(services, settings, brand, customer_id, False)
 
 
-@router.post("/v1/customers/{brand}/{customer_id}/reset", responses=_NOT_FOUND)
+@router.post("/v1/customers/{brand}/{customer_id}/reset", responses=_NOT_FOUND, dependencies=_ADMIN)
 def reset(
     services: ServicesDep,
     settings: SettingsDep,
@@ -102,7 +106,7 @@ def reset(
     )
 
 
-@router.delete("/v1/customers/{brand}/{customer_id}", responses=_NOT_FOUND)
+@router.delete("/v1/customers/{brand}/{customer_id}", responses=_NOT_FOUND, dependencies=_ADMIN)
 def erase(
     services: ServicesDep,
     settings: SettingsDep,

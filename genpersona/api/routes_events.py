@@ -20,6 +20,7 @@ from genpersona.api.schemas import (
     OutcomesAccepted,
     OutcomesBatch,
 )
+from genpersona.api.scopes import require_scope
 
 router = APIRouter(prefix="/v1", tags=["ingestion"])
 
@@ -38,6 +39,7 @@ def _event_ref(result: Any) -> Any:
 @router.post(
     "/events",
     response_model=EventsAccepted,
+    dependencies=[require_scope("events:write")],
     status_code=202,
     responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}, 413: {"model": ErrorBody}},
 )
@@ -58,6 +60,7 @@ def post_events(body: EventsBatch, services: ServicesDep, settings: SettingsDep)
 @router.post(
     "/outcomes",
     response_model=OutcomesAccepted,
+    dependencies=[require_scope("outcomes:write")],
     status_code=202,
     responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}, 413: {"model": ErrorBody}},
 )

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path
 
 from genpersona.api.deps import ServicesDep, SettingsDep
 from genpersona.api.schemas import ErrorBody
+from genpersona.api.scopes import require_scope
 from genpersona.types.content import ContentRequest, Draft
 
 router = APIRouter(prefix="/v1", tags=["generation"])
@@ -22,13 +23,23 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.post("/generate", response_model=Draft, responses=_ERRORS)
+@router.post(
+    "/generate",
+    response_model=Draft,
+    responses=_ERRORS,
+    dependencies=[require_scope("content:write")],
+)
 def generate(request: ContentRequest, services: ServicesDep, settings: SettingsDep) -> Draft:
     """Generate ranked variants for one customer (or an anonymous visitor) into the review queue."""
     return services.generate(request, settings)
 
 
-@router.get("/drafts/{draft_id}", response_model=Draft, responses=_ERRORS)
+@router.get(
+    "/drafts/{draft_id}",
+    response_model=Draft,
+    responses=_ERRORS,
+    dependencies=[require_scope("content:read")],
+)
 def get_draft(services: ServicesDep, settings: SettingsDep, draft_id: int = Path(ge=1)) -> Draft:
     """One draft with its variants, scores, rationale and review status."""
     return services.get_draft(draft_id, settings)

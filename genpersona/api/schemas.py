@@ -15,11 +15,11 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from genpersona.types.audience import AnonymousContext
 from genpersona.types.content import ChatTurn
+from genpersona.types.outcomes import OutcomeType
 
 #: events a caller may send; "purchase"/"return" normally come from ingest but a
 #: shop can also stream them live
 EventType = Literal["view", "click", "email_open", "purchase", "return", "chat"]
-OutcomeType = Literal["sent", "opened", "clicked", "converted"]
 
 _ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")
 

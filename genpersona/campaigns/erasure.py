@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from genpersona.campaigns.automation_tables import AutoReviewRow, TriggerFireRow
 from genpersona.campaigns.tables import CampaignRunItemRow, OutcomeRow
 from genpersona.customers.erasure import CustomerRef, register_eraser, register_exporter
 from genpersona.db.engine import rowcount
@@ -33,7 +34,13 @@ def erase_campaign_rows(session: Session, ref: CustomerRef) -> int:
             )
         )
     )
-    return int(removed or 0)
+    for table in (TriggerFireRow, AutoReviewRow):  # booked trigger work and auto-review rows
+        removed += rowcount(
+            session.execute(
+                delete(table).where(table.brand == ref.brand, table.customer_id == ref.external_id)
+            )
+        )
+    return removed
 
 
 def export_campaign_rows(session: Session, ref: CustomerRef) -> dict[str, Any]:
@@ -60,6 +67,9 @@ def export_campaign_rows(session: Session, ref: CustomerRef) -> dict[str, Any]:
                 "type": o.type,
                 "campaign": o.campaign,
                 "ts": o.ts.isoformat(),
+                "provider": o.provider,
+                "exposure_id": o.exposure_id,
+                "machine_open": o.machine_open,
             }
             for o in outcomes
         ],

@@ -33,9 +33,12 @@ class OutcomeRow(Base):
     __tablename__ = "outcomes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    #: erasing a customer's drafts removes their outcomes with them
-    draft_id: Mapped[int] = mapped_column(ForeignKey("drafts.id", ondelete="CASCADE"), index=True)
-    variant_index: Mapped[int] = mapped_column(Integer)
+    #: erasing a customer's drafts removes their outcomes with them; None for an
+    #: outcome of an exposure that showed generic copy (holdout, opted out)
+    draft_id: Mapped[int | None] = mapped_column(
+        ForeignKey("drafts.id", ondelete="CASCADE"), index=True
+    )
+    variant_index: Mapped[int | None] = mapped_column(Integer)
     type: Mapped[str] = mapped_column(String(16))
     brand: Mapped[str] = mapped_column(String(64))
     campaign: Mapped[str | None] = mapped_column(String(128))
@@ -44,10 +47,21 @@ class OutcomeRow(Base):
     #: the caller's id; unique so a re-sent outcome is stored once
     outcome_key: Mapped[str | None] = mapped_column(String(128), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: the email platform that reported it (migration 0006), None for POST /v1/outcomes
+    provider: Mapped[str | None] = mapped_column(String(32))
+    #: the platform's own event id: a replayed webhook batch is stored once
+    event_key: Mapped[str | None] = mapped_column(String(128))
+    #: exposures.id; the foreign key (ON DELETE CASCADE) is declared in migration 0006
+    #: only, so this module does not import the delivery package that owns the table
+    exposure_id: Mapped[int | None] = mapped_column(Integer)
+    #: an open by a privacy proxy or a link scanner: never a human open
+    machine_open: Mapped[bool] = mapped_column(Boolean, default=False)
 
     __table_args__ = (
         Index("ix_outcomes_brand_campaign_type", "brand", "campaign", "type"),
         Index("ix_outcomes_draft_variant_type", "draft_id", "variant_index", "type"),
+        Index("ix_outcomes_exposure_id_type", "exposure_id", "type"),
+        UniqueConstraint("provider", "event_key", name="uq_outcomes_provider"),
     )
 
 

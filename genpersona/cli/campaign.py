@@ -12,9 +12,11 @@ from rich.table import Table
 from genpersona.campaigns.batch_runner import run_campaign_batched
 from genpersona.campaigns.segments import Segment
 from genpersona.campaigns.store import list_runs
+from genpersona.cli.campaign_automation import add_commands, run_stored
 from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
 from genpersona.delivery.export import export_campaign, read_address_book
 from genpersona.errors import SegmentError
+from genpersona.learning.policy import campaign_policy
 from genpersona.settings import get_settings
 
 campaign_app = typer.Typer(help="Generate drafts for a whole segment into the review queue.")
@@ -24,7 +26,12 @@ campaign_app = typer.Typer(help="Generate drafts for a whole segment into the re
 @handle_errors
 def run(
     name: str = typer.Option(..., "--name", help="Campaign name, e.g. xmas-2026 (idempotency)."),
-    brief: str = typer.Option(..., "--brief", help="What the campaign is about."),
+    brief: str | None = typer.Option(
+        None, "--brief", help="What the campaign is about (omit to run the stored definition)."
+    ),
+    scheduled: bool = typer.Option(
+        False, "--scheduled", help="Stored definition: run as its latest scheduled period, once."
+    ),
     brand: str | None = typer.Option(None, "--brand", help="Brand slug; default from settings."),
     kind: str = typer.Option("subject_line", "--kind", help="subject_line or hero."),
     country: str | None = typer.Option(None, "--segment-country", help="e.g. 'United Kingdom'."),
@@ -44,7 +51,13 @@ def run(
     ),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Generate one draft per customer of the segment; re-running skips pending drafts."""
+    """Generate one draft per customer of the segment; re-running skips pending drafts.
+
+    Without --brief, runs the stored definition named --name (see `campaign apply`).
+    """
+    if brief is None:
+        run_stored(name, brand, scheduled, as_json)
+        return
 
     if kind not in {"subject_line", "hero"}:
         raise SegmentError(
@@ -167,9 +180,10 @@ def export(
     as_json: bool = JsonOpt,
 ) -> None:
     """One row per recipient with merge columns and ids; logs an exposure per recipient."""
-
+    settings = get_settings()
+    brand = brand or settings.default_brand
     report = export_campaign(
-        brand or get_settings().default_brand,
+        brand,
         name,
         fmt,
         out,
@@ -178,6 +192,9 @@ def export(
         sendgrid_from=from_email,
         sendgrid_template=template_id,
         klaviyo_list=klaviyo_list,
+        settings=settings,
+        # the same learned allocation as the pull endpoint (uniform before `learn update`)
+        policy=campaign_policy(brand, name, settings),
     )
     if as_json:
         emit_json(report)
@@ -191,6 +208,9 @@ def export(
         markup=False,
         highlight=False,
     )
+
+
+add_commands(campaign_app)
 
 
 def register(app: typer.Typer) -> None:

@@ -4,7 +4,7 @@ Exit codes: 0 success; 1 a check failed (e.g. ``guard`` found a blocking
 violation) or an unexpected error; otherwise the ``exit_code`` of the
 GenpersonaError raised (2 config/input, 3 model, 4 store, 5 not found,
 6 consent, 7 guardrails, 8 review conflict, 9 rate limited, 10 unauthorized,
-11 campaign or task engine).
+11 campaign or task engine, 12 webhook).
 """
 
 from __future__ import annotations

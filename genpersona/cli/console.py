@@ -32,6 +32,9 @@ def streamlit_command(port: int, address: str, headless: bool) -> list[str]:
         "true" if headless else "false",
         "--browser.gatherUsageStats",
         "false",
+        # marketers get the app, not Streamlit's developer toolbar ("Deploy", rerun menu)
+        "--client.toolbarMode",
+        "viewer",
     ]
 
 
@@ -70,6 +73,13 @@ def console_cmd(
     if as_json:  # one object on stdout; streamlit's own output follows
         emit_json({"url": f"http://{address}:{port}", "database": database, "seeded": ids})
     else:
+        from genpersona.accounts.console_accounts import any_accounts
+
+        if not any_accounts(settings=settings):
+            err_console.print(
+                "no console accounts yet: create one to sign in, e.g. "
+                "`genpersona accounts create alice --role admin`"
+            )
         console.print(
             f"review console on http://{address}:{port} — database {database}", highlight=False
         )

@@ -58,6 +58,9 @@ def erase_cmd(
     customer_id: str,
     brand: str = BrandOpt,
     yes: bool = typer.Option(False, "--yes", help="Confirm: erasing cannot be undone."),
+    defer: bool = typer.Option(
+        False, "--defer", help="Leave the compaction pending for `genpersona customer compact`."
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Delete every row, vector and derived text about the customer."""
@@ -67,7 +70,7 @@ def erase_cmd(
             f"erasing customer {customer_id!r} cannot be undone",
             fix="re-run with --yes to confirm (export first if you need a copy)",
         )
-    report = erase_customer(_brand(brand), customer_id)
+    report = erase_customer(_brand(brand), customer_id, compact=not defer)
     if as_json:
         emit_json(report)
         return
@@ -79,6 +82,51 @@ def erase_cmd(
     console.print(
         f"recommender refitted: {report.recommender_refitted}; database compacted: {report.vacuumed}"
     )
+
+
+@customer_app.command("compact")
+@handle_errors
+def compact_cmd(
+    force: bool = typer.Option(
+        False, "--force", help="Run even if no erase is pending (migrates an older home)."
+    ),
+    full: bool = typer.Option(False, "--full", help="PostgreSQL: VACUUM FULL (locks tables)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Finish pending erasures: refit, rebuild vector collections, scrub files, VACUUM."""
+    from genpersona.customers.compaction import run_pending
+
+    report = run_pending(force=force, full=full)
+    if as_json:
+        emit_json(report)
+        return
+    for r in report.rebuilt:
+        console.print(f"{r.collection}: now {r.physical}, kept {r.kept}, dropped {r.dropped}")
+    if report.scrub is not None:
+        console.print(f"vector store files scrubbed: {report.scrub.done} {report.scrub.note}")
+    console.print(f"database vacuumed: {report.database_vacuumed}; {report.seconds} s")
+
+
+@customer_app.command("scrub-chroma-dir")
+@handle_errors
+def scrub_dir_cmd(
+    path: Path,
+    as_json: bool = JsonOpt,
+) -> None:
+    """On a Chroma server's machine (server stopped, after `chroma vacuum`): remove dropped
+    collections' segment directories and VACUUM its chroma.sqlite3."""
+    from genpersona.vectors.chroma_scrub import scrub_directory
+
+    if not (path / "chroma.sqlite3").exists():
+        raise InputError(
+            f"{path} is not a Chroma directory (no chroma.sqlite3)",
+            fix="pass the directory the server was started with (`chroma run --path DIR`)",
+        )
+    report = scrub_directory(path)
+    if as_json:
+        emit_json(report)
+        return
+    console.print(f"removed {report.removed_dirs} unreferenced segment dirs; vacuumed")
 
 
 @customer_app.command("opt-out")

@@ -7,11 +7,13 @@ queues everything for review and prints what happened per draft.
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import typer
 from rich.table import Table
 
+from genpersona.accounts.console_accounts import any_accounts, create_account
 from genpersona.agent.deps import default_deps
 from genpersona.agent.pipeline import generate
 from genpersona.agent.sampling import customer_count, sample_customers
@@ -198,5 +200,13 @@ def register(app: typer.Typer) -> None:
             )
             return
         console.print(f"{len(rows)} drafts queued; starting the review console (Ctrl-C stops it).")
+
+        if not any_accounts(settings=settings):  # the console needs an account to sign in
+            password = secrets.token_urlsafe(12)
+            create_account("demo", password, "admin", settings=settings)
+            console.print(
+                f"sign in as [bold]demo[/bold] with password [bold]{password}[/bold] "
+                "(an admin account made for this demo; see `genpersona accounts --help`)"
+            )
 
         console_cmd(port=port, address="127.0.0.1", headless=True, seed=0)

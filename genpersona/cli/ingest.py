@@ -7,9 +7,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from genpersona.cli.common import JsonOpt, console, emit_json, handle_errors
+from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
 from genpersona.data.ingest_events import ingest_events
 from genpersona.data.ingest_online_retail import IngestReport, ingest_online_retail
+from genpersona.delivery.attribution import attribute_purchases
 from genpersona.recs.store import fit_recommender
 from genpersona.settings import get_settings
 
@@ -86,16 +87,20 @@ def events_cmd(
     """Load your own events (idempotent: re-running adds only new events)."""
 
     purposes = tuple(p.strip() for p in consent.split(",") if p.strip())
+    brand = brand or get_settings().default_brand
     report = ingest_events(
         path,
-        brand or get_settings().default_brand,
+        brand,
         source=source,
         fmt=fmt,
         consent=purposes,
         fit_recs=fit_recommender,
         show_progress=not as_json,
     )
+    converted = attribute_purchases(brand)  # purchases after an exposure are its conversions
     _show(report, as_json)
+    if converted and not as_json:
+        err_console.print(f"{converted} purchases attributed to exposures as conversions")
 
 
 def register(app: typer.Typer) -> None:

@@ -22,16 +22,20 @@ def _entry() -> None:
 
 
 # Each concept registers its commands here (keep one line per module).
+from genpersona.cli import accounts as _accounts  # noqa: E402
 from genpersona.cli import brand as _brand  # noqa: E402
 from genpersona.cli import campaign as _campaign  # noqa: E402
+from genpersona.cli import campaign_report as _campaign_report  # noqa: E402, F401 (adds a command)
 from genpersona.cli import console as _console  # noqa: E402
 from genpersona.cli import customer as _customer  # noqa: E402
 from genpersona.cli import demo as _demo  # noqa: E402
 from genpersona.cli import doctor as _doctor  # noqa: E402
 from genpersona.cli import generate as _generate  # noqa: E402
 from genpersona.cli import ingest as _ingest  # noqa: E402
+from genpersona.cli import keys as _keys  # noqa: E402
 from genpersona.cli import learn as _learn  # noqa: E402
 from genpersona.cli import llm_cmd as _llm_cmd  # noqa: E402
+from genpersona.cli import review as _review  # noqa: E402
 from genpersona.cli import serve as _serve  # noqa: E402
 
 _doctor.register(app)
@@ -44,6 +48,9 @@ _demo.register(app)
 _console.register(app)
 _ingest.register(app)
 _customer.register(app)
+_review.register(app)
+_keys.register(app)
+_accounts.register(app)
 _learn.register(app)
 
 

@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 import typer
 import uvicorn
 
-from genpersona.cli.common import JsonOpt, console, emit_json, handle_errors
-from genpersona.errors import InputError
-from genpersona.settings import get_settings
+from genpersona.accounts.keys import any_keys
+from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
+from genpersona.errors import ConfigError, InputError
+from genpersona.settings import Settings, get_settings
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host in LOOPBACK or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def auth_status(settings: Settings) -> tuple[bool, str]:
+    """(keys are enforced, one line for the banner)."""
+    if settings.api_auth == "off":
+        return False, "off (GENPERSONA_API_AUTH=off)"
+    if settings.api_auth == "on" or settings.api_key or any_keys(settings=settings):
+        legacy = " + deprecated GENPERSONA_API_KEY" if settings.api_key else ""
+        return True, f"on (scoped keys{legacy})"
+    return False, "off (no keys yet: `genpersona keys create --name NAME --scope chat`)"
 
 
 @handle_errors
@@ -16,6 +38,12 @@ def serve(
     port: int = typer.Option(8080, "--port", help="TCP port."),
     workers: int = typer.Option(1, "--workers", help="Worker processes (each loads the model)."),
     log_level: str = typer.Option("info", "--log-level", help="uvicorn log level."),
+    insecure: bool = typer.Option(
+        False,
+        "--insecure",
+        help="Allow a non-loopback --host without API keys (anyone who can reach it can do "
+        "anything: erase customers, read exports).",
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Serve the HTTP API (docs at /docs) until interrupted."""
@@ -24,32 +52,50 @@ def serve(
     if workers < 1:
         raise InputError(f"--workers {workers} must be at least 1", fix="use --workers 1 or more")
     settings = get_settings()
-    auth = (
-        "on (Bearer key)" if settings.api_key else "off (set GENPERSONA_API_KEY to require a key)"
-    )
-    public_without_key = settings.api_key is None and host not in {"127.0.0.1", "localhost", "::1"}
+    enforced, auth = auth_status(settings)
+    if not enforced and not _is_loopback(host) and not insecure:
+        raise ConfigError(
+            f"refusing to serve on {host} without API keys: anyone who can reach it could "
+            "erase customers and read their data",
+            fix="create a key first (`genpersona keys create --name NAME --scope chat`), "
+            "bind to 127.0.0.1, or pass --insecure if a proxy in front authenticates",
+            host=host,
+        )
+    warnings: list[str] = []
+    if not enforced and not _is_loopback(host):
+        warnings.append("public interface without an API key")
+    if settings.api_key:
+        warnings.append(
+            "GENPERSONA_API_KEY is deprecated: it acts as one all-scopes admin key; create "
+            "scoped keys with `genpersona keys create` and unset it"
+        )
+    if workers > 1 and not settings.api_rate_limit_url:
+        warnings.append(
+            "rate limits are counted per worker; set GENPERSONA_API_RATE_LIMIT_URL=redis://... "
+            "to share them"
+        )
     if as_json:  # one object on stdout before uvicorn's own logging (stderr) starts
         emit_json(
             {
                 "url": f"http://{host}:{port}",
                 "docs": f"http://{host}:{port}/docs",
                 "llm": settings.llm,
-                "auth": settings.api_key is not None,
+                "auth": enforced,
                 "rate_per_minute": settings.api_rate_per_minute,
+                "key_rate_per_minute": settings.api_key_rate_per_minute,
+                "rate_limits_shared": settings.api_rate_limit_url is not None,
                 "max_body_bytes": settings.api_max_body_bytes,
                 "workers": workers,
-                "warnings": ["public interface without an API key"] if public_without_key else [],
+                "warnings": warnings,
             }
         )
     else:
-        if public_without_key:
-            console.print(
-                "[yellow]warning:[/yellow] serving on a public interface without an API key"
-            )
+        for warning in warnings:
+            err_console.print(f"[yellow]warning:[/yellow] {warning}")
         console.print(
             f"genpersona API on http://{host}:{port} (docs /docs) — LLM {settings.llm}, "
-            f"auth {auth}, limits {settings.api_rate_per_minute}/min, "
-            f"{settings.api_max_body_bytes} bytes",
+            f"auth {auth}, limits {settings.api_rate_per_minute}/min per address, "
+            f"{settings.api_key_rate_per_minute}/min per key, {settings.api_max_body_bytes} bytes",
             highlight=False,
         )
     uvicorn.run(

@@ -102,6 +102,16 @@ class FactVectorCache:
             self.hits, self.misses = counts
         return loaded
 
+    def forget(self, texts: Sequence[str]) -> int:
+        """Drop the vectors of these texts (every namespace): an erased customer's fact
+        vectors leave this process's memory too. Returns how many entries went."""
+        digests = {text_digest(t) for t in texts}
+        with self._lock:
+            keys = [k for k in self._data if k[1] in digests]
+            for k in keys:
+                del self._data[k]
+        return len(keys)
+
     def clear(self) -> None:
         with self._lock:
             self._data.clear()

@@ -228,9 +228,19 @@ def _rank_by_id(
 def _rank_filtered(
     brand: str, customer_id: str, query: np.ndarray, k: int, settings: Settings
 ) -> dict[int, float]:
-    """The naive design, for comparison only: filter the shared collection by customer."""
+    """The naive design, for comparison only: a filtered search of the shared collection.
+
+    The filter is the customer's vector ids from SQL: vector metadata names no customer
+    (an erased customer's id would outlive the delete in Chroma's files)."""
+    with get_engine(settings).connect() as conn:
+        fact_ids = conn.scalars(
+            select(MemoryFact.id)
+            .join(Customer, Customer.id == MemoryFact.customer_id)
+            .where(Customer.brand_id == _brand_id(brand, settings))
+            .where(Customer.external_id == customer_id)
+        ).all()
     hits = get_vector_store(settings).query(
-        MEMORY, query, k=k, where={"$and": [{"brand": brand}, {"customer_id": customer_id}]}
+        MEMORY, query, k=k, where={"brand": brand}, ids=[memory_vector_id(i) for i in fact_ids]
     )
     return {int(h.id.split(":", 1)[1]): h.score for h in hits}
 

@@ -41,9 +41,22 @@ class CustomerRef:
 
 Eraser = Callable[[Session, CustomerRef], int]
 Exporter = Callable[[Session, CustomerRef], Any]
+#: (session, vector ids) -> the ids whose rows still exist (the rest are orphans)
+LiveIds = Callable[[Session, list[str]], set[str]]
+
+
+@dataclass(frozen=True)
+class VectorCollection:
+    """A collection holding vectors derived from customers' data: rebuilt after erasures."""
+
+    name: str
+    live: LiveIds | None = None
+    metadata_keys: frozenset[str] | None = None  # None: keep every key
+
 
 _ERASERS: dict[str, Eraser] = {}
 _EXPORTERS: dict[str, Exporter] = {}
+_COLLECTIONS: dict[str, VectorCollection] = {}
 _LOCK = threading.Lock()
 
 
@@ -63,6 +76,19 @@ def register_exporter(fn: Exporter, name: str | None = None) -> Exporter:
     with _LOCK:
         _EXPORTERS[_name(fn, name)] = fn
     return fn
+
+
+def register_vector_collection(
+    name: str, live: LiveIds | None = None, metadata_keys: frozenset[str] | None = None
+) -> None:
+    """Declare a vector collection whose deleted vectors must be scrubbed after an erase."""
+    with _LOCK:
+        _COLLECTIONS[name] = VectorCollection(name, live, metadata_keys)
+
+
+def vector_collections() -> dict[str, VectorCollection]:
+    with _LOCK:
+        return dict(_COLLECTIONS)
 
 
 def erasers() -> dict[str, Eraser]:

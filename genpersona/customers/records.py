@@ -17,8 +17,10 @@ from sqlalchemy.orm import Session
 
 from genpersona.context.models import Evidence, MemoryFactView
 from genpersona.customers.erasure import CustomerRef
+from genpersona.customers.hooks import RecordedEvent, notify
 from genpersona.data.derive import derive
 from genpersona.data.locales import locale_for_country
+from genpersona.data.memory_store import memory_metadata
 from genpersona.data.repo import get_brand, get_customer, memory_vector_id
 from genpersona.data.tables import (
     EVENT_TYPES,
@@ -157,7 +159,7 @@ def add_memory_fact(
         fact.vector_id = memory_vector_id(fact.id)
         fact_id = fact.id
     get_vector_store(settings).upsert(
-        MEMORY, [memory_vector_id(fact_id)], vector, [{"brand": brand, "customer_id": customer_id}]
+        MEMORY, [memory_vector_id(fact_id)], vector, [memory_metadata(brand)]
     )
     return MemoryFactView(
         fact_id=fact_id,
@@ -244,8 +246,18 @@ def record_event(
         session.add(event)
         session.flush()
         event_id = event.id
+        recorded = RecordedEvent(
+            brand=b.slug,
+            customer_id=customer_id,
+            type=type,
+            event_id=event_id,
+            ts=event.ts,
+            stock_code=event.stock_code,
+            order_id=order_id,
+        )
         if refresh_profile and type in ("purchase", "return") and c.consent_personalization:
             _, pending = derive(session, b, get_embedder(settings=settings), customer_ids=[c.id])
     if pending is not None:
         pending.apply(factory, get_vector_store(settings))
+    notify(recorded)  # after commit: campaign triggers (registered by the orchestration layer)
     return event_id

@@ -2,8 +2,9 @@
 
 - export: everything held about the customer, as JSON-ready dicts;
 - erase: every row, vector and derived text about the customer is deleted, the
-  recommender is refitted without them, and the SQLite file is checkpointed and
-  vacuumed so their words do not survive as bytes in free pages or the WAL;
+  recommender is refitted without them, the vector collections are rebuilt and
+  the stores' files scrubbed so nothing of theirs survives as bytes on disk
+  (``compaction.py``; docs/guides/privacy-erasure.md);
 - opt-out: personalization consent off; ``context_for`` then carries nothing personal;
 - reset: learned preferences and memory facts are gone, purchases are kept, and
   profiles are only re-learned from events after the reset.
@@ -15,9 +16,13 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, inspect, select, text
+from sqlalchemy import delete, inspect, select
 
+from genpersona.context.fact_vectors import FACT_VECTORS
+from genpersona.customers import compaction
+from genpersona.customers.compaction import mark_pending, run_pending
 from genpersona.customers.erasure import discover, erasers, exporters
+from genpersona.customers.home_files import HomeFilesReport, scrub_home_files
 from genpersona.customers.records import consent_of, customer_ref, drop_facts, set_consent
 from genpersona.data.repo import memory_vector_id
 from genpersona.data.tables import (
@@ -27,9 +32,9 @@ from genpersona.data.tables import (
     Event,
     MemoryFact,
 )
-from genpersona.data.tombstones import add_tombstone
+from genpersona.data.tombstones import add_tombstone, erased_among
 from genpersona.db.base import Base, utcnow
-from genpersona.db.engine import get_engine, rowcount, session_factory
+from genpersona.db.engine import rowcount, session_factory
 from genpersona.recs.store import fit_recommender, recommender_path
 from genpersona.settings import Settings, get_settings
 from genpersona.types.audience import Consent
@@ -46,6 +51,12 @@ class EraseReport(BaseModel):
     vectors_deleted: int = 0
     recommender_refitted: bool = False
     vacuumed: bool = False
+    #: generations now serving the rebuilt vector collections (empty: compaction deferred)
+    vectors_rebuilt: list[str] = Field(default_factory=list)
+    #: this call finished an erase that had crashed after its rows were deleted
+    resumed: bool = False
+    #: JSON/JSONL/CSV files under the home (campaign exports...) rewritten without them
+    files: HomeFilesReport | None = None
 
 
 class ResetReport(BaseModel):
@@ -124,13 +135,54 @@ def _fk_tables_to_customers() -> list[tuple[str, str]]:
 
 
 def erase_customer(
-    brand: str, customer_id: str, *, settings: Settings | None = None, refit: bool = True
+    brand: str,
+    customer_id: str,
+    *,
+    settings: Settings | None = None,
+    refit: bool = True,
+    compact: bool = True,
 ) -> EraseReport:
-    """Delete every row, vector and derived text about the customer (irreversible)."""
+    """Delete every row, vector and derived text about the customer (irreversible).
+
+    Order (each step survives a crash, see ``compaction``): record the pending
+    compaction; rewrite JSON/CSV files under the home without them; delete every SQL row and add the tombstone in one transaction (the
+    customer is whole or gone); delete their vectors; then ``run_pending``: refit the
+    recommender, rebuild vector collections, scrub files, VACUUM. ``compact=False``
+    leaves that last part pending for ``genpersona customer compact`` (a batch job).
+    Erasing a customer whose erase crashed after the commit finishes the work.
+    """
     settings = settings or get_settings()
     discover()
     report = EraseReport(brand=brand, customer_id=customer_id)
     factory = session_factory(settings)
+    with factory() as session:
+        erased_before = bool(erased_among(session, brand, [customer_id])) and (
+            session.scalar(
+                select(Customer.id)
+                .join(Brand, Brand.id == Customer.brand_id)
+                .where(Brand.slug == brand, Customer.external_id == customer_id)
+            )
+            is None
+        )
+    if erased_before:  # a re-run: the rows are gone; finish what a crash left pending
+        report.resumed = True
+        if compact:
+            done = run_pending(settings)
+            report.recommender_refitted = brand in done.refitted
+            report.vacuumed = done.database_vacuumed
+            report.vectors_rebuilt = [r.physical for r in done.rebuilt]
+        return report
+    with factory() as session:
+        customer_ref(session, brand, customer_id)  # CustomerNotFound before anything is written
+    mark_pending(settings, brand, refit and recommender_path(brand, settings).exists())
+    checkpoint("pending")
+    # before the rows: a crash between the two leaves a whole customer, missing only from
+    # derived files that a re-run rewrites again (after the commit, the id would be lost)
+    report.files = scrub_home_files(
+        settings.home_dir,
+        customer_id,
+        skip=[settings.chroma_path, recommender_path(brand, settings).parent],
+    )
     with factory() as session, session.begin():
         b, c, ref = customer_ref(session, brand, customer_id)
         for name, fn in sorted(erasers().items()):
@@ -139,9 +191,10 @@ def erase_customer(
             table = Base.metadata.tables[table_name]
             result = session.execute(delete(table).where(table.c[column] == c.id))
             report.rows[table_name] = report.rows.get(table_name, 0) + rowcount(result)
-        fact_ids = list(
-            session.scalars(select(MemoryFact.id).where(MemoryFact.customer_id == c.id))
-        )
+        facts = session.execute(
+            select(MemoryFact.id, MemoryFact.text).where(MemoryFact.customer_id == c.id)
+        ).all()
+        fact_ids = [f.id for f in facts]
         report.rows["memory_facts"] = len(fact_ids)
         session.execute(delete(MemoryFact).where(MemoryFact.customer_id == c.id))
         report.rows["customer_profiles"] = (
@@ -156,41 +209,20 @@ def erase_customer(
         session.execute(delete(Customer).where(Customer.id == c.id))
         report.rows["customers"] = 1
         add_tombstone(session, brand, customer_id)
-        brand_id = b.id
+        checkpoint("rows-deleted")
+    checkpoint("committed")
     store = get_vector_store(settings)
     ids = [memory_vector_id(i) for i in fact_ids]
     store.delete(MEMORY, ids=ids)
-    # belt and braces: vectors written by a crashed process that never reached SQL
-    store.delete(MEMORY, where={"$and": [{"brand": brand}, {"customer_id": customer_id}]})
+    FACT_VECTORS.forget([f.text for f in facts])
     report.vectors_deleted = len(ids)
-    if refit and recommender_path(brand, settings).exists():
-        with factory() as session:
-            fit_recommender(session, session.get_one(Brand, brand_id), store, settings)
-        report.recommender_refitted = True
-    report.vacuumed = compact_database(settings)
+    checkpoint("vectors-deleted")
+    if compact:
+        done = run_pending(settings)
+        report.recommender_refitted = brand in done.refitted
+        report.vacuumed = done.database_vacuumed
+        report.vectors_rebuilt = [r.physical for r in done.rebuilt]
     return report
-
-
-def compact_database(settings: Settings | None = None) -> bool:
-    """Checkpoint the WAL and VACUUM a SQLite file so deleted text leaves no bytes behind.
-
-    ``secure_delete`` zeroes freed pages in the main file, but old page images
-    live on in the WAL until a checkpoint truncates it. PostgreSQL keeps dead
-    tuples until its own VACUUM; we run a plain VACUUM there too (best effort).
-    """
-    engine = get_engine(settings)
-    if engine.dialect.name == "sqlite":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-            conn.execute(text("VACUUM"))
-            conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
-        return True
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            for table in ("events", "memory_facts", "customer_profiles", "customers"):
-                conn.execute(text(f"VACUUM {table}"))
-        return True
-    return False
 
 
 def set_opt_out(
@@ -201,12 +233,23 @@ def set_opt_out(
 
 
 def reset_customer(
-    brand: str, customer_id: str, *, settings: Settings | None = None, refit: bool = True
+    brand: str,
+    customer_id: str,
+    *,
+    settings: Settings | None = None,
+    refit: bool = True,
+    compact: bool = True,
 ) -> ResetReport:
-    """Forget learned preferences and memory facts; keep purchases (order history)."""
+    """Forget learned preferences and memory facts; keep purchases (order history).
+
+    The forgotten facts' vectors and text are scrubbed from the stores' files like an
+    erase's (``compact=False`` leaves that pending for ``genpersona customer compact``)."""
     settings = settings or get_settings()
     factory = session_factory(settings)
     now = utcnow()
+    with factory() as session:
+        customer_ref(session, brand, customer_id)  # CustomerNotFound before anything is written
+    mark_pending(settings, brand, refit=False)
     with factory() as session, session.begin():
         b, c, _ = customer_ref(session, brand, customer_id)
         stale = drop_facts(session, c)
@@ -225,6 +268,8 @@ def reset_customer(
         with factory() as session:
             fit_recommender(session, session.get_one(Brand, brand_id), store, settings)
         refitted = True
+    if compact:
+        run_pending(settings)
     return ResetReport(
         brand=brand,
         customer_id=customer_id,
@@ -233,3 +278,7 @@ def reset_customer(
         learning_since=now,
         recommender_refitted=refitted,
     )
+
+
+def checkpoint(name: str) -> None:
+    compaction.checkpoint(name)

@@ -44,7 +44,7 @@ class PendingVectors:
         if self.stale_ids:
             store.delete(MEMORY, ids=self.stale_ids)
         if self.fact_ids and self.vectors is not None:
-            index_facts(store, self.brand_slug, self.fact_ids, self.customer_ids, self.vectors)
+            index_facts(store, self.brand_slug, self.fact_ids, self.vectors)
             with session_factory() as session, session.begin():
                 mark_indexed(session, self.fact_ids)
 

@@ -1,7 +1,9 @@
 """Storage of memory facts: rows in SQL, vectors in the vector store.
 
-The text lives only in SQL; the vector store holds ``mem:{fact_id}`` with brand
-and customer id. The wording of the facts is in ``memory_wording.py``.
+The text lives only in SQL; the vector store holds ``mem:{fact_id}`` with the
+brand as its only metadata: the fact id means nothing once the SQL row is gone,
+so no customer id ever reaches the vector store (deleted metadata cells there
+outlive a delete; see docs/guides/privacy-erasure.md). The wording of the facts is in ``memory_wording.py``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,15 @@ from genpersona.data.repo import memory_vector_id
 from genpersona.data.tables import MemoryFact
 from genpersona.db.base import utcnow
 from genpersona.embeddings.base import Embedder
-from genpersona.vectors.base import MEMORY, VectorStore
+from genpersona.vectors.base import MEMORY, Metadata, VectorStore
+
+#: the only metadata a memory vector carries; ``rebuild`` strips anything else (older homes
+#: stored the customer id here)
+MEMORY_METADATA_KEYS = frozenset({"brand"})
+
+
+def memory_metadata(brand_slug: str) -> Metadata:
+    return {"brand": brand_slug}
 
 
 def replace_behaviour_facts(
@@ -104,14 +114,11 @@ def index_facts(
     store: VectorStore,
     brand_slug: str,
     fact_ids: list[int],
-    customer_external_ids: list[str],
     vectors: np.ndarray,
 ) -> list[str]:
-    """Upsert fact vectors with only brand and customer id as metadata (never text)."""
+    """Upsert fact vectors with only the brand as metadata (never text, never a customer id)."""
     ids = [memory_vector_id(i) for i in fact_ids]
-    metas: list[dict[str, str | int | float | bool]] = [
-        {"brand": brand_slug, "customer_id": c} for c in customer_external_ids
-    ]
+    metas = [memory_metadata(brand_slug) for _ in fact_ids]
     store.upsert(MEMORY, ids, vectors, metas)
     return ids
 

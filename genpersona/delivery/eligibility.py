@@ -1,11 +1,11 @@
 """Which of a draft's variants may reach a recipient, and loading the drafts that have any.
 
 ``eligible_variants`` is the one place that decides what "approved" means for
-delivery. Today a reviewer decides a draft as a whole: an *approved* draft makes
-every clean variant (no blocking violation) eligible, so the policy has a
-choice among safe copy; an *edited* draft delivers only the reviewer's text.
-When the review queue gains a per-variant approved flag, only this function
-changes.
+delivery: an *approved* draft offers the variants in its approved set
+(``draft_variants.approved``, migration 0006: every clean variant unless the
+reviewer left some out — the same rule as ``review.approved.approved_variants``),
+so the policy has a choice among reviewed copy; an *edited* draft delivers only
+the reviewer's text.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ class StoredVariant:
     content: dict[str, Any]
     violations: list[dict[str, Any]]
     is_fallback: bool
+    #: in the reviewer's approved set
+    approved: bool = True
 
     @property
     def blocked(self) -> bool:
@@ -62,7 +64,7 @@ def eligible_variants(draft: DeliverableDraft) -> list[EligibleVariant]:
         return [
             EligibleVariant(
                 variant_index=index,
-                recipe_id=draft.recipe_id,
+                recipe_id=draft.edited_content.get("recipe_id") or draft.recipe_id,
                 content=VariantContent.model_validate(draft.edited_content),
             )
         ]
@@ -71,11 +73,13 @@ def eligible_variants(draft: DeliverableDraft) -> list[EligibleVariant]:
     return [
         EligibleVariant(
             variant_index=v.index,
-            recipe_id=draft.recipe_id,
+            # each variant is written from its own recipe (the arm learning allocates over);
+            # drafts from before recipes fall back to the prompt template's name
+            recipe_id=v.content.get("recipe_id") or draft.recipe_id,
             content=VariantContent.model_validate(v.content),
         )
         for v in sorted(draft.variants, key=lambda v: v.index)
-        if not v.blocked
+        if v.approved and not v.blocked
     ]
 
 
@@ -94,16 +98,19 @@ def _assemble(session: Session, rows: list[DraftRow]) -> list[DeliverableDraft]:
         return []
     ids = [r.id for r in rows]
     variants: dict[int, list[StoredVariant]] = {i: [] for i in ids}
-    for draft_id, idx, content, violations, is_fallback in session.execute(
+    for draft_id, idx, content, violations, is_fallback, approved in session.execute(
         select(
             DraftVariantRow.draft_id,
             DraftVariantRow.idx,
             DraftVariantRow.content,
             DraftVariantRow.violations,
             DraftVariantRow.is_fallback,
+            DraftVariantRow.approved,
         ).where(DraftVariantRow.draft_id.in_(ids))
     ):
-        variants[draft_id].append(StoredVariant(idx, content, list(violations or []), is_fallback))
+        variants[draft_id].append(
+            StoredVariant(idx, content, list(violations or []), is_fallback, bool(approved))
+        )
     edited: dict[int, dict[str, Any]] = {}
     edited_ids = [r.id for r in rows if r.status == "edited"]
     if edited_ids:

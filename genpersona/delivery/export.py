@@ -26,6 +26,7 @@ import os
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from genpersona.data.tables import Brand, Customer
-from genpersona.db.engine import session_factory
+from genpersona.db.base import utcnow
+from genpersona.db.engine import get_engine, session_factory
+from genpersona.delivery.caps import CAPPED_REASON
 from genpersona.delivery.eligibility import campaign_recipients
 from genpersona.delivery.formats import (
     CSV_COLUMNS,
@@ -45,6 +48,8 @@ from genpersona.delivery.formats import (
     sendgrid_bodies,
 )
 from genpersona.delivery.models import DeliveredContent
+from genpersona.delivery.policy import Policy
+from genpersona.delivery.send_times import send_times
 from genpersona.delivery.service import deliver_to_customer
 from genpersona.errors import ContentNotFound, ExportError
 from genpersona.settings import Settings, get_settings
@@ -137,7 +142,9 @@ def export_campaign(
     sendgrid_from: str | None = None,
     sendgrid_template: str | None = None,
     klaviyo_list: str | None = None,
+    send_after: datetime | None = None,
     settings: Settings | None = None,
+    policy: Policy | None = None,
 ) -> ExportReport:
     settings = settings or get_settings()
     if fmt not in FORMATS:
@@ -179,11 +186,26 @@ def export_campaign(
             skipped["no_email_address"] += 1
             continue
         try:
-            row = deliver_to_customer(brand, campaign, customer_id, "email", settings=settings)
+            row = deliver_to_customer(
+                brand, campaign, customer_id, "email", settings=settings, policy=policy
+            )
         except ContentNotFound:
             skipped["not_approved"] += 1
             continue
+        if row.reason == CAPPED_REASON:
+            skipped[CAPPED_REASON] += 1  # the frequency cap: no message (logged as an exposure)
+            continue
         delivered.append((row, email))
+    if delivered:
+        when = send_times(
+            get_engine(settings),
+            brand,
+            [r.customer_id or "" for r, _ in delivered],
+            send_after or utcnow(),
+        )
+        for row, _ in delivered:
+            sent = when.get(row.customer_id or "")
+            row.send_at = sent.isoformat(timespec="minutes") if sent else None
     _write(fmt, out, delivered, report, sendgrid_from, sendgrid_template, klaviyo_list)
     report.rows = len(delivered)
     report.holdout = sum(r.holdout for r, _ in delivered)

@@ -50,6 +50,7 @@ CSV_COLUMNS = (
     "holdout",
     "fallback",
     "reason",
+    "send_at",
 )
 
 
@@ -65,6 +66,7 @@ def csv_row(row: DeliveredContent) -> dict[str, Any]:
         "holdout": str(row.holdout).lower(),
         "fallback": str(row.fallback).lower(),
         "reason": row.reason or "",
+        "send_at": row.send_at or "",
     }
     for i in range(CSV_FEATURED):
         item = row.featured_items[i] if i < len(row.featured_items) else None

@@ -96,6 +96,7 @@ VARIANTS = select(
     DraftVariantRow.content,
     DraftVariantRow.violations,
     DraftVariantRow.is_fallback,
+    DraftVariantRow.approved,
 ).where(DraftVariantRow.draft_id == bindparam("draft_id"))
 LAST_EDIT = (
     select(ReviewRow.edited_content)
@@ -205,7 +206,9 @@ def draft(engine: Engine, draft_id: int, stamp: DraftStamp | None) -> Deliverabl
     if row is None:
         return None
     variants = [
-        StoredVariant(v.idx, v.content, list(v.violations or []), bool(v.is_fallback))
+        StoredVariant(
+            v.idx, v.content, list(v.violations or []), bool(v.is_fallback), bool(v.approved)
+        )
         for v in FAST_READER.all(engine, VARIANTS, {"draft_id": draft_id})
     ]
     edited = None

@@ -33,6 +33,8 @@ class DeliveredContent(BaseModel):
     holdout: bool = False
     fallback: bool = False
     reason: str | None = None
+    #: best send instant for this recipient (UTC ISO), set by exports; omitted when unknown
+    send_at: str | None = None
     #: never part of a pull answer (the caller knows whom it asked about); exports use it
     customer_id: str | None = Field(default=None, exclude=True)
 
@@ -43,7 +45,10 @@ class DeliveredContent(BaseModel):
 
     def body(self) -> dict[str, Any]:
         """The flat JSON a template reads, with a fixed key order (same bytes every time)."""
-        return self.model_dump(mode="json")
+        body = self.model_dump(mode="json")
+        if body.get("send_at") is None:
+            body.pop("send_at", None)
+        return body
 
 
 def generic_content(fallbacks: Mapping[Any, list[str]], fallback_cta: str | None) -> VariantContent:

@@ -22,13 +22,17 @@ from typing import Any
 from urllib.parse import urlparse
 
 from genpersona.brands.loader import load_guide
+from genpersona.campaigns.definition_store import cap_class_of, holdout_share_of
+from genpersona.db.base import utcnow
 from genpersona.db.engine import get_engine
 from genpersona.delivery import lookup
 from genpersona.delivery.assign import anonymous_key, holdout_share, is_holdout
+from genpersona.delivery.caps import CAPPED_REASON, is_capped
 from genpersona.delivery.eligibility import DeliverableDraft, eligible_variants
 from genpersona.delivery.exposures import Exposure, choose_and_log
 from genpersona.delivery.models import Channel, DeliveredContent, generic_content
 from genpersona.delivery.policy import Policy, UniformPolicy
+from genpersona.delivery.send_times import send_time_for
 from genpersona.errors import ContentNotFound
 from genpersona.settings import Settings, get_settings
 from genpersona.types.content import VariantContent
@@ -85,6 +89,8 @@ def _answer(
     content = None
     if not exposure.fallback and override_reason is None and draft is not None:
         content = _content_of(draft, exposure.variant_index)
+    if exposure.reason == CAPPED_REASON and override_reason is None:
+        return DeliveredContent(**fields, fallback=True, reason=CAPPED_REASON)  # no message
     if content is None:
         reason = override_reason or exposure.reason or "not_approved"
         return DeliveredContent.with_copy(generic, **fields, fallback=True, reason=reason)
@@ -117,10 +123,18 @@ def deliver_to_customer(
             if state.exposure.draft_id is not None
             else None
         )
-        return _answer(state.exposure, draft, generic, channel, override_reason=opted_out)
+        return _with_send_at(
+            _answer(state.exposure, draft, generic, channel, override_reason=opted_out), settings
+        )
     draft = lookup.latest_draft(engine, brand, campaign, customer_id)
     if draft is None or not eligible_variants(draft):
         raise _not_found(generic, brand, campaign, channel, "not_approved")
+    reason = opted_out
+    if reason is None and cap_class_of(brand, campaign, settings) != "transactional":
+        exempt = lambda c: cap_class_of(brand, c, settings) == "transactional"  # noqa: E731
+        if is_capped(engine, brand, customer_id, settings, exempt=exempt):
+            reason = CAPPED_REASON  # logged, so the ledger says why this customer got nothing
+    share = holdout_share_of(brand, campaign, settings)
     exposure = choose_and_log(
         engine,
         brand=brand,
@@ -130,11 +144,28 @@ def deliver_to_customer(
         customer_id=customer_id,
         draft=draft,
         policy=policy,
-        holdout=is_holdout(brand, campaign, customer_id, holdout_share(campaign, settings)),
-        generic_reason=opted_out,
+        holdout=is_holdout(
+            brand,
+            campaign,
+            customer_id,
+            holdout_share(campaign, settings) if share is None else share,
+        ),
+        generic_reason=reason,
         seed_base=settings.seed,
     )
-    return _answer(exposure, draft, generic, channel, override_reason=opted_out)
+    return _with_send_at(
+        _answer(exposure, draft, generic, channel, override_reason=opted_out), settings
+    )
+
+
+def _with_send_at(answer: DeliveredContent, settings: Settings) -> DeliveredContent:
+    """The recipient's best send instant, unless there is no message to send."""
+    if answer.customer_id is None or answer.reason == CAPPED_REASON:
+        return answer
+    when = send_time_for(get_engine(settings), answer.brand, answer.customer_id, utcnow())
+    if when is not None:
+        answer.send_at = when.isoformat(timespec="minutes")
+    return answer
 
 
 # --- anonymous visitors (web heroes) ------------------------------------------------------

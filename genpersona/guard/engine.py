@@ -11,12 +11,19 @@ import re
 import time
 from datetime import date
 
+import numpy as np
+
 from genpersona.brands.guide import BrandGuide
 from genpersona.guard.compiled import compiled
 from genpersona.guard.models import GuardReport
+from genpersona.guard.normalize import View, changed, compat, folded
+from genpersona.guard.semantic import SemanticGuard
 from genpersona.guard.text import normalize, tokenize
-from genpersona.guard.validators import FIELD_VALIDATORS, CheckOptions, FieldText
+from genpersona.guard.validators import FIELD_VALIDATORS, CheckOptions, FieldText, Validator
+from genpersona.guard.validators.claims import claims
+from genpersona.guard.validators.creepy import creepy
 from genpersona.guard.validators.length import copy_text, limit_for_field
+from genpersona.guard.validators.terms import banned, competitors
 from genpersona.types.content import ContentKind, VariantContent
 from genpersona.types.violations import Span, Violation
 
@@ -34,6 +41,14 @@ DISCLAIMER_FIELD: dict[str, str] = {
     "chat_answer": "answer",
 }
 RULE_FAMILIES = [name for name, _ in FIELD_VALIDATORS] + ["disclaimer"]
+SEMANTIC_FAMILY = "sensitive.semantic"
+# the word rules that also run on the folded view ("pr3gn4nt", "p.r.e.g.n.a.n.t", "fr€e")
+FOLDED_VALIDATORS: list[tuple[str, Validator]] = [
+    ("banned_term", banned),
+    ("competitor", competitors),
+    ("claim", claims),
+    ("creepy", creepy),
+]
 
 
 def as_content(content: VariantContent | str, kind: ContentKind) -> VariantContent:
@@ -56,26 +71,73 @@ def has_disclaimer(all_text: str, disclaimer: str) -> bool:
     return _norm_for_search(disclaimer).rstrip(".") in _norm_for_search(all_text)
 
 
-def _field_texts(vc: VariantContent, guide: BrandGuide) -> list[FieldText]:
+def _field_text(name: str, text: str, guide: BrandGuide) -> FieldText:
     cg = compiled(guide)
+    protected = (
+        [(m.start(), m.end()) for m in cg.disclaimer_regex.finditer(text)]
+        if cg.disclaimer_regex is not None
+        else []
+    )
+    return FieldText(name, text, tokenize(text), protected, guide, cg)
+
+
+def _field_texts(vc: VariantContent, guide: BrandGuide) -> list[tuple[FieldText, str, View]]:
+    """(field text on the compat view, the raw text, the view) for every non-empty field."""
     out = []
     for name in FIELDS:
         raw = getattr(vc, name)
         if not raw:
             continue
-        text = normalize(raw)
-        protected = (
-            [(m.start(), m.end()) for m in cg.disclaimer_regex.finditer(text)]
-            if cg.disclaimer_regex is not None
-            else []
-        )
-        out.append(FieldText(name, text, tokenize(text), protected, guide, cg))
+        view = compat(raw)
+        out.append((_field_text(name, view.text, guide), raw, view))
     return out
 
 
-def _field_violations(f: FieldText, opts: CheckOptions) -> list[Violation]:
+def _to_raw(v: Violation, raw: str, view: View) -> Violation:
+    if v.span is None or view.text == raw:
+        return v
+    s, e = view.span(v.span.start, v.span.end)
+    return v.model_copy(update={"span": Span(start=s, end=e, text=raw[s:e])})
+
+
+def _overlaps(v: Violation, found: list[Violation]) -> bool:
+    assert v.span is not None
+    return any(
+        o.rule_id == v.rule_id
+        and o.span is not None
+        and o.span.start < v.span.end
+        and v.span.start < o.span.end
+        for o in found
+    )
+
+
+def _all_field_violations(
+    f: FieldText, raw: str, view: View, opts: CheckOptions
+) -> list[Violation]:
+    """Every rule on the compat view, then the word rules on each folded view; spans index
+    into the raw field text. A folded hit counts only where folding changed a character, so
+    a folded view never re-reports (or invents) what the plain text already says."""
+    found = [_to_raw(v, raw, view) for v in _field_violations(f, opts)]
+    for fv in folded(view):
+        ff = _field_text(f.name, fv.text, f.guide)
+        extra: list[Violation] = []
+        for v in _field_violations(ff, opts, FOLDED_VALIDATORS):
+            if v.span is None or not changed(fv, view, v.span.start, v.span.end):
+                continue
+            v = _to_raw(v, raw, fv)
+            if not _overlaps(v, found) and not _overlaps(v, extra):
+                extra.append(v.model_copy(update={"message": v.message + " (disguised)"}))
+        found += extra
+    return found
+
+
+def _field_violations(
+    f: FieldText,
+    opts: CheckOptions,
+    validators: list[tuple[str, Validator]] = FIELD_VALIDATORS,
+) -> list[Violation]:
     found: list[Violation] = []
-    for family, validator in FIELD_VALIDATORS:
+    for family, validator in validators:
         for v in validator(f, opts):
             if (
                 f.protected
@@ -118,22 +180,32 @@ def check(
     canary: str | None = None,
     other_customer_markers: list[str] = [],  # noqa: B006 - never mutated
     shared_facts: list[str] = [],  # noqa: B006 - never mutated
+    semantic: SemanticGuard | None = None,
+    embedding: np.ndarray | None = None,
 ) -> GuardReport:
-    """All violations of ``guide`` in ``content`` (a str is the main text of ``kind``)."""
+    """All violations of ``guide`` in ``content`` (a str is the main text of ``kind``).
+
+    With ``semantic`` the sensitive-topics policy is also checked by meaning; pass the
+    draft's ``embedding`` (of ``VariantContent.all_text()``, made by ``semantic.embedder``)
+    when the caller has it, else the guard embeds the draft itself."""
     t0 = time.perf_counter()
     vc = as_content(content, kind)
     opts = _options(vc, kind, channel, send_date, canary, other_customer_markers, shared_facts)
     violations: list[Violation] = []
     offset = 0
-    for f in _field_texts(vc, guide):
-        for v in _field_violations(f, opts):
+    for f, raw, view in _field_texts(vc, guide):
+        for v in _all_field_violations(f, raw, view, opts):
             if v.span is not None and offset:
                 v.span = Span(
                     start=v.span.start + offset, end=v.span.end + offset, text=v.span.text
                 )
             violations.append(v)
-        offset += len(f.text) + 1
+        offset += len(raw) + 1
     all_text = vc.all_text()
+    families = RULE_FAMILIES
+    if semantic is not None:
+        families = [*RULE_FAMILIES, SEMANTIC_FAMILY]
+        violations += _semantic(vc, guide, opts, semantic, embedding)
     for disclaimer in guide.disclaimers.get(opts.channel, []):  # type: ignore[call-overload]
         if not has_disclaimer(all_text, disclaimer):
             violations.append(
@@ -149,8 +221,52 @@ def check(
     return GuardReport(
         text=all_text,
         violations=violations,
-        rules_checked=RULE_FAMILIES,
+        rules_checked=families,
         elapsed_ms=(time.perf_counter() - t0) * 1000,
+    )
+
+
+def semantic_violations(
+    content: VariantContent | str,
+    guide: BrandGuide,
+    semantic: SemanticGuard,
+    *,
+    kind: ContentKind,
+    embedding: np.ndarray | None = None,
+    shared_facts: list[str] = [],  # noqa: B006 - never mutated
+    facts_by_meaning: bool = True,
+) -> list[Violation]:
+    """Only the semantic creepy-line check, for a caller that already ran ``check`` on the
+    words and now has the draft's embedding (the pipeline's scoring stage).
+    ``facts_by_meaning=False`` reads the topics of ``shared_facts`` from the word lists only,
+    so the check makes no embedder call at all when ``embedding`` is given."""
+    vc = as_content(content, kind)
+    opts = _options(vc, kind, None, None, None, [], shared_facts)
+    return _semantic(vc, guide, opts, semantic, embedding, facts_by_meaning)
+
+
+def _semantic(
+    vc: VariantContent,
+    guide: BrandGuide,
+    opts: CheckOptions,
+    semantic: SemanticGuard,
+    embedding: np.ndarray | None,
+    facts_by_meaning: bool = True,
+) -> list[Violation]:
+    cg = compiled(guide)
+    allowed: set[str] = set()
+    if opts.shared_facts:
+        # the customer raised the topic: the word lists and the prototypes both say which
+        facts = normalize(" ".join(opts.shared_facts))
+        allowed |= {m.payload for m in cg.sensitive.find(facts, tokenize(facts))}
+        if facts_by_meaning:
+            allowed |= semantic.shared_topics(opts.shared_facts)
+    return semantic.violations(
+        vc.all_text(),
+        list(guide.sensitive.categories),
+        embedding=embedding,
+        allowed=frozenset(allowed),
+        field=MAIN_FIELD[opts.kind],
     )
 
 
@@ -241,10 +357,10 @@ def autofix(
         vc = vc.model_copy(update=updates)
     opts = _options(vc, kind, channel, send_date, None, [], [])
     updates = {}
-    for f in _field_texts(vc, guide):
+    for f, raw, view in _field_texts(vc, guide):
         fixable = [
             v
-            for v in _field_violations(f, opts)
+            for v in _all_field_violations(f, raw, view, opts)
             if v.replacement is not None and v.span is not None
         ]
         text = getattr(vc, f.name)

@@ -20,12 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from cachetools import TTLCache
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
+from genpersona.db.engine import session_scope
 from genpersona.errors import LearningInputError, NoAllocation
 from genpersona.learning.thompson import apply_floor
 from genpersona.learning.update import Allocation, latest_allocation
+from genpersona.settings import Settings
 
 
 def _recipe(variant: Any) -> str | None:
@@ -89,6 +92,28 @@ class ThompsonPolicy:
         return variant_probabilities(
             [_recipe(v) for v in variants], self._weights, self._retired, self._floor
         )
+
+
+#: a pull is one request per recipient at send time: the allocation is read once a minute, not
+#: once a request (``learn update`` runs hourly or daily, so a minute of staleness is harmless)
+_CAMPAIGN_POLICIES: TTLCache[tuple[str, str, str], ThompsonPolicy | None] = TTLCache(
+    maxsize=1024, ttl=60
+)
+
+
+def campaign_policy(brand: str, campaign: str, settings: Settings) -> ThompsonPolicy | None:
+    """The policy that delivery should use for a campaign: Thompson sampling over its latest
+    allocation, or None (delivery's uniform default) before the first ``learn update``."""
+    key = (settings.sqlalchemy_url, brand, campaign)
+    if key not in _CAMPAIGN_POLICIES:
+        with session_scope(settings) as session:
+            _CAMPAIGN_POLICIES[key] = ThompsonPolicy.for_campaign(session, brand, campaign)
+    return _CAMPAIGN_POLICIES[key]
+
+
+def forget_campaign_policies() -> None:
+    """Drop cached allocations (after ``learn update`` in this process, and in tests)."""
+    _CAMPAIGN_POLICIES.clear()
 
 
 class PolicyFile(BaseModel):

@@ -28,6 +28,8 @@ class GenerationParams(BaseModel):
     stop: list[str] = Field(default_factory=list)
     seed: int | None = None
     json_schema: dict[str, Any] | None = None
+    #: ask for each generated token's log-probability (backends with ``returns_logprobs``)
+    logprobs: bool = False
 
 
 class LLMResult(BaseModel):
@@ -38,6 +40,15 @@ class LLMResult(BaseModel):
     completion_tokens: int = 0
     latency_s: float = 0.0
     finish_reason: str | None = None
+    #: log-probability of each generated token, when asked for and the backend returns them
+    token_logprobs: list[float] | None = None
+
+    @property
+    def mean_logprob(self) -> float | None:
+        """Length-normalised log-probability: the model's own fluency reading of its text."""
+        if not self.token_logprobs:
+            return None
+        return sum(self.token_logprobs) / len(self.token_logprobs)
 
 
 class LLM(ABC):
@@ -51,6 +62,9 @@ class LLM(ABC):
     shares_cpu: bool = False
     #: answers strictly in call order (scripted fakes): candidates are requested one by one
     sequential: bool = False
+    #: completions can carry per-token log-probabilities (llama.cpp, OpenAI-compatible
+    #: completion servers); callers request them with ``GenerationParams.logprobs``
+    returns_logprobs: bool = False
 
     @property
     @abstractmethod

@@ -33,12 +33,25 @@ def request_body(params: GenerationParams, default_seed: int) -> dict[str, Any]:
         body["stop"] = list(params.stop)
     if params.json_schema is not None:
         body["json_schema"] = compact_json_schema(params.json_schema)
+    if params.logprobs:
+        body["logprobs"] = 1
     return body
+
+
+def token_logprobs(choice: dict[str, Any]) -> list[float] | None:
+    """Per-token log-probabilities from a llama.cpp/OpenAI completion choice, if present."""
+    lp = choice.get("logprobs") or {}
+    if isinstance(lp, dict) and isinstance(lp.get("content"), list):
+        return [float(t["logprob"]) for t in lp["content"] if "logprob" in t]
+    if isinstance(lp, dict) and isinstance(lp.get("token_logprobs"), list):
+        return [float(x) for x in lp["token_logprobs"] if x is not None]
+    return None
 
 
 class LocalLLM(LLM):
     backend = "local"
     shares_cpu = True
+    returns_logprobs = True
 
     def __init__(self, settings: Settings, *, model_path: Path | None = None) -> None:
         self._settings = settings
@@ -95,6 +108,7 @@ class LocalLLM(LLM):
             completion_tokens=int(usage.get("completion_tokens", 0)),
             latency_s=time.perf_counter() - started,
             finish_reason=choice.get("finish_reason"),
+            token_logprobs=token_logprobs(choice),
         )
 
     def complete(self, prompt: str, params: GenerationParams | None = None) -> LLMResult:

@@ -38,6 +38,7 @@ T = TypeVar("T")
 
 class OpenAILLM(LLM):
     backend = "openai"
+    returns_logprobs = True  # on the completions endpoint; chat answers carry none
 
     def __init__(
         self,
@@ -204,10 +205,17 @@ class OpenAILLM(LLM):
             # The legacy completions endpoint has no standard schema field; llama.cpp
             # reads ``json_schema`` from the body. Callers validate the output anyway.
             kwargs["extra_body"] = {"json_schema": compact_json_schema(params.json_schema)}
+        if params.logprobs:
+            kwargs["logprobs"] = 1
         started = time.perf_counter()
         resp = self._call(lambda: self._client.completions.create(prompt=prompt, **kwargs))
         choice = resp.choices[0]
-        return self._result(choice.text or "", resp.usage, choice.finish_reason, started)
+        result = self._result(choice.text or "", resp.usage, choice.finish_reason, started)
+        lp = getattr(choice, "logprobs", None)
+        values = getattr(lp, "token_logprobs", None) if lp is not None else None
+        if values:
+            result.token_logprobs = [float(x) for x in values if x is not None]
+        return result
 
     def chat(
         self, messages: list[ChatMessage], params: GenerationParams | None = None

@@ -62,6 +62,7 @@ def variant_values(draft: Draft, draft_id: int) -> list[dict[str, Any]]:
             "fixes_applied": list(v.fixes_applied),
             "attempts": v.attempts,
             "is_fallback": v.is_fallback,
+            "recipe_id": v.content.recipe_id,
         }
         for v in draft.variants
     ]

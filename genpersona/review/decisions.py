@@ -11,7 +11,7 @@ commit (see ``exemplars.py``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -161,31 +161,76 @@ def _result(row: DraftRow, reviewer: str, **kwargs: Any) -> DecisionResult:
     )
 
 
-def _approve_in(
-    session: Session, draft_id: int, variant_index: int, reviewer: str, expected_version: int
-) -> DecisionResult:
-    row = _claim(session, draft_id, expected_version, reviewer, "approved", variant_index)
-    content = _variant_content(session, draft_id, variant_index)
-    blocking = [
-        v["rule_id"]
-        for v in session.scalars(
-            select(DraftVariantRow.violations).where(
-                DraftVariantRow.draft_id == draft_id, DraftVariantRow.idx == variant_index
+def _approved_set(session: Session, draft_id: int, requested: Sequence[int] | None) -> list[int]:
+    """The variants an approval covers, primary first (the explicit first pick, else top score).
+
+    Default: every variant with no blocking violation, because the delivery
+    policy needs a choice among approved copy at send time.
+    """
+    rows = session.execute(
+        select(DraftVariantRow.idx, DraftVariantRow.total_score, DraftVariantRow.violations)
+        .where(DraftVariantRow.draft_id == draft_id)
+        .order_by(DraftVariantRow.idx)
+    ).all()
+    blocking = {
+        idx: [v["rule_id"] for v in violations if v.get("severity") == "block"]
+        for idx, _, violations in rows
+    }
+    if requested is None:
+        ranked = sorted(rows, key=lambda r: (-r.total_score, r.idx))
+        chosen = [r.idx for r in ranked if not blocking[r.idx]]
+        if not chosen:
+            raise InvalidTransition(
+                f"every variant of draft {draft_id} breaks brand rules",
+                fix="edit the flagged words and approve the edit, or reject the draft",
+                draft_id=draft_id,
             )
-        ).one()
-        if v.get("severity") == "block"
-    ]
-    if blocking:
-        raise InvalidTransition(
-            f"variant {variant_index} of draft {draft_id} breaks brand rules ({', '.join(blocking)})",
-            fix="edit the flagged words and approve the edit, pick another variant, or reject",
+        return chosen
+    chosen = list(dict.fromkeys(requested))
+    unknown = [i for i in chosen if i not in blocking]
+    if not chosen or unknown:
+        raise InputError(
+            f"draft {draft_id} has no variant {unknown[0]}"
+            if unknown
+            else f"no variants given to approve for draft {draft_id}",
+            fix=f"pick one or more of the draft's variants: {sorted(blocking)}",
             draft_id=draft_id,
-            variant_index=variant_index,
-            rules=blocking,
+            variant_indexes=chosen,
         )
+    for idx in chosen:
+        if blocking[idx]:
+            raise InvalidTransition(
+                f"variant {idx} of draft {draft_id} breaks brand rules "
+                f"({', '.join(blocking[idx])})",
+                fix="edit the flagged words and approve the edit, leave the variant out, or reject",
+                draft_id=draft_id,
+                variant_index=idx,
+                rules=blocking[idx],
+            )
+    return chosen
+
+
+def _approve_in(
+    session: Session,
+    draft_id: int,
+    variant_indexes: Sequence[int] | None,
+    reviewer: str,
+    expected_version: int,
+) -> DecisionResult:
+    first = variant_indexes[0] if variant_indexes else None
+    row = _claim(session, draft_id, expected_version, reviewer, "approved", first)
+    chosen = _approved_set(session, draft_id, variant_indexes)
+    primary = chosen[0]
+    if row.chosen_variant != primary:
+        row.chosen_variant = primary
     session.execute(
-        insert(ReviewRow), [_review(row, "approved", reviewer, variant_index=variant_index)]
+        update(DraftVariantRow)
+        .where(DraftVariantRow.draft_id == draft_id, DraftVariantRow.idx.in_(chosen))
+        .values(approved=True)
+        .execution_options(synchronize_session=False)
     )
+    content = _variant_content(session, draft_id, primary)
+    session.execute(insert(ReviewRow), [_review(row, "approved", reviewer, variant_index=primary)])
     exemplar_id = add_exemplar(session, row, content, "approved")
     record(
         session,
@@ -195,13 +240,20 @@ def _approve_in(
         brand=row.brand,
         customer_id=row.customer_id,
         payload={
-            "variant_index": variant_index,
+            "variant_index": primary,
+            "variant_indexes": sorted(chosen),
             "version": row.version,
             "text": content.all_text(),
             "exemplar_id": exemplar_id,
         },
     )
-    return _result(row, reviewer, variant_index=variant_index, exemplar_id=exemplar_id)
+    return _result(
+        row,
+        reviewer,
+        variant_index=primary,
+        variant_indexes=sorted(chosen),
+        exemplar_id=exemplar_id,
+    )
 
 
 def approve(
@@ -212,9 +264,24 @@ def approve(
     settings: Settings | None = None,
 ) -> DecisionResult:
     """Approve one variant as written; it becomes an exemplar for this brand and kind."""
+    return approve_set(draft_id, reviewer, expected_version, [variant_index], settings)
+
+
+def approve_set(
+    draft_id: int,
+    reviewer: str,
+    expected_version: int,
+    variant_indexes: Sequence[int] | None = None,
+    settings: Settings | None = None,
+) -> DecisionResult:
+    """Approve a set of variants (default: every one without a blocking violation).
+
+    Delivery then chooses among the set per recipient; the first index given
+    (or the top-scored one) becomes the exemplar and the draft's chosen variant.
+    """
     reviewer = _reviewer(reviewer)
     with session_scope(settings) as session:
-        result = _approve_in(session, draft_id, variant_index, reviewer, expected_version)
+        result = _approve_in(session, draft_id, variant_indexes, reviewer, expected_version)
     embed_exemplars([result.exemplar_id] if result.exemplar_id else [], settings)
     return result
 
@@ -286,7 +353,13 @@ def edit_and_approve(
                 "warnings": edit_warnings,
             },
         )
-        result = _result(row, reviewer, variant_index=variant_index, exemplar_id=exemplar_id)
+        result = _result(
+            row,
+            reviewer,
+            variant_index=variant_index,
+            variant_indexes=[variant_index],
+            exemplar_id=exemplar_id,
+        )
     embed_exemplars([exemplar_id], settings)
     return result
 
@@ -368,7 +441,7 @@ def bulk_approve(
     expected_versions: dict[int, int] | None = None,
     settings: Settings | None = None,
 ) -> BulkResult:
-    """Approve the top variant of each clean draft; report every skipped draft and why.
+    """Approve every variant of each clean draft (top one first); report every skip and why.
 
     Clean means no guardrail violation on any variant and real model copy (not
     the safe fallback): anything flagged deserves a reviewer's own look. Each
@@ -385,15 +458,6 @@ def bulk_approve(
         rows = {
             r.id: r for r in session.scalars(select(DraftRow).where(DraftRow.id.in_(unique_ids)))
         }
-        tops: dict[int, tuple[int, float]] = {}
-        for draft_id, idx, total in session.execute(
-            select(DraftVariantRow.draft_id, DraftVariantRow.idx, DraftVariantRow.total_score)
-            .where(DraftVariantRow.draft_id.in_(unique_ids))
-            .order_by(DraftVariantRow.draft_id, DraftVariantRow.idx)
-        ):
-            best = tops.get(draft_id)
-            if best is None or total > best[1]:
-                tops[draft_id] = (idx, total)
     for draft_id in unique_ids:
         row = rows.get(draft_id)
         reason = None
@@ -413,7 +477,7 @@ def bulk_approve(
         assert row is not None
         try:
             with session_scope(settings) as session:
-                result = _approve_in(session, draft_id, tops[draft_id][0], reviewer, row.version)
+                result = _approve_in(session, draft_id, None, reviewer, row.version)
         except DraftConflict as exc:
             out.skipped.append(BulkSkip(draft_id=draft_id, reason=exc.message))
             continue

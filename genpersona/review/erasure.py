@@ -15,13 +15,19 @@ import logging
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from genpersona.customers.erasure import CustomerRef, register_eraser, register_exporter
+from genpersona.customers.erasure import (
+    CustomerRef,
+    register_eraser,
+    register_exporter,
+    register_vector_collection,
+)
 from genpersona.db.engine import rowcount, session_scope
 from genpersona.review.audit import erase_customer_audit
 from genpersona.review.exemplars import delete_exemplar_vectors
 from genpersona.review.store import load_draft
 from genpersona.review.tables import DraftRow, ExemplarRow, ReviewRow
 from genpersona.settings import Settings
+from genpersona.vectors.base import EXEMPLARS
 
 log = logging.getLogger(__name__)
 
@@ -108,3 +114,20 @@ def _export_hook(session: Session, ref: CustomerRef) -> dict[str, object]:
 
 register_eraser(_erase_hook, name="review_queue")
 register_exporter(_export_hook, name="review_queue")
+
+
+def _live_exemplar_vectors(session: Session, ids: list[str]) -> set[str]:
+    """The exemplar vectors whose row still exists (a crash can orphan one)."""
+    wanted = {int(i.split(":", 1)[1]): i for i in ids if i.startswith("ex:")}
+    live: set[str] = set()
+    keys = list(wanted)
+    for start in range(0, len(keys), 900):
+        chunk = keys[start : start + 900]
+        live.update(
+            wanted[i]
+            for i in session.scalars(select(ExemplarRow.id).where(ExemplarRow.id.in_(chunk)))
+        )
+    return live
+
+
+register_vector_collection(EXEMPLARS, _live_exemplar_vectors, frozenset({"brand", "kind"}))

@@ -124,6 +124,8 @@ class DecisionResult(BaseModel):
     version: int
     reviewer: str
     variant_index: int | None = None
+    #: the approved set (approve_set); the edited variant for an edit
+    variant_indexes: list[int] = Field(default_factory=list)
     exemplar_id: int | None = None
     new_draft_id: int | None = None  # set by regenerate
 

@@ -22,6 +22,7 @@ from genpersona.review.audit import list_audit
 from genpersona.review.convert import draft_values
 from genpersona.review.decisions import (  # noqa: F401  (re-exported API)
     approve,
+    approve_set,
     bulk_approve,
     edit_and_approve,
     expire_stale,

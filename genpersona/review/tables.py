@@ -93,6 +93,9 @@ class DraftVariantRow(Base):
     fixes_applied: Mapped[list[Any]] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     is_fallback: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: in the draft's approved set (migration 0006): what delivery may send
+    approved: Mapped[bool] = mapped_column(Boolean, default=False)
+    recipe_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
     __table_args__ = (UniqueConstraint("draft_id", "idx", name="uq_draft_variants_draft_idx"),)
 

@@ -80,6 +80,8 @@ class VariantContent(BaseModel):
     cta: str | None = None
     featured_items: list[FeaturedItem] = Field(default_factory=list)
     answer: str | None = None
+    #: the recipe (angle/template version/exemplar policy) this variant was written from
+    recipe_id: str | None = None
 
     def main_text(self) -> str:
         return self.subject or self.headline or self.answer or ""
@@ -102,6 +104,11 @@ class Scores(BaseModel):
     specificity: float = 0.0
     length_fit: float = 0.0
     novelty: float = 0.0
+    #: copy quality (sendable vs degenerate: keyword list, fragment, echo), see agent.quality
+    quality: float = 0.0
+    #: mean token log-probability under the model when the backend returns it (else None)
+    fluency: float | None = None
+    echo: float = 0.0
     total: float = 0.0
 
 
@@ -113,6 +120,8 @@ class Variant(BaseModel):
     fixes_applied: list[str] = Field(default_factory=list)
     attempts: int = 1
     is_fallback: bool = False
+    #: the model's mean token log-probability of this text (None: fallback, or not returned)
+    lm_logprob: float | None = None
 
 
 class Rationale(BaseModel):

@@ -1,8 +1,12 @@
 """The one small interface for vector stores.
 
-Vectors carry ids and minimal metadata (brand, kind, owner id) and never raw
-personal text: the relational store holds the words, so erasing a customer
-there and deleting their ids here really erases them.
+Vectors carry opaque ids and metadata that names no person (brand, kind) and
+never raw personal text: the relational store holds the words and maps vector
+ids to customers, so a deleted vector is not linkable to anyone. Stores whose
+deletes leave bytes behind (Chroma) say so with ``keeps_deleted_bytes`` and
+scrub them with ``rebuild`` (copy live vectors to a fresh generation, drop the
+old one) and ``scrub_files`` (what the store can do to its own files on disk).
+See docs/guides/privacy-erasure.md.
 Per-customer retrieval fetches the customer's own vectors by id (``get``) and
 ranks them in numpy instead of filtering a big shared collection.
 """
@@ -10,6 +14,7 @@ ranks them in numpy instead of filtering a big shared collection.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -38,8 +43,32 @@ class Fetched(BaseModel):
     metadatas: list[Metadata]
 
 
+class RebuildReport(BaseModel):
+    collection: str
+    physical: str  # the generation now serving the collection
+    kept: int
+    dropped: int  # vectors left behind: not live per ``keep``
+
+
+class ScrubReport(BaseModel):
+    #: False for a server by URL: its disk is not ours to touch (the operator's runbook is in
+    #: docs/guides/privacy-erasure.md)
+    done: bool
+    removed_dirs: int = 0
+    vacuumed: bool = False
+    note: str = ""
+
+
+#: ``rebuild(keep=...)``: given a batch of ids, the ones to keep
+KeepFilter = Callable[[list[str]], set[str]]
+
+
 class VectorStore(ABC):
     name: str = "abstract"
+    #: a delete leaves the vector's bytes (or its metadata) in the store's files until ``rebuild``
+    keeps_deleted_bytes: bool = False
+    #: ``scrub_files`` can reach every file of the store (embedded); False for a remote server
+    owns_files: bool = True
 
     @abstractmethod
     def upsert(
@@ -64,7 +93,9 @@ class VectorStore(ABC):
         vector: np.ndarray,
         k: int = 10,
         where: dict[str, Any] | None = None,
-    ) -> list[QueryHit]: ...
+        ids: list[str] | None = None,
+    ) -> list[QueryHit]:
+        """Nearest neighbours; ``ids`` restricts the search to those ids."""
 
     @abstractmethod
     def delete(
@@ -74,5 +105,41 @@ class VectorStore(ABC):
     @abstractmethod
     def count(self, collection: str) -> int: ...
 
+    def rebuild(
+        self,
+        collection: str,
+        *,
+        keep: KeepFilter | None = None,
+        metadata_keys: frozenset[str] | None = None,
+    ) -> RebuildReport:
+        """Rewrite ``collection`` from its live vectors so deleted ones leave no bytes behind.
+
+        ``keep`` drops ids the caller knows are dead (orphans of a crash); ``metadata_keys``
+        strips every other metadata key (the migration away from customer ids in metadata).
+        A store without leftovers only applies the two filters."""
+        fetched = self.get(collection, self.ids(collection))
+        live = set(fetched.ids) if keep is None else keep(list(fetched.ids))
+        rows = [i for i, id_ in enumerate(fetched.ids) if id_ in live]
+        dead = [id_ for id_ in fetched.ids if id_ not in live]
+        self.delete(collection, ids=dead)
+        if rows:
+            metas = [_strip(fetched.metadatas[i], metadata_keys) for i in rows]
+            self.upsert(collection, [fetched.ids[i] for i in rows], fetched.vectors[rows], metas)
+        return RebuildReport(
+            collection=collection, physical=collection, kept=len(rows), dropped=len(dead)
+        )
+
+    @abstractmethod
+    def ids(self, collection: str) -> list[str]:
+        """Every live id of the collection."""
+
+    def scrub_files(self) -> ScrubReport:
+        """Make the store's files hold nothing deleted (after ``rebuild``)."""
+        return ScrubReport(done=True, note="nothing on disk")
+
     def health(self) -> dict[str, Any]:
         return {"store": self.name, "ok": True}
+
+
+def _strip(meta: Metadata, keys: frozenset[str] | None) -> Metadata:
+    return dict(meta) if keys is None else {k: v for k, v in meta.items() if k in keys}

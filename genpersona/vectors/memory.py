@@ -47,9 +47,14 @@ class InMemoryVectorStore(VectorStore):
         metas = [col[i][1] if metadata else {} for i in found]
         return Fetched(ids=found, vectors=vecs, metadatas=metas)
 
-    def query(self, collection, vector, k=10, where=None):
+    def query(self, collection, vector, k=10, where=None, ids=None):
         col = self._data.get(collection, {})
-        items = [(i, v, m) for i, (v, m) in col.items() if _matches(m, where)]
+        allowed = None if ids is None else set(ids)
+        items = [
+            (i, v, m)
+            for i, (v, m) in col.items()
+            if _matches(m, where) and (allowed is None or i in allowed)
+        ]
         if not items:
             return []
         mat = np.stack([v for _, v, _ in items])
@@ -62,6 +67,9 @@ class InMemoryVectorStore(VectorStore):
         for id_ in list(col):
             if (ids is not None and id_ in ids) or (ids is None and _matches(col[id_][1], where)):
                 del col[id_]
+
+    def ids(self, collection):
+        return list(self._data.get(collection, {}))
 
     def count(self, collection):
         return len(self._data.get(collection, {}))

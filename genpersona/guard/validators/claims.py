@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from genpersona.brands.guide import Claim
+from genpersona.guard.offers_in_words import find_offers, free_from
 from genpersona.guard.validators.base import CheckOptions, FieldText
 from genpersona.types.violations import Violation
 
@@ -20,7 +21,9 @@ PRICE_RE = re.compile(
     re.IGNORECASE,
 )
 PERCENT_RE = re.compile(r"(?<![\w.])\d+(?:\.\d+)?\s?(?:%|percent\b|per\s?cent\b)", re.IGNORECASE)
-MULTIBUY_RE = re.compile(r"(?<![\w])\d+[\s-]?for[\s-]?(?:\d+|£\s?\d[\d.]*)(?![\w%])", re.IGNORECASE)
+MULTIBUY_RE = re.compile(
+    r"(?<![\w])\d{1,2}[\s-]?for[\s-]?(?:\d{1,2}|£\s?\d[\d.]*)(?![\w%])", re.IGNORECASE
+)
 _NUM = (
     r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
     r"forty|fifty|sixty|seventy|eighty|ninety|a hundred|hundred)"
@@ -63,6 +66,7 @@ def claims(f: FieldText, opts: CheckOptions) -> list[Violation]:
         triggers += [(m.start(), m.end(), "percentage") for m in PERCENT_RE.finditer(text)]
     triggers += [(m.start(), m.end(), "multi-buy offer") for m in MULTIBUY_RE.finditer(text)]
     triggers += [(m.start(), m.end(), "amount") for m in WORD_AMOUNT_RE.finditer(text)]
+    triggers += [(s, e, "offer in words") for s, e in find_offers(text)]
 
     valid: list[tuple[int, int]] = []
     invalid: list[tuple[int, int, Claim, str]] = []
@@ -77,7 +81,7 @@ def claims(f: FieldText, opts: CheckOptions) -> list[Violation]:
         return []
     innocent = [
         (m.start, m.end) for m in f.cg.claim_innocent.find(text, f.tokens, overlapping=True)
-    ]
+    ] + free_from(text)
 
     def covered(spans: list[tuple[int, int]], s: int, e: int) -> bool:
         return any(a <= s and e <= b for a, b in spans)
@@ -103,7 +107,7 @@ def claims(f: FieldText, opts: CheckOptions) -> list[Violation]:
                 suggestion=_suggest(f, opts, claim.kind),
             )
         )
-    for s, e, what in sorted(triggers):
+    for s, e, what in sorted(triggers, key=lambda t: (t[0], -t[1])):  # longest first
         if covered(valid, s, e) or covered(reported, s, e) or covered(innocent, s, e):
             continue
         reported.append((s, e))
