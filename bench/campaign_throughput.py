@@ -95,7 +95,9 @@ def configure(home: Path, db_url: str | None, stub: Stub | None, embedder: str) 
 
     os.environ["GENPERSONA_HOME"] = str(home)
     os.environ["GENPERSONA_EMBEDDER"] = embedder
-    os.environ["GENPERSONA_LLM_PROMPT_STYLE"] = "completion"
+    os.environ["GENPERSONA_LLM_PROMPT_STYLE"] = (
+        "chat"  # main's completion plan has 5 stops; OpenAI allows 4
+    )
     if db_url:
         os.environ["GENPERSONA_DATABASE_URL"] = db_url
     else:
@@ -227,7 +229,7 @@ def main() -> None:
                     f"CPU {new['cpu_ms']:.1f} ms/draft)")  # fmt: skip
             if old:
                 line += (f" | current {old['rate']:5.2f} drafts/s on {old['generated']:.0f} "
-                         f"(CPU {old['cpu_ms']:.1f} ms/draft) -> x{new['rate'] / old['rate']:.0f}")  # fmt: skip
+                         f"(CPU {old['cpu_ms']:.1f} ms/draft) -> x{new['rate'] / max(old['rate'], 1e-9):.0f}")  # fmt: skip
             print(line, flush=True)
             rows.append(line)
     print("== CPU ms per draft by stage (batched runner, thread CPU summed over threads)")

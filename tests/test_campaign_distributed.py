@@ -157,7 +157,7 @@ def test_two_workers_one_killed_mid_batch_loses_and_duplicates_nothing(
         monkeypatch.delenv(FORBID_ENV)  # the stub is no real model: it answers canned lines
         monkeypatch.setenv("GENPERSONA_LLM", "openai:stub")
         monkeypatch.setenv("GENPERSONA_OPENAI_BASE_URL", stub.base_url)
-        monkeypatch.setenv("GENPERSONA_LLM_PROMPT_STYLE", "completion")
+        monkeypatch.setenv("GENPERSONA_LLM_PROMPT_STYLE", "chat")
         monkeypatch.setenv("GENPERSONA_CAMPAIGN_BATCH_SIZE", "2")
         monkeypatch.setenv("GENPERSONA_CAMPAIGN_CONCURRENCY", "1")  # one customer at a time
         monkeypatch.setenv("GENPERSONA_CELERY_VISIBILITY_TIMEOUT_S", "8")
