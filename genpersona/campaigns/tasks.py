@@ -4,7 +4,7 @@ The worker is started with ``celery -A genpersona.campaigns.tasks worker`` and
 reads the same GENPERSONA_* settings as the CLI (the same database and the same
 LLM backend, e.g. an OpenAI-compatible server shared by all workers). Each
 task generates a batch of ``campaign_batch_size`` customers' drafts with the batched
-pipeline (``batch_runner.generate_requests``: many in flight, one embedder call, one
+pipeline (``batching.generate_requests``: many in flight, one embedder call, one
 transaction) and returns one small dict per customer; the client that
 dispatched the run collects the results and writes the run record, so the
 record has a single writer. The queue name comes from settings, so separate
@@ -26,7 +26,7 @@ from celery import Celery, signals
 from celery.result import AsyncResult
 
 from genpersona.agent.deps import default_deps
-from genpersona.campaigns.batch_runner import generate_requests
+from genpersona.campaigns.batching import generate_requests
 from genpersona.campaigns.step import CustomerResult, generate_for_customer
 from genpersona.errors import TaskEngineUnavailable
 from genpersona.runtime import apply_runtime_defaults
