@@ -160,7 +160,11 @@ def test_two_workers_one_killed_mid_batch_loses_and_duplicates_nothing(
         monkeypatch.setenv("GENPERSONA_LLM_PROMPT_STYLE", "chat")
         monkeypatch.setenv("GENPERSONA_CAMPAIGN_BATCH_SIZE", "2")
         monkeypatch.setenv("GENPERSONA_CAMPAIGN_CONCURRENCY", "1")  # one customer at a time
-        monkeypatch.setenv("GENPERSONA_CELERY_VISIBILITY_TIMEOUT_S", "8")
+        # one candidate per shown variant keeps a batch well under the visibility timeout, so
+        # only the killed worker's batch is handed out again (a slow batch would be re-sent
+        # while its worker still runs it)
+        monkeypatch.setenv("GENPERSONA_COPY_CANDIDATES", "2")
+        monkeypatch.setenv("GENPERSONA_CELERY_VISIBILITY_TIMEOUT_S", "20")
         get_settings.cache_clear()
         settings = get_settings()
         logs = [tmp_path / "a.log", tmp_path / "b.log"]
