@@ -121,8 +121,12 @@ def test_format_violations_for_prompt() -> None:
     report = check("CHEAP teacups", guide, kind="subject_line", send_date=DAY)
     text = format_violations_for_prompt(report.blocking)
     lines = text.splitlines()
-    assert len(lines) == len(report.blocking) and all(line.startswith("- [") for line in lines)
-    assert "Fix:" in text
+    assert 0 < len(lines) <= len(report.blocking)
+    assert all(line.startswith("- The last try") for line in lines)
+    # nothing a parroting model could copy that looks like internals
+    assert "Fix:" not in text and "[" not in text
+    assert not any(v.rule_id in text for v in report.blocking)
+    assert check(text, guide, kind="chat_answer").blocking  # and if parroted, it is caught
 
 
 def test_guide_without_fallback_raises_with_attempts(tmp_path) -> None:

@@ -125,6 +125,7 @@ class CandidateRunner:
         # candidate may be decoding
         self.variables = prompt_variables(actx)
         self.base_prompt = self.render("")
+        self.static_text = library.static_text(actx.request.kind, style)
 
     def render(self, repair_note: str) -> RenderedPrompt:
         variables = {**self.variables, "repair_note": repair_note}
@@ -147,6 +148,12 @@ class CandidateRunner:
         return result.text
 
     def produce(self, candidate: int, attempt: int, violations: list[Violation]) -> VariantContent:
+        grounding = self.actx.grounding
+        if grounding is not None and grounding.scripted is not None:
+            # composed from the passage, or the handoff/decline line: no model call; if even
+            # that broke a rule, the handoff line is what is left to say
+            line = grounding.scripted if not violations else self.actx.guide.handoff_line
+            return VariantContent(answer=line)
         prompt = (
             self.base_prompt
             if not violations
@@ -174,7 +181,15 @@ class CandidateResult(BaseModel):
 def guard_kwargs(actx: AgentContext) -> dict:
     """What the guard needs to know about this customer: which facts they shared."""
     shared = [m.text for m in actx.bundle.memories if m.knowingly_shared]
-    return {"shared_facts": shared}
+    out: dict = {"shared_facts": shared}
+    if actx.request.kind == "chat_answer":
+        # the semantic harm check costs an embedding per check: spent where no reviewer
+        # stands between the text and the customer (reviewed kinds get the lexicon)
+        out["embed"] = actx.embed
+        out["untrusted_input"] = actx.last_message
+        if actx.grounding is not None:
+            out["passages"] = actx.grounding.passage_texts
+    return out
 
 
 def _varied_fallback(
@@ -224,6 +239,7 @@ def run_candidate(runner: CandidateRunner, candidate: int) -> CandidateResult:
         send_date=actx.request.send_date.date() if actx.request.send_date else None,
         canary=actx.canary,
         fallback=True,
+        prompt_static=runner.static_text,
         **guard_kwargs(actx),
     )
     attempts = list(result.attempts)

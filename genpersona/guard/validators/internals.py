@@ -31,7 +31,7 @@ RULE_ID_RE = re.compile(
 )
 NOTE_RE = re.compile(
     r"(?<![\w])fix\s*:|(?:your )?previous (?:draft|answer|attempt) (?:broke|had|was)"
-    r"|please correct|rewrite (?:it|the answer) so|<<<\s*\w+\s*>>>|</?\s*(?:message|notes)\s*>"
+    r"|the last try\b|(?:previous|last) try needs|please correct|rewrite (?:it|the answer) so|<<<\s*\w+\s*>>>|</?\s*(?:message|notes)\s*>"
     r"|no (?:shop )?fact (?:found|matches)|shop facts\s*:",
     re.IGNORECASE,
 )
