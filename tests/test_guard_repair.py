@@ -45,7 +45,8 @@ def test_first_reply_breaks_a_rule_second_passes() -> None:
     assert result.attempts[0].violations[0].rule_id == "claim.unregistered"
     assert result.reasked == 1
     # the re-ask prompt told the model exactly what broke
-    assert "[claim.unregistered]" in llm.prompts[1] and '"best"' in llm.prompts[1]
+    assert "approved claim" in llm.prompts[1] and '"best"' in llm.prompts[1]
+    assert "claim.unregistered" not in llm.prompts[1]  # no rule id for the model to parrot
     assert "broke" not in llm.prompts[0]
 
 

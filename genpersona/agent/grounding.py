@@ -142,6 +142,13 @@ def ground(
         return closed("decline", "the message is abusive")
     hits = knowledge.retrieve_scored(guide, question, deps.embedder, deps.store, k=3)
     threshold = deps.settings.chat_min_passage_score
+    if hits:
+        # the index embeds question + answer; a customer's question is closest to the FAQ's
+        # question alone, so the top hits are re-scored against it (cached embeddings)
+        vectors = deps.embedder.embed([question, *(e.question for _, e, _ in hits)])
+        hits = [(i, e, max(s, float(vectors[0] @ vectors[n + 1])))
+                for n, (i, e, s) in enumerate(hits)]  # fmt: skip
+        hits.sort(key=lambda h: -h[2])
     passages = [
         Passage(id=f"faq:{i}", source="faq", title=e.question, text=e.answer, score=s)
         for i, e, s in hits
