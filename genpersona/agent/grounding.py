@@ -44,8 +44,15 @@ _SHOP_RE = re.compile(
     r"|deliver\w*|ship\w*|post(?:age|code)?|couriers?|tracking|invoices?|receipts?|discount"
     r"|codes?|vouchers?|coupons?|complain\w*|manager|address|items?|products?|basket|checkout"
     r"|passwords?|log ?in|sign ?in|email|subscri\w*|newsletter|unsubscribe|missing|wrong|broken"
-    r"|damaged|late|return\w*|exchange|gift\w*|wrap\w*|cards?|stock|size|colour|price|cost"
+    r"|damaged|smashed|cracked|arrived|phone|number|call|late|return\w*|exchange|gift\w*|wrap\w*|cards?|stock|size|colour|price|cost"
     r"|shop|store|website|app|data|delete|personal|cancel\w*|change)\b",
+    re.IGNORECASE,
+)
+#: questions about one customer's own order, money or account need a person even when an
+#: FAQ entry looks close ("I was charged twice for order 58213")
+_PERSONAL_RE = re.compile(
+    r"\b(?:charged|double[- ]charged|declined|complain\w*|manager|delete my|close my"
+    r"|log ?in|password|my (?:account|data|card|refund)|didn'?t work|order (?:no\.?|number|#)?\s*\d{4,})",
     re.IGNORECASE,
 )
 #: a catalog hit must be this close to the question to be offered as "yes, we sell it"
@@ -140,6 +147,8 @@ def ground(
         return closed("decline", "the message tries to instruct the assistant")
     if harmful_categories(message):
         return closed("decline", "the message is abusive")
+    if _PERSONAL_RE.search(message):
+        return closed("handoff", "the question is about the customer's own order or account")
     hits = knowledge.retrieve_scored(guide, question, deps.embedder, deps.store, k=3)
     threshold = deps.settings.chat_min_passage_score
     if hits:
@@ -159,7 +168,7 @@ def ground(
         if item is not None:
             passages = [item]
     if not passages:
-        if _SHOP_RE.search(message):
+        if _SHOP_RE.search(message) or _PRODUCT_RE.search(question):
             return closed("handoff", "no passage of the brand's knowledge answers it")
         return closed("decline", "the question is not about the shop")
     scripted = personal_opener(bundle) + passages[0].text if mode == "compose" else None
