@@ -110,7 +110,7 @@ class Settings(BaseSettings):
         "write (then checks support); 'auto' generates only with an instruction-tuned model.",
     )
     chat_min_passage_score: float = Field(
-        default=0.55,
+        default=0.45,
         ge=0.0,
         le=1.0,
         description="Similarity a brand FAQ entry needs to answer a chat question; below it "
