@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 
 from evals.agent.run import main as agent_main
+from evals.chat.run import main as chat_main
 from evals.copy.run import main as copy_main
 from evals.guard.run import main as guard_main
 from evals.learning.run import main as learning_main
@@ -24,6 +25,7 @@ SUITES: dict[str, tuple[Callable[[list[str] | None], int], list[str]]] = {
     "recs": (recs_main, []),  # UCI temporal split, about a minute
     "sendtime": (sendtime_main, []),  # UCI order times, seconds
     "learning": (learning_main, []),  # Upworthy replay + click model + OPE, a few minutes
+    "chat": (chat_main, []),  # grounded chat + injections, local model, about a minute
     "agent": (agent_main, ["--customers", "100"]),  # local model, several minutes
     "copy": (copy_main, ["--customers", "100"]),  # local model, two prompt versions
 }

@@ -92,6 +92,30 @@ class Settings(BaseSettings):
         description="Where the packaged GGUF is assembled once; default ~/.cache/genpersona/models.",
     )
     local_threads: int = Field(default=0, description="0 = number of CPU cores.")
+    chat_message_max_chars: int = Field(
+        default=100_000,
+        ge=100,
+        description="Longest chat message accepted at all (longer: 422); below it nothing is "
+        "refused, long messages are condensed.",
+    )
+    chat_message_window: int = Field(
+        default=1200,
+        ge=200,
+        description="Characters of a customer's message the chat keeps: its last questions "
+        "plus a head and tail window (docs/guides/chat-safety.md).",
+    )
+    chat_answer_mode: Literal["auto", "compose", "generate"] = Field(
+        default="auto",
+        description="'compose' answers from the retrieved passage, 'generate' lets the model "
+        "write (then checks support); 'auto' generates only with an instruction-tuned model.",
+    )
+    chat_min_passage_score: float = Field(
+        default=0.45,
+        ge=0.0,
+        le=1.0,
+        description="Similarity a brand FAQ entry needs to answer a chat question; below it "
+        "the chat hands off.",
+    )
     local_parallel: int = Field(default=2, description="Parallel decoding slots of the server.")
     copy_candidates: int = Field(
         default=6,

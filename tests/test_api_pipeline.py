@@ -76,3 +76,37 @@ def test_chat_answer_over_http(client: TestClient) -> None:
     out = resp.json()
     assert out["answer"] and out["draft_id"] >= 1
     assert client.get(f"/v1/drafts/{out['draft_id']}").json()["kind"] == "chat_answer"
+
+
+def test_chat_returns_passages_used_and_condenses_long_messages(client: TestClient) -> None:
+    pasted = "Here is the email I got, word for word. " * 120  # ~4,800 chars: once a 422
+    body = {"brand": "teashop", "customer_id": "c1",
+            "message": pasted + " Anyway: how long does delivery take?"}  # fmt: skip
+    resp = client.post("/v1/chat", json=body)
+    assert resp.status_code == 200, resp.text
+    out = resp.json()
+    assert out["outcome"] == "answer" and "3 to 5 working days" in out["answer"]
+    assert out["knowledge_used"] == ["faq:0"] and out["passages"][0]["id"] == "faq:0"
+
+
+def test_chat_says_the_handoff_line_not_an_error_when_nothing_safe_can_be_said() -> None:
+    from genpersona.errors import RetriesExhausted
+
+    world = World(FakeLLM(["I hate humans!"] * 9, instruction_tuned=True))
+
+    def no_fallback(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise RetriesExhausted("nothing passed", fix="add fallbacks")
+
+    def chat(brand, customer_id, conversation, message, anonymous, settings):  # type: ignore[no-untyped-def]
+        deps = world.deps()
+        deps.submit = no_fallback  # the queue refuses too: the customer must still get a reply
+        return chat_reply(brand, customer_id, conversation, message, deps=deps)
+
+    client = TestClient(create_app(Settings(), services=Services(chat_reply=chat)))
+    resp = client.post(
+        "/v1/chat", json={"brand": "teashop", "message": "How long does delivery take?"}
+    )
+    assert resp.status_code == 200, resp.text
+    out = resp.json()
+    assert out["answer"] == world.guide.handoff_line and out["outcome"] == "handoff"
+    assert "hate" not in out["answer"]

@@ -9,11 +9,12 @@ request's own context (country, time of day, season, referrer).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from genpersona.agent import knowledge
 from genpersona.agent.deps import AgentDeps
+from genpersona.agent.grounding import Grounding, ground
 from genpersona.agent.prompting import canary_for
 from genpersona.agent.trace import substage
 from genpersona.brands.guide import BrandGuide, KnowledgeEntry
@@ -42,6 +43,10 @@ class AgentContext(BaseModel):
     knowledge: list[KnowledgeEntry] = Field(default_factory=list)
     featured: list[FeaturedItem] = Field(default_factory=list)
     canary: str
+    #: chat only: the outcome decided before any model call and the passages behind it
+    grounding: Grounding | None = None
+    #: texts -> unit vectors for the guard's semantic checks (the run's embedder)
+    embed: Any = None
 
     @property
     def personalized(self) -> bool:
@@ -142,9 +147,13 @@ def build_context(request: ContentRequest, deps: AgentDeps) -> AgentContext:
             for e in deps.similar_exemplars(request.brand, request.kind, query, 3, deps)
         ]
     kb: list[KnowledgeEntry] = []
+    grounding: Grounding | None = None
     if request.kind == "chat_answer":
         with substage("context.knowledge"):
-            kb = knowledge.retrieve(guide, query, deps.embedder, deps.store)
+            last = [t.text for t in request.conversation if t.role == "customer"][-1:]
+            grounding = ground(guide, last[0] if last else "", bundle, deps)
+            by_question = {k.question: k for k in guide.knowledge}
+            kb = [by_question[p.title] for p in grounding.passages if p.title in by_question]
     featured: list[FeaturedItem] = []
     if request.kind == "hero":
         with substage("context.catalog"):
@@ -157,6 +166,8 @@ def build_context(request: ContentRequest, deps: AgentDeps) -> AgentContext:
         knowledge=kb,
         featured=featured,
         canary=canary_for(request.brand),
+        grounding=grounding,
+        embed=deps.embedder.embed,
     )
 
 

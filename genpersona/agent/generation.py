@@ -161,6 +161,7 @@ class CandidateRunner:
         self.last_logprob: dict[int, float | None] = {}
         self.fluency: dict[int, float | None] = {}
         self.base_prompt = self.prompts[0]
+        self.static_text = library.static_text(actx.request.kind, style)
 
     def render(self, candidate: int, repair_note: str) -> RenderedPrompt:
         extra = candidate_variables(self.actx, self.book, self.recipes[candidate], candidate)
@@ -186,6 +187,12 @@ class CandidateRunner:
         return result.text
 
     def produce(self, candidate: int, attempt: int, violations: list[Violation]) -> VariantContent:
+        grounding = self.actx.grounding
+        if grounding is not None and grounding.scripted is not None:
+            # composed from the passage, or the handoff/decline line: no model call; if even
+            # that broke a rule, the handoff line is what is left to say
+            line = grounding.scripted if not violations else self.actx.guide.handoff_line
+            return VariantContent(answer=line)
         prompt = (
             self.prompts[candidate]
             if not violations
@@ -216,7 +223,15 @@ class CandidateResult(BaseModel):
 def guard_kwargs(actx: AgentContext) -> dict:
     """What the guard needs to know about this customer: which facts they shared."""
     shared = [m.text for m in actx.bundle.memories if m.knowingly_shared]
-    return {"shared_facts": shared}
+    out: dict = {"shared_facts": shared}
+    if actx.request.kind == "chat_answer":
+        # the semantic harm check costs an embedding per check: spent where no reviewer
+        # stands between the text and the customer (reviewed kinds get the lexicon)
+        out["embed"] = actx.embed
+        out["untrusted_input"] = actx.last_message
+        if actx.grounding is not None:
+            out["passages"] = actx.grounding.passage_texts
+    return out
 
 
 def semantic_gate(
@@ -292,6 +307,7 @@ def run_candidate(runner: CandidateRunner, candidate: int) -> CandidateResult:
         send_date=actx.request.send_date.date() if actx.request.send_date else None,
         canary=actx.canary,
         fallback=True,
+        prompt_static=runner.static_text,
         **guard_kwargs(actx),
     )
     attempts = list(result.attempts)

@@ -52,6 +52,35 @@ def ensure_indexed(guide: BrandGuide, embedder: Embedder, store: VectorStore) ->
         return len(ids)
 
 
+def retrieve_scored(
+    guide: BrandGuide,
+    query: str,
+    embedder: Embedder,
+    store: VectorStore,
+    *,
+    k: int = 3,
+    min_score: float = 0.2,
+    query_vector: np.ndarray | None = None,
+) -> list[tuple[int, KnowledgeEntry, float]]:
+    """(index in the guide, entry, similarity) for the k closest entries, best first."""
+    if not guide.knowledge or not query.strip():
+        return []
+    ensure_indexed(guide, embedder, store)
+    vector = query_vector if query_vector is not None else embedder.embed_one(query)
+    hits = store.query(KNOWLEDGE, vector, k=k, where={"brand": guide.id})
+    out: list[tuple[int, KnowledgeEntry, float]] = []
+    for hit in hits:
+        if hit.score < min_score:
+            continue
+        try:
+            index = int(hit.id.rsplit(":", 1)[1])
+        except (IndexError, ValueError):
+            continue
+        if 0 <= index < len(guide.knowledge):
+            out.append((index, guide.knowledge[index], float(hit.score)))
+    return out
+
+
 def retrieve(
     guide: BrandGuide,
     query: str,
@@ -63,19 +92,7 @@ def retrieve(
     query_vector: np.ndarray | None = None,
 ) -> list[KnowledgeEntry]:
     """The k entries closest to the question, best first; weak matches are dropped."""
-    if not guide.knowledge or not query.strip():
-        return []
-    ensure_indexed(guide, embedder, store)
-    vector = query_vector if query_vector is not None else embedder.embed_one(query)
-    hits = store.query(KNOWLEDGE, vector, k=k, where={"brand": guide.id})
-    out: list[KnowledgeEntry] = []
-    for hit in hits:
-        if hit.score < min_score:
-            continue
-        try:
-            index = int(hit.id.rsplit(":", 1)[1])
-        except (IndexError, ValueError):
-            continue
-        if 0 <= index < len(guide.knowledge):
-            out.append(guide.knowledge[index])
-    return out
+    hits = retrieve_scored(
+        guide, query, embedder, store, k=k, min_score=min_score, query_vector=query_vector
+    )
+    return [entry for _, entry, _ in hits]

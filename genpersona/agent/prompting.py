@@ -66,6 +66,7 @@ def untrusted(value: Any, limit: int = 300) -> str:
     return text
 
 
+_JINJA_RE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _CANARIES: dict[str, str] = {}
 _CANARY_LOCK = threading.Lock()
 
@@ -142,6 +143,22 @@ class PromptLibrary:
                 self._templates[name] = (template, version)
             template, version = self._templates[name]
         return template, name, version
+
+    def static_text(self, kind: ContentKind, style: PromptStyle) -> list[str]:
+        """The template's fixed sentences (Jinja stripped, with its partials): text the
+        guard's ``internal.prompt_text`` rule keeps out of what customers read."""
+        name = self.template_name(kind, style)
+        files = [self.dir / name, *sorted((self.dir / "partials").glob(f"*.{style}.j2"))]
+        out: list[str] = []
+        for path in files:
+            if not path.exists():
+                continue
+            source = _JINJA_RE.sub(" ", path.read_text(encoding="utf-8"))
+            for line in source.splitlines():
+                line = line.strip(" -:")
+                if len(line.split()) >= 5 and not line.startswith("<<<"):
+                    out.append(line)
+        return out
 
     def render(
         self, kind: ContentKind, style: PromptStyle, variables: dict[str, Any]

@@ -91,6 +91,14 @@ def build_rationale(
         facts.append(f"visitor context: {anonymous_line(actx.request.anonymous)}")
     items += [f"{f.stock_code} {f.description} (featured)" for f in actx.featured]
     facts += [f"brand knowledge: {k.question}" for k in actx.knowledge]
+    grounding = actx.grounding
+    if grounding is not None:
+        facts += [f"{p.source}: {p.title}" for p in grounding.passages if p.source != "faq"]
+        # a guard fallback is the handoff line: nothing safe could be said from the passages
+        outcome = "handoff" if top.is_fallback and grounding.outcome == "answer" else None
+        knowledge_used = [p.id for p in grounding.passages] if not outcome else []
+    else:
+        knowledge_used = [k.question for k in actx.knowledge]
     return Rationale(
         customer_line=customer_line(actx, top),
         facts_used=facts,
@@ -106,5 +114,7 @@ def build_rationale(
         conversation=list(actx.request.conversation),
         anonymous=actx.request.anonymous,
         channel=actx.request.channel,
-        knowledge_used=[k.question for k in actx.knowledge],
+        knowledge_used=knowledge_used,
+        chat_outcome=(outcome or grounding.outcome) if grounding is not None else None,
+        passages=[p.model_dump() for p in grounding.passages] if grounding and not outcome else [],
     )

@@ -29,7 +29,9 @@ class ChatRequest(BaseModel):
     customer_id: str | None = Field(default=None, max_length=64)
     anonymous: AnonymousContext | None = None
     conversation: list[ChatTurn] = Field(default_factory=list, max_length=50)
-    message: str = Field(min_length=1, max_length=2000)
+    #: long messages are condensed, not refused (Settings.chat_message_window); the
+    #: configurable ceiling is Settings.chat_message_max_chars
+    message: str = Field(min_length=1, max_length=1_000_000)
 
     @field_validator("message")
     @classmethod
@@ -47,6 +49,17 @@ class ChatResponse(BaseModel):
     is_fallback: bool = False
     remembered: list[str] = Field(
         default_factory=list, description="What the customer stated that was stored as memory."
+    )
+    outcome: Literal["answer", "handoff", "decline"] = Field(
+        default="answer",
+        description="answer: from the passages; handoff: the brand's handoff line; decline: "
+        "off-topic, abusive or manipulative message",
+    )
+    knowledge_used: list[str] = Field(
+        default_factory=list, description="Ids of the passages the answer used (faq:3, ...)."
+    )
+    passages: list[dict[str, Any]] = Field(
+        default_factory=list, description="The passages themselves: id, source, title, text."
     )
 
 

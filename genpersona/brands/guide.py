@@ -316,6 +316,25 @@ class LeakagePolicy(_Strict):
     allowed_contacts: list[str] = Field(default_factory=list)
 
 
+class ChatPolicy(_Strict):
+    """How the chatbot hands over and which links it may print (see docs/guides/chat-safety.md)."""
+
+    handoff_line: str | None = Field(
+        default=None,
+        description="said when the brand's knowledge does not support an answer; "
+        "default: the first chat_answer fallback line",
+    )
+    decline_line: str | None = Field(
+        default=None,
+        description="said to off-topic, abusive or manipulative messages; default: handoff_line",
+    )
+    link_hosts: list[str] = Field(
+        default_factory=list,
+        description="hosts customer-facing text may link to (subdomains included); the hosts "
+        "of allowed contact e-mails are always allowed",
+    )
+
+
 class KnowledgeEntry(_Strict):
     question: str = Field(min_length=3)
     answer: str = Field(min_length=3)
@@ -349,6 +368,7 @@ class BrandGuide(_Strict):
     sensitive: SensitivePolicy = Field(default_factory=SensitivePolicy)
     leakage: LeakagePolicy = Field(default_factory=LeakagePolicy)
     knowledge: list[KnowledgeEntry] = Field(default_factory=list)
+    chat: ChatPolicy = Field(default_factory=ChatPolicy)
 
     # compiled matchers, built once per guide by genpersona.guard.compiled
     _compiled: Any = PrivateAttr(default=None)
@@ -362,6 +382,16 @@ class BrandGuide(_Strict):
                     f"preferred term {p.use!r} is also a banned term; remove one of the two"
                 )
         return self
+
+    @property
+    def handoff_line(self) -> str:
+        """What the chatbot says when it cannot answer from the brand's knowledge."""
+        lines = self.fallbacks.get("chat_answer", [])
+        return self.chat.handoff_line or (lines[0] if lines else "")
+
+    @property
+    def decline_line(self) -> str:
+        return self.chat.decline_line or self.handoff_line
 
     def limit_for(self, kind: ContentKind) -> LengthLimit | None:
         return self.limits.get(kind)

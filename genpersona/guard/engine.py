@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 import numpy as np
 
@@ -158,6 +160,7 @@ def _options(
     canary: str | None,
     other_customer_markers: list[str],
     shared_facts: list[str],
+    **extra: Any,
 ) -> CheckOptions:
     return CheckOptions(
         kind=kind,
@@ -167,6 +170,7 @@ def _options(
         other_customer_markers=list(other_customer_markers),
         shared_facts=list(shared_facts),
         catalog_prices=[i.price for i in vc.featured_items if i.price is not None],
+        **extra,
     )
 
 
@@ -182,15 +186,26 @@ def check(
     shared_facts: list[str] = [],  # noqa: B006 - never mutated
     semantic: SemanticGuard | None = None,
     embedding: np.ndarray | None = None,
+    untrusted_input: str | None = None,
+    passages: list[str] | None = None,
+    prompt_static: list[str] = [],  # noqa: B006 - never mutated
+    embed: Callable[[list[str]], np.ndarray] | None = None,
 ) -> GuardReport:
     """All violations of ``guide`` in ``content`` (a str is the main text of ``kind``).
 
     With ``semantic`` the sensitive-topics policy is also checked by meaning; pass the
     draft's ``embedding`` (of ``VariantContent.all_text()``, made by ``semantic.embedder``)
-    when the caller has it, else the guard embeds the draft itself."""
+    when the caller has it, else the guard embeds the draft itself. ``untrusted_input`` (the
+    customer's message), ``passages`` (what a chat answer may say), ``prompt_static`` (the
+    template's fixed text) and ``embed`` (semantic output checks) are optional: without them
+    those checks fall back to what the text alone shows."""
     t0 = time.perf_counter()
     vc = as_content(content, kind)
-    opts = _options(vc, kind, channel, send_date, canary, other_customer_markers, shared_facts)
+    opts = _options(
+        vc, kind, channel, send_date, canary, other_customer_markers, shared_facts,
+        untrusted_input=untrusted_input, passages=passages, prompt_static=list(prompt_static),
+        embed=embed,
+    )  # fmt: skip
     violations: list[Violation] = []
     offset = 0
     for f, raw, view in _field_texts(vc, guide):

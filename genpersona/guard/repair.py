@@ -44,13 +44,17 @@ class GuardedResult(BaseModel):
 
 
 def format_violations_for_prompt(violations: list[Violation]) -> str:
-    """A bullet list for the re-ask prompt: what broke, where, and how to fix it."""
+    """Plain sentences for the re-ask prompt: what to change, in words a customer could read.
+
+    No rule ids, no "Fix:" labels and no brackets: a small model parrots its prompt, and
+    whatever it parrots from here must not look like internals (the ``internal.*`` rules
+    would block it anyway). The offending words are quoted so the model can avoid them."""
     lines = []
     for v in violations:
-        where = f' in "{v.span.text}"' if v.span and v.span.text else ""
-        fix = f" Fix: {v.suggestion}." if v.suggestion else ""
-        lines.append(f"- [{v.rule_id}] {v.message}{where}.{fix}")
-    return "\n".join(lines)
+        where = f' ("{v.span.text}")' if v.span and v.span.text else ""
+        fix = f" Instead: {v.suggestion}." if v.suggestion else ""
+        lines.append(f"- The last try {v.message}{where}.{fix}")
+    return "\n".join(dict.fromkeys(lines))
 
 
 def fallback_content(

@@ -60,6 +60,9 @@ class LLM(ABC):
     #: decodes on this machine's cores (in-process model, instant fake): work started beside
     #: it only competes for the same CPU, so the pipeline keeps such work inline
     shares_cpu: bool = False
+    #: follows instructions well enough to write a grounded answer itself (instruction-tuned
+    #: chat models); a small base model's chat answers are composed from retrieved passages
+    instruction_tuned: bool = False
     #: answers strictly in call order (scripted fakes): candidates are requested one by one
     sequential: bool = False
     #: completions can carry per-token log-probabilities (llama.cpp, OpenAI-compatible

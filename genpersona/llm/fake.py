@@ -26,8 +26,10 @@ class FakeLLM(LLM):
         *,
         model: str = "fake-1",
         prompt_style: PromptStyle = "completion",
+        instruction_tuned: bool = False,
     ) -> None:
         self._replies = replies
+        self.instruction_tuned = instruction_tuned
         self._model = model
         self.prompt_style = prompt_style
         self.calls: list[dict] = []

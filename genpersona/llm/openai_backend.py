@@ -61,6 +61,8 @@ class OpenAILLM(LLM):
         self.timeout_s = timeout_s
         self.max_retries = max_retries
         self.prompt_style = prompt_style
+        # a chat-style OpenAI-compatible server serves an instruction-tuned model
+        self.instruction_tuned = prompt_style == "chat"
         self._default_seed = default_seed
         # Local servers usually ignore the key, but the client insists on one.
         self._client = openai.OpenAI(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -144,6 +144,10 @@ class Rationale(BaseModel):
     anonymous: AnonymousContext | None = None
     channel: str | None = None
     knowledge_used: list[str] = Field(default_factory=list)
+    #: chat only: answer (from the passages), handoff (brand's handoff line) or decline
+    chat_outcome: Literal["answer", "handoff", "decline"] | None = None
+    #: chat only: the passages the answer was built from ({id, source, title, text, score})
+    passages: list[dict[str, Any]] = Field(default_factory=list)
 
 
 class StageTiming(BaseModel):

@@ -7,10 +7,15 @@ from collections.abc import Callable
 from genpersona.guard.validators.base import CheckOptions, FieldText
 from genpersona.guard.validators.claims import claims
 from genpersona.guard.validators.creepy import creepy
+from genpersona.guard.validators.harmful import harmful
+from genpersona.guard.validators.injection import injection
+from genpersona.guard.validators.internals import internals
 from genpersona.guard.validators.leakage import leakage
 from genpersona.guard.validators.length import length
+from genpersona.guard.validators.links import links
 from genpersona.guard.validators.safety import safety
 from genpersona.guard.validators.style import caps, emoji, exclamations, spelling
+from genpersona.guard.validators.support import support
 from genpersona.guard.validators.terms import banned, casing, competitors, patterns, preferred
 from genpersona.types.violations import Violation
 
@@ -32,6 +37,11 @@ FIELD_VALIDATORS: list[tuple[str, Validator]] = [
     ("creepy", creepy),
     ("leak", leakage),
     ("output", safety),
+    ("harmful", harmful),
+    ("injection", injection),
+    ("internal", internals),
+    ("link", links),
+    ("support", support),
 ]
 
 __all__ = ["FIELD_VALIDATORS", "CheckOptions", "FieldText", "Validator"]

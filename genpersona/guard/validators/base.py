@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+
+import numpy as np
 
 from genpersona.brands.guide import BrandGuide, Severity
 from genpersona.guard.compiled import CompiledGuide
@@ -21,6 +24,14 @@ class CheckOptions:
     other_customer_markers: list[str] = field(default_factory=list)
     shared_facts: list[str] = field(default_factory=list)
     catalog_prices: list[float] = field(default_factory=list)
+    #: the customer's own words (chat): never to be obeyed or echoed
+    untrusted_input: str | None = None
+    #: the retrieved passages a chat answer may say (None: no support check)
+    passages: list[str] | None = None
+    #: the prompt template's fixed sentences, which must never reach a customer
+    prompt_static: list[str] = field(default_factory=list)
+    #: texts -> unit vectors (the shipped MiniLM); None: lexicon checks only
+    embed: Callable[[list[str]], np.ndarray] | None = None
 
 
 @dataclass
