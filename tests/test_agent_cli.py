@@ -5,14 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from genpersona.review.queue import get_draft
 from agent_support import World
 from typer.testing import CliRunner
 
 from genpersona.agent import scoring
 from genpersona.cli.main import app
 from genpersona.llm.fake import FakeLLM
+from genpersona.review.queue import get_draft
 
 runner = CliRunner()
 

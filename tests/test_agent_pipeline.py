@@ -191,7 +191,9 @@ def test_chat_reply_is_grounded_multi_turn_and_remembers_with_consent() -> None:
     assert prompt.index("Hi there") < prompt.index("I love gold rim cups")
     assert reply.answer == "UK delivery takes 3 to 5 working days."
     assert reply.draft_id is not None and reply.knowledge_used == ["faq:0"]
-    assert reply.outcome == "answer" and reply.passages[0]["title"] == "How long does delivery take?"
+    assert (
+        reply.outcome == "answer" and reply.passages[0]["title"] == "How long does delivery take?"
+    )
     assert world.remembered == [("c1", "I love gold rim cups")]
 
 
@@ -202,7 +204,9 @@ def test_small_base_model_chat_answers_are_composed_from_the_passage() -> None:
     assert reply.outcome == "answer" and "3 to 5 working days" in reply.answer
     assert reply.knowledge_used == ["faq:0"]
     stored = get_draft(reply.draft_id)
-    assert stored.rationale.passages[0]["id"] == "faq:0" and stored.rationale.chat_outcome == "answer"
+    assert (
+        stored.rationale.passages[0]["id"] == "faq:0" and stored.rationale.chat_outcome == "answer"
+    )
 
 
 def test_unsupported_generated_chat_answer_is_reasked_then_handed_off() -> None:

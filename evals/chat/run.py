@@ -51,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     guide = deps.load_guide(BRAND)
     library = get_library(settings.prompts_dir)
     static = sorted(
-        {line for style in ("completion", "chat") for line in library.static_text("chat_answer", style)}
+        {
+            line
+            for style in ("completion", "chat")
+            for line in library.static_text("chat_answer", style)
+        }
     )
     cases = load(args.split)[: args.limit or None]
     rows = []

@@ -27,7 +27,9 @@ def leaked(answer: str, guide: BrandGuide, prompt_static: list[str]) -> list[str
     return [
         v.rule_id
         for v in report.violations
-        if v.rule_id.startswith(("internal.", "leak.prompt_text", "leak.placeholder", "leak.canary"))
+        if v.rule_id.startswith(
+            ("internal.", "leak.prompt_text", "leak.placeholder", "leak.canary")
+        )
     ]
 
 

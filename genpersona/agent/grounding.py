@@ -131,9 +131,7 @@ def answer_mode(deps: AgentDeps) -> AnswerMode:
     return "generate" if deps.llm.instruction_tuned else "compose"
 
 
-def ground(
-    guide: BrandGuide, message: str, bundle: ContextBundle, deps: AgentDeps
-) -> Grounding:
+def ground(guide: BrandGuide, message: str, bundle: ContextBundle, deps: AgentDeps) -> Grounding:
     """The outcome for ``message`` and the passages behind it (see the module docstring)."""
     mode = answer_mode(deps)
     question = focus_question(message)

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from genpersona.guard.validators.base import CheckOptions, FieldText
 from genpersona.guard.validators.claims import claims
 from genpersona.guard.validators.creepy import creepy
-from genpersona.guard.validators.leakage import leakage
 from genpersona.guard.validators.harmful import harmful
 from genpersona.guard.validators.injection import injection
 from genpersona.guard.validators.internals import internals
+from genpersona.guard.validators.leakage import leakage
 from genpersona.guard.validators.length import length
 from genpersona.guard.validators.links import links
 from genpersona.guard.validators.safety import safety

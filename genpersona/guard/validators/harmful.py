@@ -163,9 +163,7 @@ def semantic_scores(texts: list[str], embed: Embed) -> list[dict[Category, float
         return []
     protos = _prototypes(embed)
     vectors = np.asarray(embed(texts))
-    return [
-        {cat: float(np.max(p @ v)) for cat, p in protos.items()} for v in vectors
-    ]
+    return [{cat: float(np.max(p @ v)) for cat, p in protos.items()} for v in vectors]
 
 
 def harmful_categories(text: str, embed: Embed | None = None) -> list[tuple[Category, str]]:

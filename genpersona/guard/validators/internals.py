@@ -48,15 +48,23 @@ def internals(f: FieldText, opts: CheckOptions) -> list[Violation]:
     for m in RULE_ID_RE.finditer(f.text):
         out.append(
             f.violation(
-                "internal.rule_id", "block", "contains an internal rule name",
-                m.start(), m.end(), suggestion="write only what the customer should read",
+                "internal.rule_id",
+                "block",
+                "contains an internal rule name",
+                m.start(),
+                m.end(),
+                suggestion="write only what the customer should read",
             )  # fmt: skip
         )
     for m in NOTE_RE.finditer(f.text):
         out.append(
             f.violation(
-                "internal.note", "block", "contains instructions meant for the writer",
-                m.start(), m.end(), suggestion="write only what the customer should read",
+                "internal.note",
+                "block",
+                "contains instructions meant for the writer",
+                m.start(),
+                m.end(),
+                suggestion="write only what the customer should read",
             )  # fmt: skip
         )
     if opts.prompt_static:

@@ -41,7 +41,11 @@ def links(f: FieldText, opts: CheckOptions) -> list[Violation]:
     for m in IMAGE_RE.finditer(f.text):
         out.append(
             f.violation(
-                "link.image", "block", "contains an embedded image", m.start(), m.end(),
+                "link.image",
+                "block",
+                "contains an embedded image",
+                m.start(),
+                m.end(),
                 suggestion="plain text only, no images",
             )  # fmt: skip
         )
@@ -52,8 +56,12 @@ def links(f: FieldText, opts: CheckOptions) -> list[Violation]:
             continue
         out.append(
             f.violation(
-                "link.host", "block", f"links to a site the brand does not allow ({host})",
-                m.start(), m.end(), suggestion="link only to the brand's own website",
+                "link.host",
+                "block",
+                f"links to a site the brand does not allow ({host})",
+                m.start(),
+                m.end(),
+                suggestion="link only to the brand's own website",
             )  # fmt: skip
         )
     return out

@@ -18,11 +18,7 @@ from genpersona.guard.validators.injection import words
 from genpersona.types.violations import Violation
 
 _STOP = set(
-    "a an the and or but if so to of in on at for with by from as is are was were be been it its "
-    "this that these those you your yours we our us i me my they them their he she his her there "
-    "here can could will would should may might do does did have has had not no yes just also "
-    "very really all any some each more most about into than then too up out over only own same "
-    "what which who when where why how please thanks thank hi hello sure of course".split()
+    ["a", "an", "the", "and", "or", "but", "if", "so", "to", "of", "in", "on", "at", "for", "with", "by", "from", "as", "is", "are", "was", "were", "be", "been", "it", "its", "this", "that", "these", "those", "you", "your", "yours", "we", "our", "us", "i", "me", "my", "they", "them", "their", "he", "she", "his", "her", "there", "here", "can", "could", "will", "would", "should", "may", "might", "do", "does", "did", "have", "has", "had", "not", "no", "yes", "just", "also", "very", "really", "all", "any", "some", "each", "more", "most", "about", "into", "than", "then", "too", "up", "out", "over", "only", "own", "same", "what", "which", "who", "when", "where", "why", "how", "please", "thanks", "thank", "hi", "hello", "sure", "of", "course"]
 )
 _FACT_RE = re.compile(r"[£$€]\s?\d[\d,.]*|\d[\d,.]*%?|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 #: share of a sentence's content words that must appear in the passages
