@@ -80,7 +80,7 @@ def test_real_drafts_for_real_customers_are_guarded_grounded_and_queued(
 
     reply = chat_reply("giftloft", ingested[1], [], "How long does delivery take?", deps=deps)
     assert reply.answer and reply.draft_id is not None
-    assert "How long does delivery take?" in reply.knowledge_used
+    assert reply.outcome == "answer" and reply.knowledge_used == ["faq:1"]
 
 
 def test_real_top_subject_lines_are_not_keyword_lists(ingested: list[str]) -> None:

@@ -110,3 +110,14 @@ def test_chat_says_the_handoff_line_not_an_error_when_nothing_safe_can_be_said()
     out = resp.json()
     assert out["answer"] == world.guide.handoff_line and out["outcome"] == "handoff"
     assert "hate" not in out["answer"]
+
+
+def test_chat_handoffs_are_counted_in_insights(client: TestClient, world: World) -> None:
+    from genpersona.review.insights import insights
+
+    client.post(
+        "/v1/chat", json={"brand": "teashop", "message": "I was charged twice for order 12345"}
+    )
+    client.post("/v1/chat", json={"brand": "teashop", "message": "How long does delivery take?"})
+    stats = insights(brand="teashop", settings=world.deps().settings)
+    assert stats.chat_handoffs == 1 and stats.chat_outcomes.get("answer") == 1

@@ -61,6 +61,12 @@ class Insights(BaseModel):
     by_group: list[GroupStats] = Field(default_factory=list)
     avg_edit_size: float | None = None
     decided: int = 0
+    #: chat drafts by outcome: answer (from a passage), handoff, decline
+    chat_outcomes: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def chat_handoffs(self) -> int:
+        return self.chat_outcomes.get("handoff", 0)
 
 
 def _review_filters(
@@ -144,6 +150,16 @@ def insights(
                 .group_by(DraftViolationRow.rule_id)
                 .order_by(func.count().desc())
             )
+        }
+        outcome = DraftRow.rationale["chat_outcome"].as_string()
+        out.chat_outcomes = {
+            str(o): n
+            for o, n in session.execute(
+                select(outcome, func.count())
+                .where(*vconds, DraftRow.kind == "chat_answer", outcome.is_not(None))
+                .group_by(outcome)
+            )
+            if o is not None
         }
         edited_size = case((ReviewRow.decision == "edited", ReviewRow.edit_size), else_=None)
         for b, c, approved, edited, rejected, expired, avg_size in session.execute(
