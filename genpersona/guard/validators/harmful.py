@@ -5,9 +5,9 @@ words and stock phrases ("I hate humans", "kill yourself") exactly and explains
 itself with a span. A semantic check compares each sentence with a few
 prototype sentences per category in the shipped MiniLM space and catches the
 paraphrases a word list cannot ("people like you should disappear"). Its
-thresholds were calibrated on innocent shop lines (brand FAQ answers, approved
-examples, fallback lines and the chat eval's answerable questions: see
-``evals/chat/calibrate.py``): each sits above the highest innocent similarity.
+thresholds (0.62 for every category) were set by hand and are NOT yet calibrated on a
+labelled innocent set; the chat eval (``evals/chat``) and the fixed-line tests are what
+they were checked against so far (docs/experiments/chat.md).
 """
 
 from __future__ import annotations
@@ -120,8 +120,8 @@ PROTOTYPES: dict[Category, list[str]] = {
         "I want to talk dirty with you.",
     ],
 }
-#: cosine similarity at or above which a sentence counts as the category (calibrated:
-#: see the module docstring and docs/experiments/chat.md)
+#: cosine similarity at or above which a sentence counts as the category (set by hand, not
+#: calibrated yet: see the module docstring)
 THRESHOLDS: dict[Category, float] = {
     "hate": 0.62,
     "violence": 0.62,
