@@ -27,6 +27,8 @@ def guide() -> BrandGuide:
             "banned_terms": ["cheap"],
             "preferred_terms": [{"use": "basket", "instead_of": ["cart"]}],
             "competitors": ["Rival Co"],
+            # the shop's own site may be linked (the dotted name must not read as a disguise)
+            "chat": {"link_hosts": ["normshop.co.uk"]},
             "claims": {
                 "registry": [
                     {
