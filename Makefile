@@ -12,12 +12,12 @@ FAST_MARKERS := not real_model and not slow and not postgres and not browser
 
 .PHONY: install demo test test-fast lint typecheck imports docs docs-check check format bench evals console clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	# torch pinned to the small CPU build before anything can pull the CUDA one
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[dev]"
+	$(PY) -m pip install -q -e ".[dev,onnx]"
 	touch $(STAMP)
 
 install: $(STAMP)

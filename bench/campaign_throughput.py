@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 REAL_HOME = Path("/tmp/gp-throughput/real")
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BRIEF = "Christmas gifts and decorations for the festive season"
+#: the prompt style the backend is spoken to in (``--prompt-style``)
+PROMPT_STYLE = ["completion"]
+#: the stub's 1,000-line vocabulary instead of its 27,000 lines (``--canned-lines``)
+CANNED_LINES = [False]
+#: read each run's drafts back for their scores (``--quality``), after the clock stops
+QUALITY = [False]
 
 
 def load() -> str:
@@ -70,7 +77,8 @@ class Stub:
         script = Path(__file__).with_name("stub_openai.py")
         self.proc = subprocess.Popen(
             [sys.executable, str(script), "--latency-ms", str(self.latency_ms),
-             "--max-in-flight", str(self.in_flight), "--port", str(self.port)],
+             "--max-in-flight", str(self.in_flight), "--port", str(self.port),
+             *(["--canned-lines"] if CANNED_LINES[0] else [])],
             stdout=subprocess.DEVNULL,
         )  # fmt: skip
         deadline = time.monotonic() + 30
@@ -81,6 +89,12 @@ class Stub:
             except OSError:
                 time.sleep(0.1)
         raise SystemExit("the stub server did not start")
+
+    def served(self) -> int:
+        """Requests the stub has answered so far (its ``/stats``)."""
+        import httpx
+
+        return int(httpx.get(f"http://127.0.0.1:{self.port}/stats").json()["served"])
 
     def __exit__(self, *_: object) -> None:
         self.proc.terminate()
@@ -95,9 +109,7 @@ def configure(home: Path, db_url: str | None, stub: Stub | None, embedder: str) 
 
     os.environ["GENPERSONA_HOME"] = str(home)
     os.environ["GENPERSONA_EMBEDDER"] = embedder
-    os.environ["GENPERSONA_LLM_PROMPT_STYLE"] = (
-        "chat"  # main's completion plan has 5 stops; OpenAI allows 4
-    )
+    os.environ["GENPERSONA_LLM_PROMPT_STYLE"] = PROMPT_STYLE[0]
     if db_url:
         os.environ["GENPERSONA_DATABASE_URL"] = db_url
     else:
@@ -134,6 +146,7 @@ def copy_to_postgres(sqlite_home: Path, pg_admin_url: str) -> str:
     url = pg_admin_url.rsplit("/", 1)[0] + f"/{name}"
     src = make_engine(f"sqlite:///{sqlite_home / 'genpersona.db'}")
     dst = make_engine(url)
+    upgrade(src)  # the copied home may predate the newest migrations: both sides at head
     upgrade(dst)
     with src.connect() as s, dst.begin() as d:
         for table in Base.metadata.sorted_tables:
@@ -148,7 +161,135 @@ def copy_to_postgres(sqlite_home: Path, pg_admin_url: str) -> str:
     return url
 
 
-def run_once(runner: str, customers: int, name: str, cpu: Any) -> dict[str, float]:
+class Workers:
+    """``n`` Celery workers (``--pool solo``: one process each, the production worker
+    shape) on a private queue of the local Redis, with this process's GENPERSONA_* env."""
+
+    def __init__(self, n: int, broker: str) -> None:
+        import uuid
+
+        self.n, self.broker, self.queue = n, broker, f"gp-bench-{uuid.uuid4().hex[:8]}"
+
+    def __enter__(self) -> Workers:
+        os.environ["GENPERSONA_CELERY_BROKER_URL"] = self.broker
+        os.environ["GENPERSONA_CELERY_QUEUE"] = self.queue
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        self.procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "genpersona.campaigns.tasks",
+                    "worker",
+                    "--pool",
+                    "solo",
+                    "-Q",
+                    self.queue,
+                    "-n",
+                    f"w{i}-{self.queue}@%h",
+                    "--without-gossip",
+                    "--without-mingle",
+                    "--without-heartbeat",
+                    "-l",
+                    "warning",
+                ],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            for i in range(self.n)
+        ]
+        from genpersona.campaigns.tasks import consumers_of, make_celery_app
+        from genpersona.settings import get_settings
+
+        get_settings.cache_clear()
+        client = make_celery_app(get_settings())
+        deadline = time.monotonic() + 120
+        while len(consumers_of(client, self.queue)) < self.n:  # every worker consumes
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{self.n} Celery workers did not start within 120 s")
+            time.sleep(1)
+        return self
+
+    def cpu_s(self) -> float:
+        """User + system CPU seconds of the worker processes so far (/proc)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for proc in self.procs:
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+        return total / tick
+
+    def __exit__(self, *_: object) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            proc.wait(timeout=30)
+        os.environ.pop("GENPERSONA_CELERY_BROKER_URL", None)
+        os.environ.pop("GENPERSONA_CELERY_QUEUE", None)
+
+
+def run_distributed(workers: Workers, customers: int, name: str, stub: Stub) -> dict[str, float]:
+    """The Celery path (``campaign run --distributed``): drafts/s from dispatch to the last
+    result, CPU per draft of the workers plus this dispatching process."""
+    from genpersona.campaigns.batch_runner import run_campaign_batched
+    from genpersona.campaigns.segments import Segment
+    from genpersona.settings import get_settings
+
+    get_settings.cache_clear()
+    served0, wcpu0 = stub.served(), workers.cpu_s()
+    usage0 = resource.getrusage(resource.RUSAGE_SELF)
+    t0 = time.perf_counter()
+    report = run_campaign_batched("giftloft", "subject_line", Segment(limit=customers), BRIEF,
+                                  name, 3, distributed=True)  # fmt: skip
+    wall = time.perf_counter() - t0
+    usage1 = resource.getrusage(resource.RUSAGE_SELF)
+    own = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
+    done = max(1, report.generated)
+    return {
+        "generated": report.generated,
+        "failed": report.failed,
+        "wall": wall,
+        "rate": report.generated / wall,
+        "cpu_ms": (workers.cpu_s() - wcpu0 + own) / done * 1000,
+        "requests_per_draft": (stub.served() - served0) / done,
+    }
+
+
+def draft_quality(draft_ids: list[int]) -> dict[str, float]:
+    """What the reviewer gets, read back from the queue (after the clock stops): the mean
+    total score of each draft's top variant and of all its shown variants, the variants
+    shown per draft, the candidates not re-asked per draft (``trace.not_reasked``), and of
+    the shown variants their mean copy-quality score (the classifier's, a per-line figure;
+    the total has terms relative to the other candidates) and the share written by a re-ask."""
+    from genpersona.review.queue import get_draft
+
+    top, shown, count, spared, quality, reasked = [], [], [], [], [], []
+    for i in draft_ids:
+        d = get_draft(i)
+        scores = [v.scores.total for v in d.variants]
+        top.append(scores[0])
+        shown.extend(scores)
+        count.append(len(scores))
+        spared.append(d.trace.not_reasked)
+        quality.extend(v.scores.quality for v in d.variants)
+        reasked.extend(v.attempts > 1 for v in d.variants)
+    n = max(1, len(draft_ids))
+    return {
+        "top_score": sum(top) / n,
+        "shown_score": sum(shown) / max(1, len(shown)),
+        "shown": sum(count) / n,
+        "not_reasked": sum(spared) / n,
+        "shown_quality": sum(quality) / max(1, len(quality)),
+        "shown_reasked": sum(reasked) / max(1, len(reasked)),
+    }
+
+
+def run_once(
+    runner: str, customers: int, name: str, cpu: Any, stub: Stub | None = None
+) -> dict[str, float]:
     from genpersona.campaigns.batch_runner import run_campaign_batched
     from genpersona.campaigns.runner import run_campaign
     from genpersona.campaigns.segments import Segment
@@ -156,6 +297,7 @@ def run_once(runner: str, customers: int, name: str, cpu: Any) -> dict[str, floa
 
     clear_cached_vectors()  # each runner starts cold: no vectors left by the previous one
     segment = Segment(limit=customers)
+    served0 = stub.served() if stub else 0
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     if runner == "batched":
@@ -166,13 +308,64 @@ def run_once(runner: str, customers: int, name: str, cpu: Any) -> dict[str, floa
     usage1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu_s = (usage1.ru_utime - usage0.ru_utime) + (usage1.ru_stime - usage0.ru_stime)
     done = max(1, report.generated)
+    requests = ((stub.served() - served0) / done) if stub else 0.0
     return {
         "generated": report.generated,
         "failed": report.failed,
         "wall": wall,
         "rate": report.generated / wall,
         "cpu_ms": cpu_s / done * 1000,
+        "requests_per_draft": requests,
+        **(draft_quality(report.draft_ids) if QUALITY[0] else {}),
     }
+
+
+def forget_campaign(name: str) -> None:
+    """Expire a run's pending drafts, so an A/B run under the same campaign name writes the
+    same requests with the same seeds (a pending draft would be skipped): what differs
+    between the two is the switch, not the candidates' luck. (Nothing is deleted: the
+    audit log is append-only.)"""
+    from sqlalchemy import update
+
+    from genpersona.db.engine import session_scope
+    from genpersona.review.tables import DraftRow
+
+    with session_scope() as s:
+        s.execute(
+            update(DraftRow)
+            .where(DraftRow.campaign == name, DraftRow.status == "pending")
+            .values(status="expired")
+        )
+
+
+def with_env(assignments: list[str]) -> Callable[[], None]:
+    """Set ``NAME=value`` pairs for an A/B run; returns the undo."""
+    saved = {}
+    for a in assignments:
+        name, value = a.split("=", 1)
+        saved[name] = os.environ.get(name)
+        os.environ[name] = value
+
+    def undo() -> None:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+    return undo
+
+
+def fmt(label: str, got: dict[str, float], ideal: float) -> str:
+    line = (f"{label} {got['rate']:6.1f} drafts/s ({got['rate'] / ideal:5.1%} of ideal, "
+            f"{got['generated']:.0f} drafts, {got['failed']:.0f} failed, "
+            f"CPU {got['cpu_ms']:.1f} ms/draft, {got['requests_per_draft']:.2f} requests/draft")  # fmt: skip
+    if "top_score" in got:
+        line += (f"; top score {got['top_score']:.4f}, shown {got['shown_score']:.4f}, "
+                 f"{got['shown']:.2f} shown, {got['not_reasked']:.2f} not re-asked; shown: "
+                 f"copy quality {got['shown_quality']:.4f}, {got['shown_reasked']:.1%} from a "
+                 "re-ask")  # fmt: skip
+    return line + ") "
 
 
 def main() -> None:
@@ -183,16 +376,48 @@ def main() -> None:
     ap.add_argument("--real-home", type=Path, default=REAL_HOME)
     ap.add_argument("--pg-url", default=os.environ.get("GENPERSONA_TEST_PG_URL", PG_URL))
     ap.add_argument("--skip-pg", action="store_true")
+    ap.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--embedder", default="minilm")
+    ap.add_argument("--prompt-style", default="completion", choices=["completion", "chat"])
     ap.add_argument("--scoring-embedder", default=None, help="e.g. static (model2vec)")
     ap.add_argument("--static-dir", default="/tmp/gp-throughput/m2v-minilm")
+    ap.add_argument("--canned-lines", action="store_true", help="the stub's 1,000 lines")
+    ap.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        help="also run the Celery path (--distributed) with this many workers",
+    )
+    ap.add_argument("--only-workers", action="store_true", help="skip the in-process runner")
+    ap.add_argument("--broker", default="redis://127.0.0.1:6379/15")
+    ap.add_argument(
+        "--ab",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="also run the batched runner with these settings (repeatable), printed beside",
+    )
+    ap.add_argument("--quality", action="store_true", help="print the drafts' mean scores")
     args = ap.parse_args()
+    PROMPT_STYLE[0] = args.prompt_style
+    CANNED_LINES[0] = args.canned_lines
+    QUALITY[0] = args.quality
     if args.scoring_embedder:
         os.environ["GENPERSONA_SCORING_EMBEDDER"] = args.scoring_embedder
         os.environ["GENPERSONA_STATIC_EMBEDDER_DIR"] = args.static_dir
     print(f"== campaign throughput: {args.customers} customers, subject_line n=3, "
-          f"embedder {args.embedder}, scoring {args.scoring_embedder or args.embedder}; {load()}")  # fmt: skip
+          f"embedder {args.embedder}, scoring {args.scoring_embedder or args.embedder}, "
+          f"{args.prompt_style} prompts, {os.environ.get('GENPERSONA_COPY_CANDIDATES', '6')} "
+          f"candidates per draft, stub lines {'canned (1,000)' if args.canned_lines else 'varied (27,000)'}; "
+          f"{load()}")  # fmt: skip
+    from genpersona.settings import get_settings
+
+    knobs = get_settings()
+    print(f"   switches: fast_read {knobs.fast_read}, embed_cache_size {knobs.embed_cache_size}, "
+          f"copy_quality_vectors {knobs.copy_quality_vectors}, batch {knobs.campaign_batch_size}, "
+          f"concurrency {knobs.campaign_concurrency}, batches per Celery task "
+          f"{knobs.campaign_task_batches}")  # fmt: skip
     if not (args.real_home / "genpersona.db").exists():
         raise SystemExit(
             f"build the real home first: python bench/ingest.py --home {args.real_home}"
@@ -207,6 +432,8 @@ def main() -> None:
     if not args.skip_pg:
         configure(home, None, None, args.embedder)
         dbs.append(("postgresql", copy_to_postgres(home, args.pg_url)))
+    if args.skip_sqlite:
+        dbs = [d for d in dbs if d[0] != "sqlite"]
     scenarios = [tuple(float(x) for x in s.split(":")) for s in args.scenarios.split(",")]
     rows: list[str] = []
     stages: dict[str, StageCpu] = {}
@@ -215,21 +442,40 @@ def main() -> None:
             with Stub(latency, int(in_flight)) as stub:
                 configure(home, url, stub, args.embedder)
                 tag = f"{db}-{int(latency)}-{int(in_flight)}"
-                run_once("batched", 20, f"warm-{tag}", StageCpu())  # model load, caches
-                cpu = StageCpu()
-                new = run_once("batched", args.customers, f"new-{tag}", cpu)
-                stages[tag] = cpu
-                old = None
+                new = old = dist = ab = None
+                if not args.only_workers:
+                    run_once("batched", 20, f"warm-{tag}", StageCpu())  # model load, caches
+                    cpu = StageCpu()
+                    new = run_once("batched", args.customers, f"new-{tag}", cpu, stub)
+                    stages[tag] = cpu
+                    if args.ab:  # same campaign name, so the same requests and seeds
+                        forget_campaign(f"new-{tag}")
+                        undo = with_env(args.ab)
+                        configure(home, url, stub, args.embedder)
+                        run_once("batched", 20, f"warm-ab-{tag}", StageCpu())
+                        cpu = StageCpu()
+                        ab = run_once("batched", args.customers, f"new-{tag}", cpu, stub)
+                        stages[f"{tag} [{' '.join(args.ab)}]"] = cpu
+                        undo()
+                        configure(home, url, stub, args.embedder)
                 if not args.skip_baseline:
-                    old = run_once("current", args.baseline_customers, f"old-{tag}", None)
+                    old = run_once("current", args.baseline_customers, f"old-{tag}", None, stub)
+                if args.workers:
+                    with Workers(args.workers, args.broker) as workers:
+                        # one batch per worker first: each loads its models and warms up
+                        size = knobs.campaign_batch_size * knobs.campaign_task_batches
+                        run_distributed(workers, size * args.workers, f"warm-celery-{tag}", stub)
+                        dist = run_distributed(workers, args.customers, f"celery-{tag}", stub)
             ideal = stub.ideal / 1  # requests/s; one request per draft (n choices at once)
-            line = (f"{db:10s} stub {latency:.0f} ms x {in_flight:.0f} (ideal {ideal:.0f}/s): "
-                    f"batched {new['rate']:6.1f} drafts/s ({new['rate'] / ideal:5.1%} of ideal, "
-                    f"{new['generated']:.0f} drafts, {new['failed']:.0f} failed, "
-                    f"CPU {new['cpu_ms']:.1f} ms/draft)")  # fmt: skip
-            if old:
+            line = f"{db:10s} stub {latency:.0f} ms x {in_flight:.0f} (ideal {ideal:.0f}/s): "
+            labels = (("batched", new), (f"| batched [{' '.join(args.ab)}]", ab),
+                      (f"| celery x{args.workers}", dist))  # fmt: skip
+            for label, got in labels:
+                if got:
+                    line += fmt(label, got, ideal)
+            if old and new:
                 line += (f" | current {old['rate']:5.2f} drafts/s on {old['generated']:.0f} "
-                         f"(CPU {old['cpu_ms']:.1f} ms/draft) -> x{new['rate'] / max(old['rate'], 1e-9):.0f}")  # fmt: skip
+                         f"(CPU {old['cpu_ms']:.1f} ms/draft, {old['requests_per_draft']:.2f} requests/draft) -> x{new['rate'] / max(old['rate'], 1e-9):.0f}")  # fmt: skip
             print(line, flush=True)
             rows.append(line)
     print("== CPU ms per draft by stage (batched runner, thread CPU summed over threads)")

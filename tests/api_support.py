@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from typing import Any
+
+import uvicorn
 
 from genpersona.agent.chat import ChatReply
 from genpersona.api.services import Services
@@ -164,26 +169,26 @@ def chat_services(calls: ChatCalls | None = None, *, blocked_word: str = "forbid
     return base
 
 
+def free_port() -> int:
+    """A port the OS just handed out on loopback (free unless something races for it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 class LiveServer:
     """A real uvicorn server on a free loopback port, in a thread (fast, shares the test's DB)."""
 
-    def __init__(self, app: Any) -> None:
-        import socket
-
-        import uvicorn
-
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = int(s.getsockname()[1])
+    def __init__(self, app: Any, lifespan: str = "off", log_level: str = "info") -> None:
+        self.port = free_port()
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="info", lifespan="off")
+            uvicorn.Config(
+                app, host="127.0.0.1", port=self.port, log_level=log_level, lifespan=lifespan
+            )
         )
         self.url = f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> LiveServer:
-        import threading
-        import time
-
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
         deadline = time.monotonic() + 30

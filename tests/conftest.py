@@ -6,6 +6,7 @@ marker lifts the ban for that test only.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,12 @@ from genpersona.db.engine import dispose_engines
 from genpersona.embeddings.factory import clear_embedder_cache
 from genpersona.settings import FORBID_ENV, get_settings
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+#: ``../shared/data`` next to the checkout; GENPERSONA_TEST_SHARED_DATA points elsewhere (a git
+#: worktree's parent has no ``shared`` folder)
+SHARED_DATA = Path(
+    os.environ.get("GENPERSONA_TEST_SHARED_DATA")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "data"
+)
 
 
 @pytest.fixture(autouse=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -57,3 +58,41 @@ def files_with(root: Path, needles: dict[str, bytes]) -> list[tuple[str, str]]:
         data = path.read_bytes()
         hits.extend((str(path.relative_to(root)), name) for name, n in needles.items() if n in data)
     return hits
+
+
+@dataclass(frozen=True)
+class HnswSegment:
+    """One hnswlib persisted index directory (header.bin, data_level0.bin, length.bin)."""
+
+    path: Path
+
+    def header(self) -> tuple[int, int, int]:
+        """(max elements, element count, bytes per level-0 element), as hnswlib's
+        ``persistHeader`` writes them: int version, then size_t offsetLevel0, max_elements,
+        cur_element_count, size_data_per_element."""
+        _, _, max_elements, count, size = struct.unpack_from(
+            "<iQQQQ", (self.path / "header.bin").read_bytes()
+        )
+        return max_elements, count, size
+
+    def tail_bytes(self) -> set[int]:
+        """The distinct byte values in the unused element slots of data_level0.bin and
+        length.bin (past the element count): uninitialised memory, if any was written."""
+        _, count, size = self.header()
+        level0 = (self.path / "data_level0.bin").read_bytes()[count * size :]
+        lengths = (self.path / "length.bin").read_bytes()[count * 4 :]
+        return set(level0) | set(lengths)
+
+    def tail_size(self) -> int:
+        _, count, size = self.header()
+        level0 = (self.path / "data_level0.bin").stat().st_size - count * size
+        return level0 + (self.path / "length.bin").stat().st_size - count * 4
+
+
+def hnsw_segments(chroma_dir: Path, *, exclude: set[str] | frozenset[str] = frozenset()):
+    """Every HNSW segment directory under a Chroma directory (names in ``exclude`` skipped)."""
+    return [
+        HnswSegment(p.parent)
+        for p in sorted(chroma_dir.glob("*/header.bin"))
+        if p.parent.name not in exclude
+    ]

@@ -7,6 +7,7 @@ from agent_support import CATALOG, MEMORY_TEXT, PURCHASED, World
 
 from genpersona.agent import scoring
 from genpersona.agent.chat import chat_reply
+from genpersona.agent.generation import written_count
 from genpersona.agent.pipeline import generate
 from genpersona.agent.regeneration import regenerate_draft
 from genpersona.llm.fake import FakeLLM
@@ -37,6 +38,18 @@ def _req(kind: str = "subject_line", customer: str | None = "c1", **kw) -> Conte
     return ContentRequest(brand="teashop", kind=kind, customer_id=customer, **kw)
 
 
+def test_a_backend_that_caps_its_candidates_writes_that_many_never_fewer_than_shown() -> None:
+    settings = get_settings().model_copy(update={"copy_candidates": 6})
+    capped = FakeLLM(["Rose teapots for your spring table"])
+    capped.max_copy_candidates = 4  # a backend decoding on this machine's cores
+    world = World(capped)
+    draft = generate(_req(n=3), deps=world.deps(settings=settings))
+    assert len(world.llm.prompts) == 4 and len(draft.variants) == 3
+    assert written_count("subject_line", 5, settings, capped) == 5  # never fewer than shown
+    assert written_count("subject_line", 3, settings, FakeLLM(["x"])) == 6  # uncapped: setting
+    assert written_count("chat_answer", 1, settings, capped) == 1
+
+
 def test_prompt_receives_the_customers_context_and_draft_is_queued() -> None:
     world = World(FakeLLM(["Rose teapots for your spring table"]))
     draft = generate(_req(n=3), deps=world.deps())
@@ -47,7 +60,10 @@ def test_prompt_receives_the_customers_context_and_draft_is_queued() -> None:
         assert MEMORY_TEXT in p and "spring tea party" in p
         assert "c1" not in p  # the customer id is never shown to the model
     assert any("vintage tea sets" in p for p in prompts)
-    assert any("vintage rose teapot" in p.lower() for p in prompts)
+    # 2026.12.4: each candidate is about one theme, then the two together; a catalogue
+    # item is named only for a customer without themes
+    assert any("buys teapots" in p for p in prompts)
+    assert any("buys vintage tea sets and teapots" in p for p in prompts)
     assert len({p.split("Angle: ")[-1] for p in prompts}) == min(
         written, 7
     )  # one angle each (7 recipes)
@@ -57,9 +73,9 @@ def test_prompt_receives_the_customers_context_and_draft_is_queued() -> None:
     stored = get_draft(draft.id)
     assert len(stored.variants) == 3
     assert stored.rationale.prompt_template == "subject_line.completion.j2"
-    assert stored.rationale.prompt_version.startswith("2026.12.1+")
+    assert stored.rationale.prompt_version.startswith("2026.12.4+")
     assert all(
-        v.content.recipe_id and "/2026.12.1/" in v.content.recipe_id for v in stored.variants
+        v.content.recipe_id and "/2026.12.4/" in v.content.recipe_id for v in stored.variants
     )
     assert stored.rationale.model == "fake-1" and stored.rationale.personalized
     assert stored.rationale.consent.personalization
@@ -121,6 +137,36 @@ def test_repair_after_reask_is_kept_and_counted() -> None:
     top = get_draft(draft.id).variants[0]
     assert top.content.subject == "Rose teapots for spring" and not top.is_fallback
     assert top.attempts == 2 and draft.trace.reasked == 1 and draft.trace.first_try_passed == 0
+
+
+def _cheap_on_odd_seeds(prompt: str, params) -> str:
+    """Candidates with odd seeds (every other one: seeds step by an odd number) write a
+    banned word on their first try; re-asks and the rest write clean lines."""
+    if "Change from the last try:" not in prompt and (params.seed or 0) % 2:
+        return "So cheap it hurts"
+    lines = ("Rose teapots for your spring table", "Gold rim cups for slow mornings",
+             "Vintage tea sets for a spring party")  # fmt: skip
+    return lines[(params.seed or 0) // 2 % 3]
+
+
+@pytest.mark.parametrize("reask_all", [False, True])
+def test_enough_passing_candidates_spare_the_re_asks(reask_all: bool) -> None:
+    """3 of 6 candidates pass on the first try and 3 are shown: the 3 that failed are not
+    re-asked (one round trip to the model, not two), unless GENPERSONA_COPY_REASK_ALL."""
+    settings = get_settings().model_copy(update={"copy_candidates": 6, "copy_reask_all": reask_all})
+    world = World(FakeLLM(_cheap_on_odd_seeds))
+    draft = generate(_req(n=3), deps=world.deps(settings=settings))
+    stored = get_draft(draft.id)
+    assert len(stored.variants) == 3
+    assert all("cheap" not in v.content.all_text().lower() for v in stored.variants)
+    assert not any(v.is_fallback for v in stored.variants)
+    if reask_all:
+        assert len(world.llm.calls) == 9 and draft.trace.reasked == 3
+        assert draft.trace.not_reasked == 0
+    else:
+        assert len(world.llm.calls) == 6 and draft.trace.reasked == 0
+        assert draft.trace.not_reasked == 3 and draft.trace.fallbacks == 0
+        assert all(v.attempts == 1 for v in stored.variants)
 
 
 def test_canary_leak_is_caught() -> None:

@@ -34,7 +34,7 @@ def test_every_kind_and_style_renders_with_a_version(kind: str, style: str) -> N
     actx = build_context(_request(kind), world.deps())
     rendered = get_library(PROMPTS).render(kind, style, prompt_variables(actx))
     assert rendered.template == f"{kind}.{style}.j2"
-    assert rendered.version.split("+")[0] in {"2026.11.1", "2026.11.2", "2026.12.1"}
+    assert rendered.version.split("+")[0] in {"2026.11.1", "2026.11.2", "2026.12.1", "2026.12.4"}
     assert actx.canary in rendered.as_text
     if style == "chat":
         assert [m.role for m in rendered.messages] == ["system", "user"]
@@ -49,10 +49,10 @@ def test_every_kind_and_style_renders_with_a_version(kind: str, style: str) -> N
 def test_missing_variable_is_an_error_not_an_empty_string() -> None:
     world = World()
     variables = prompt_variables(build_context(_request("subject_line"), world.deps()))
-    del variables["background"]
+    del variables["lead"]
     with pytest.raises(PromptTemplateError) as err:
         get_library(PROMPTS).render("subject_line", "completion", variables)
-    assert "background" in err.value.message and err.value.fix
+    assert "lead" in err.value.message and err.value.fix
 
 
 def test_unknown_style_names_the_template_and_the_fix(tmp_path: Path) -> None:
@@ -69,9 +69,9 @@ def test_version_changes_when_a_template_or_partial_is_edited(tmp_path: Path) ->
     path = copy / "partials" / "header.completion.j2"
     path.write_text(path.read_text() + "Be kind.\n")
     _, _, v2 = PromptLibrary(copy).get("subject_line", "completion")
-    assert v1 != v2 and v1.split("+")[0] == v2.split("+")[0] == "2026.12.1"
+    assert v1 != v2 and v1.split("+")[0] == v2.split("+")[0] == "2026.12.4"
     no_header = copy / "subject_line.completion.j2"
-    no_header.write_text(no_header.read_text().replace("{# version: 2026.12.1 #}", ""))
+    no_header.write_text(no_header.read_text().replace("{# version: 2026.12.4 #}", ""))
     _, _, v3 = PromptLibrary(copy).get("subject_line", "completion")
     assert v3.startswith("sha-")
 
@@ -130,21 +130,119 @@ def test_chat_template_must_start_with_system_and_end_with_user() -> None:
 @pytest.mark.parametrize("kind", ["subject_line", "hero"])
 def test_no_context_line_the_model_could_copy_as_a_list(kind: str) -> None:
     """The customer's interests reach a completion prompt only as one background sentence
-    of at most two interests, never as a "likes: a, b, c" line a base model copies back."""
+    naming the one interest the candidate is about (2026.12.4), never as a "likes: a, b, c"
+    line a base model copies back; the angle is about that interest, and between them the
+    candidates cover every theme and then the first two together."""
     from genpersona.agent.recipes import load_recipes
-    from genpersona.agent.variables import candidate_variables
+    from genpersona.agent.variables import candidate_variables, lead_of
 
     world = World()
     actx = build_context(_request(kind), world.deps())
     book = load_recipes(PROMPTS)
-    themes = [t.lower() for t in actx.bundle.profile.favourite_themes]
-    assert len(themes) >= 2
+    themes = list(actx.bundle.profile.favourite_themes)  # type: ignore[union-attr]
+    assert len(themes) == 2
+    leads = []
     for i, recipe in enumerate(book.for_candidates(4, True)):
         variables = {**prompt_variables(actx), **candidate_variables(actx, book, recipe, i)}
         text = get_library(PROMPTS).render(kind, "completion", variables).text
         assert "likes:" not in text.lower() and "interests:" not in text.lower()
         personal = text.splitlines()[-3:]
         background = next(ln for ln in personal if ln.startswith("Background:"))
-        assert "," not in background.split(", reading about")[0]  # a sentence, not a list
-        assert sum(t in background.lower() for t in themes) <= 2
-        assert f"Angle: {recipe.brief}" in text  # one angle per candidate
+        who = background.split(", reading about")[0]
+        lead = lead_of(actx, i)
+        leads.append(lead)
+        assert who == f"Background: a customer who often buys {lead}"
+        assert "," not in who  # one interest (or the two together), never a list
+        assert f"Angle: {recipe.brief_for(lead)}" in text  # one angle per candidate
+        assert lead in text.splitlines()[-2]
+    assert leads == [
+        themes[0],
+        themes[1],
+        f"{themes[0]} and {themes[1]}",
+        themes[0],
+    ]  # one-word labels
+
+
+def test_every_recipe_example_names_its_interest_in_the_line() -> None:
+    """The few-shot pattern carries the specific item: each example's subject (headline)
+    names its own interest, which its background names (2026.12.4; lines imitating
+    examples that named nothing were about anyone)."""
+    import re
+
+    from genpersona.agent.recipes import load_recipes
+
+    def stems(text: str) -> set[str]:
+        return {w[:-1] if w.endswith("s") else w for w in re.findall(r"[a-z]{3,}", text.lower())}
+
+    book = load_recipes(PROMPTS)
+    assert book.version == "2026.12.4"
+    for recipe in book.recipes.values():
+        for kind, field in (("subject_line", "subject"), ("hero", "headline")):
+            for e in recipe.examples(kind):
+                assert e.interest and e.interest in e.background, (recipe.angle, e)
+                line = getattr(e, field)
+                assert stems(line) & stems(e.interest), (recipe.angle, line, e.interest)
+
+
+def test_archived_prompts_keep_their_own_background() -> None:
+    """The eval's previous arm renders the archived 2026.12.2 prompt as it was: the three
+    interests of that version's background, not the new one-interest line."""
+    from genpersona.agent.recipes import load_recipes
+    from genpersona.agent.variables import background_line, candidate_variables
+
+    archived = PROMPTS / "archive" / "2026.12.2"
+    world = World()
+    actx = build_context(_request("subject_line"), world.deps())
+    book = load_recipes(archived)
+    recipe = book.for_candidates(1, True)[0]
+    variables = {**prompt_variables(actx), **candidate_variables(actx, book, recipe, 0)}
+    rendered = PromptLibrary(archived).render("subject_line", "completion", variables)
+    assert rendered.version.startswith("2026.12.2+")
+    assert f"Background: {background_line(actx, 0)}." in rendered.text
+    assert f"Angle: {recipe.brief_for(lead_interest_of(actx))}" in rendered.text
+
+
+def lead_interest_of(actx) -> str:  # type: ignore[no-untyped-def]
+    from genpersona.agent.variables import lead_interest
+
+    return lead_interest(actx, 0)
+
+
+@pytest.mark.parametrize("kind", ["subject_line", "hero"])
+def test_candidates_share_a_static_prefix_for_the_prompt_cache(kind: str) -> None:
+    """Every candidate's prompt starts with the same header, sent lines and shared records
+    (llama.cpp evaluates them once); what differs per candidate is a short tail."""
+    import os
+
+    from genpersona.agent.recipes import load_recipes
+    from genpersona.agent.variables import candidate_variables, shared_shots
+
+    world = World()
+    actx = build_context(_request(kind), world.deps())
+    book = load_recipes(PROMPTS)
+    texts = []
+    for i, recipe in enumerate(book.for_candidates(6, True)):
+        variables = {**prompt_variables(actx), **candidate_variables(actx, book, recipe, i)}
+        texts.append(get_library(PROMPTS).render(kind, "completion", variables).text)
+    common = os.path.commonprefix(texts)
+    field = "subject" if kind == "subject_line" else "headline"
+    shots = shared_shots(book, kind)
+    assert len(shots) >= 2 and all(s[field] in common for s in shots)
+    themes = [t.lower() for t in actx.bundle.profile.favourite_themes]  # type: ignore[union-attr]
+    assert not any(t in common.lower() for t in themes)  # nothing personal in the prefix
+    assert all(len(t) - len(common) < 0.45 * len(t) for t in texts), [len(t) for t in texts]
+
+
+@pytest.mark.parametrize("kind", ["subject_line", "hero", "chat_answer"])
+@pytest.mark.parametrize("style", ["completion", "chat"])
+def test_plans_send_at_most_four_stops_and_copy_asks_for_the_prompt_cache(
+    kind: str, style: str
+) -> None:
+    from genpersona.agent.generation import plan_for
+
+    plan = plan_for(kind, style)
+    assert len(plan.stop) <= 4  # OpenAI-compatible servers reject more
+    copy_completion = style == "completion" and kind != "chat_answer"
+    assert plan.cache_prompt is (True if copy_completion else None)
+    if copy_completion:
+        assert "\n\n" in plan.stop and "\nBackground:" in plan.stop

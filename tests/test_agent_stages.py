@@ -114,11 +114,11 @@ def test_knowledge_retrieves_the_matching_policy_and_reindexes_on_guide_edit() -
     guide = make_guide()
     hits = knowledge.retrieve(guide, "how long does delivery take to my house", emb, store)
     assert hits and hits[0].question == "How long does delivery take?"
-    assert store.count("knowledge") == 3
+    assert store.count("knowledge") == 3 * 2  # each entry, and its question as a phrasing
     edited = make_guide(version="2026.11.2", knowledge=[
         {"question": "How long does delivery take?", "answer": "Next day, always."}])  # fmt: skip
     hits = knowledge.retrieve(edited, "how long does delivery take", emb, store)
-    assert store.count("knowledge") == 1 and hits[0].answer == "Next day, always."
+    assert store.count("knowledge") == 2 and hits[0].answer == "Next day, always."
 
 
 def test_chat_context_carries_retrieved_knowledge() -> None:
@@ -152,6 +152,21 @@ def test_scores_prefer_on_theme_on_voice_and_new_copy() -> None:
     assert tea.specificity == 1.0  # closer to this customer than to every other one
     assert pushy.brand_voice < 0.5 < tea.brand_voice or pushy.brand_voice < tea.brand_voice
     assert bunting.novelty < 0.05 and tea.novelty > 0.5
+
+
+def test_chat_answers_are_not_weighted_by_the_one_line_copy_classifier() -> None:
+    world = World()
+    deps = world.deps()
+    actx = build_context(_req("chat_answer"), deps)
+    sctx = scoring.build_scoring_context(actx, deps)
+    answer = Variant(index=0, content=VariantContent(answer=(
+        "Most UK orders arrive in 2 to 4 working days. You will get a tracking link by "
+        "email as soon as your parcel leaves our warehouse.")))  # fmt: skip
+    (ranked,) = scoring.score_batch_item([answer], sctx, actx, deps)
+    (unweighted,) = scoring.score_variants([answer], sctx, deps.embedder, 0.0)
+    assert "chat_answer" not in scoring.QUALITY_KINDS
+    assert ranked.scores.total == pytest.approx(unweighted.scores.total, abs=1e-3)
+    assert ranked.scores.total > 0
 
 
 def test_length_fit_and_fallback_penalty() -> None:
@@ -211,6 +226,25 @@ def test_trace_counts_overlapping_model_calls_once() -> None:
     assert trace.model_ms == pytest.approx(500, abs=1) and trace.prompt_tokens == 10
     assert [s.stage for s in trace.stages] == ["context"]
     assert np.isfinite(trace.total_ms)
+    assert trace.model_calls == 2 and trace.cached_prompt_tokens == 0
+
+
+def test_trace_splits_prompt_evaluation_from_decoding_and_counts_cached_tokens() -> None:
+    """What the latency bench reads: per draft, how many prompt tokens the server served
+    from its cache and its own prompt-eval and decode clocks (summed over calls)."""
+    timer = StageTimer()
+    now = time.perf_counter()
+    for cached, eval_ms in ((0, 900.0), (360, 250.0), (360, 240.0)):
+        res = LLMResult(text="x", model="m", backend="local", prompt_tokens=455,
+                        completion_tokens=30, cached_prompt_tokens=cached,
+                        prompt_eval_ms=eval_ms, decode_ms=800.0)  # fmt: skip
+        timer.record_llm(res, now, now + 1)
+    no_clock = LLMResult(text="x", model="m", backend="fake", prompt_tokens=10)
+    timer.record_llm(no_clock, now, now + 1)  # a backend without timings adds none
+    trace = timer.finish()
+    assert trace.model_calls == 4 and trace.prompt_tokens == 3 * 455 + 10
+    assert trace.cached_prompt_tokens == 720
+    assert trace.prompt_eval_ms == pytest.approx(1390) and trace.decode_ms == pytest.approx(2400)
 
 
 def test_timed_embedder_caches_repeats_and_charges_the_current_run() -> None:

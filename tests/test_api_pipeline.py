@@ -89,6 +89,51 @@ def test_chat_returns_passages_used_and_condenses_long_messages(client: TestClie
     assert out["knowledge_used"] == ["faq:0"] and out["passages"][0]["id"] == "faq:0"
 
 
+def test_both_chat_routes_refuse_at_the_same_configured_length_strings_or_parts(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GENPERSONA_CHAT_MESSAGE_MAX_CHARS is the one limit: below it a message is condensed
+    (on /v1/chat/completions too, as a string or as text parts of any size), above it
+    both routes refuse it with the same message."""
+    from genpersona.settings import get_settings
+
+    monkeypatch.setenv("GENPERSONA_CHAT_MESSAGE_MAX_CHARS", "9000")
+    get_settings.cache_clear()
+    pasted = "Here is the email I got, word for word. " * 150  # 6,000 characters
+    question = " Anyway: how long does delivery take?"
+
+    def completions(content: object) -> object:
+        body = {
+            "model": "teashop",
+            "user": "c1",
+            "messages": [{"role": "user", "content": content}],
+        }
+        return client.post("/v1/chat/completions", json=body)
+
+    as_string = completions(pasted + question)
+    as_parts = completions([{"type": "text", "text": pasted}, {"type": "text", "text": question}])
+    for resp in (as_string, as_parts):
+        assert resp.status_code == 200, resp.text
+        assert "3 to 5 working days" in resp.json()["choices"][0]["message"]["content"]
+    too_long = pasted * 2  # 12,000 characters
+    refused = client.post(
+        "/v1/chat", json={"brand": "teashop", "customer_id": "c1", "message": too_long}
+    )
+    assert refused.status_code == 422
+    expected = "the chat message has 12000 characters, more than the 9000 accepted"
+    assert refused.json()["message"] == expected
+    assert "GENPERSONA_CHAT_MESSAGE_MAX_CHARS" in refused.json()["fix"]
+    for resp in (
+        completions(too_long),
+        completions([{"type": "text", "text": pasted}, {"type": "text", "text": pasted}]),
+    ):
+        assert resp.status_code == 400, resp.text  # OpenAI clients raise BadRequestError
+        err = resp.json()["error"]
+        assert err["type"] == "invalid_request_error"
+        assert err["message"].startswith(expected + ". Fix: ")
+        assert "GENPERSONA_CHAT_MESSAGE_MAX_CHARS" in err["message"]
+
+
 def test_chat_says_the_handoff_line_not_an_error_when_nothing_safe_can_be_said() -> None:
     from genpersona.errors import RetriesExhausted
 

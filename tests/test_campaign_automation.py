@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -237,6 +238,40 @@ def test_cap_across_two_campaigns_and_two_channels(monkeypatch: pytest.MonkeyPat
     assert not deliver_to_customer("giftloft", "summer", "c3", "web").fallback
 
 
+def test_an_export_skips_a_capped_customer_and_records_why(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import csv
+
+    from genpersona.delivery.export import export_campaign
+
+    monkeypatch.setenv("GENPERSONA_DELIVERY_FREQUENCY_CAP", "2")
+    monkeypatch.setenv("GENPERSONA_DELIVERY_HOLDOUT_SHARE", "0")
+    get_settings.cache_clear()
+    seed_brand()
+    for campaign in ("spring", "summer"):  # c1 reaches the cap of 2 through two other campaigns
+        approved("c1", campaign)
+        assert not deliver_to_customer("giftloft", campaign, "c1", "web").fallback
+    approved("c1", "autumn")
+    approved("c3", "autumn")  # c3 was sent nothing yet
+    out = tmp_path / "autumn.csv"
+    report = export_campaign("giftloft", "autumn", "csv", out)
+    assert report.skipped == {CAPPED_REASON: 1}
+    assert report.rows == 1
+    with out.open(newline="") as fh:
+        assert [r["customer_id"] for r in csv.DictReader(fh)] == ["c3"]
+    ledger = recent_messages("giftloft", "c1", engine=get_engine())
+    newest = ledger[0]
+    assert (newest.campaign, newest.channel, newest.reason) == ("autumn", "email", CAPPED_REASON)
+    assert newest.fallback
+    # the capped decision is stable: a second export skips c1 again and logs no second row
+    again = export_campaign("giftloft", "autumn", "csv", tmp_path / "again.csv")
+    assert again.skipped == {CAPPED_REASON: 1} and again.rows == 1
+    assert len(recent_messages("giftloft", "c1", engine=get_engine())) == len(ledger)
+    # and the pull endpoint's answer for c1 says the same
+    assert deliver_to_customer("giftloft", "autumn", "c1", "email").reason == CAPPED_REASON
+
+
 # --- review policy -------------------------------------------------------------------------
 def _scored(score: float, violations: list[Violation] | None = None) -> Draft:
     return Draft(
@@ -373,11 +408,16 @@ def test_a_run_killed_mid_period_resumes_without_duplicates(
 
         row = session.scalars(select(CampaignPeriodRunRow)).one()
         row.status = "running"
+        from genpersona.campaigns.tables import CampaignRunRow
+
+        dead = session.scalars(select(CampaignRunRow)).one()
+        dead.status = "running"  # a SIGKILL leaves the run's record running too
     assert automation.run_definition(stored, period=period, generate=_fake_generate).outcome == (
         "duplicate"
     )  # still fresh: another worker may be on it
-    monkeypatch.setenv("GENPERSONA_CELERY_TASK_TIMEOUT_S", "0")
+    monkeypatch.setenv("GENPERSONA_CAMPAIGN_CLAIM_STALE_S", "0.05")
     get_settings.cache_clear()
+    time.sleep(0.1)  # no heartbeat for longer than the stale time: the worker is dead
     resumed = automation.run_definition(stored, period=period, generate=_fake_generate)
     assert resumed.outcome == "ran" and resumed.report is not None
     assert (resumed.report.skipped, resumed.report.generated) == (2, 2)  # only the missing two
@@ -385,6 +425,44 @@ def test_a_run_killed_mid_period_resumes_without_duplicates(
         from genpersona.review.tables import DraftRow
 
         assert session.scalar(select(func.count()).select_from(DraftRow)) == 4
+        statuses = session.scalars(select(CampaignRunRow.status).order_by(CampaignRunRow.id))
+        assert list(statuses) == ["interrupted", "completed"]  # the dead run is marked
+
+
+def test_a_live_run_longer_than_the_stale_time_keeps_its_claim(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The heartbeat, not the run's length, decides: a second fire of the period while a
+    slow run is still going (past the stale time) is a duplicate, not a takeover."""
+    import threading
+
+    monkeypatch.setenv("GENPERSONA_CAMPAIGN_CLAIM_STALE_S", "1.0")  # heartbeat every 0.5 s
+    get_settings.cache_clear()
+    _seed_weekly(tmp_path)
+    stored = get_definition("giftloft", "weekly-picks")
+    period = "2026-12-07T09:00+00:00"
+
+    def slow(request: ContentRequest) -> Draft:
+        time.sleep(0.7)  # four customers: about 2.8 s in all
+        return _fake_generate(request)
+
+    first: list[automation.DefinitionRun] = []
+    worker = threading.Thread(
+        target=lambda: first.append(automation.run_definition(stored, period=period, generate=slow))
+    )
+    worker.start()
+    time.sleep(2.0)  # the claim is 2 s old, the stale time 1 s
+    second = automation.run_definition(stored, period=period, generate=_fake_generate)
+    worker.join(timeout=30)
+    assert second.outcome == "duplicate"
+    assert first and first[0].outcome == "ran" and first[0].report is not None
+    assert first[0].report.generated == 4
+    with session_scope() as session:
+        from genpersona.campaigns.tables import CampaignRunRow
+        from genpersona.review.tables import DraftRow
+
+        assert session.scalar(select(func.count()).select_from(DraftRow)) == 4
+        assert list(session.scalars(select(CampaignRunRow.status))) == ["completed"]
 
 
 def test_send_time_distribution_and_send_at_follow_the_customer_orders() -> None:

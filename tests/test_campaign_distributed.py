@@ -159,6 +159,7 @@ def test_two_workers_one_killed_mid_batch_loses_and_duplicates_nothing(
         monkeypatch.setenv("GENPERSONA_OPENAI_BASE_URL", stub.base_url)
         monkeypatch.setenv("GENPERSONA_LLM_PROMPT_STYLE", "chat")
         monkeypatch.setenv("GENPERSONA_CAMPAIGN_BATCH_SIZE", "2")
+        monkeypatch.setenv("GENPERSONA_CAMPAIGN_TASK_BATCHES", "1")  # a task is one batch of 2
         monkeypatch.setenv("GENPERSONA_CAMPAIGN_CONCURRENCY", "1")  # one customer at a time
         # one candidate per shown variant keeps a batch well under the visibility timeout, so
         # only the killed worker's batch is handed out again (a slow batch would be re-sent

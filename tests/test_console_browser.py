@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from api_support import free_port
 
 from genpersona.accounts.console_accounts import create_account
 from genpersona.cli.console import streamlit_command
@@ -37,12 +37,6 @@ def _chromium() -> tuple[str, str]:
         )
     pytest.importorskip("selenium", reason="the browser test drives Chromium with selenium")
     return browser, driver
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 90.0) -> None:
@@ -70,7 +64,7 @@ def test_sign_in_and_approve_a_draft_by_clicking(isolated_home: Path, tmp_path: 
     ids = seed_queue(60, seed=11)
     assert len(ids) == 60
     create_account("ci-approver", PASSWORD, "approver")
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "GENPERSONA_HOME": str(isolated_home)}
     log = (tmp_path / "streamlit.log").open("w")
     proc = subprocess.Popen(

@@ -8,16 +8,14 @@ for one recipient writing one exposure.
 from __future__ import annotations
 
 import math
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import httpx
 import pytest
-import uvicorn
+from api_support import LiveServer
 from delivery_support import (  # noqa: F401 - fixtures
     approved,
     db,
@@ -219,27 +217,10 @@ def test_concurrent_choices_for_one_recipient_write_one_row(db: str, no_holdout:
 
 
 # --- a real server on loopback --------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(db: str, no_holdout: None) -> Iterator[str]:  # noqa: F811
-    port = _free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(create_app(get_settings()), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with LiveServer(create_app(get_settings()), lifespan="auto", log_level="warning") as live:
+        yield live.url
 
 
 def test_over_uvicorn_concurrent_gets_share_one_exposure(server: str) -> None:

@@ -62,6 +62,32 @@ def test_bad_batch_size_is_refused_before_loading() -> None:
     assert "GENPERSONA_EMBED_BATCH_SIZE" in info.value.fix
 
 
+def test_unknown_minilm_runtime_is_refused_before_loading() -> None:
+    with pytest.raises(EmbedderError) as info:
+        MiniLMEmbedder(runtime="tensorrt")
+    assert "GENPERSONA_MINILM_RUNTIME" in info.value.fix
+
+
+def test_onnx_runtime_without_onnxruntime_says_how_to_install_it(monkeypatch, tmp_path) -> None:
+    from genpersona.errors import OptionalDependencyMissing
+
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    with pytest.raises(OptionalDependencyMissing) as info:
+        MiniLMEmbedder(runtime="onnx", onnx_dir=tmp_path)
+    assert "genpersona[onnx]" in info.value.fix and "onnxruntime" in info.value.message
+    assert not list(tmp_path.iterdir())  # nothing exported
+
+
+def test_onnx_export_without_onnx_says_how_to_install_it(monkeypatch, tmp_path) -> None:
+    from genpersona.embeddings.minilm_onnx import export_onnx
+    from genpersona.errors import OptionalDependencyMissing
+
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    with pytest.raises(OptionalDependencyMissing) as info:
+        export_onnx(packaged_model_dir(), tmp_path / "m.onnx")
+    assert "genpersona[onnx]" in info.value.fix and not (tmp_path / "m.onnx").exists()
+
+
 # --- the real MiniLM ------------------------------------------------------------------------
 
 
@@ -122,6 +148,27 @@ def test_factory_builds_minilm_with_the_configured_batch_size(monkeypatch) -> No
     emb = get_embedder()
     assert isinstance(emb, MiniLMEmbedder) and emb.batch_size == 16
     assert get_embedder() is emb
+
+
+@pytest.mark.real_model
+@pytest.mark.slow
+def test_onnx_runtime_gives_the_torch_vectors_and_exports_once(
+    minilm: MiniLMEmbedder, tmp_path
+) -> None:
+    """The same model on ONNX Runtime: the vectors the stores and the classifier's head were
+    made with, for texts of every length (padding, truncation, batches of 4)."""
+    texts = [*SIMILAR, UNRELATED, "", "gift " * 400, "Tea for two", "A mug", "Candles"]
+    onnx = MiniLMEmbedder(batch_size=4, runtime="onnx", onnx_dir=tmp_path)
+    assert onnx.name == "minilm" and onnx.runtime_version().startswith("onnxruntime")
+    exported = list(tmp_path.glob("minilm-*.onnx"))
+    assert len(exported) == 1
+    got, want = onnx.embed(texts), minilm.embed(texts)
+    assert got.shape == want.shape == (len(texts), 384) and got.dtype == np.float32
+    assert np.allclose(got, want, atol=2e-5)
+    stamp = exported[0].stat().st_mtime_ns
+    again = MiniLMEmbedder(runtime="onnx", onnx_dir=tmp_path)  # reuses the export
+    assert exported[0].stat().st_mtime_ns == stamp
+    assert np.allclose(again.embed(texts[:3]), want[:3], atol=2e-5)
 
 
 # --- caching wrapper ----------------------------------------------------------------------

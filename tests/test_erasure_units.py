@@ -4,12 +4,15 @@ in-memory store's rebuild filters, and the pending file."""
 from __future__ import annotations
 
 import json
+import struct
 
 import numpy as np
 
 from genpersona.customers.compaction import mark_pending, read_pending, run_pending
 from genpersona.customers.home_files import scrub_home_files
 from genpersona.settings import get_settings
+from genpersona.vectors.chroma_scrub import segment_has_heap_bytes
+from genpersona.vectors.clean_child import clean_heap_env
 from genpersona.vectors.memory import InMemoryVectorStore
 
 
@@ -69,3 +72,25 @@ def test_pending_file_names_no_customer_and_is_cleared():
     assert "memory" in pending.collections
     run_pending(settings)
     assert read_pending(settings) is None
+
+
+def test_heap_bytes_past_the_element_count_are_found(tmp_path):
+    """The dirty check reads hnswlib's header and looks only past the element count."""
+    seg = tmp_path / "seg"
+    seg.mkdir()
+    (seg / "header.bin").write_bytes(struct.pack("<iQQQQ", 1, 0, 4, 2, 8) + bytes(60))
+    used = b"\x07" * 16  # two elements of 8 bytes: any bytes are fine there
+    (seg / "length.bin").write_bytes(b"\x01" * 8 + bytes(8))
+    (seg / "data_level0.bin").write_bytes(used + b"\x00" * 8 + b"\xff" * 8)
+    assert not segment_has_heap_bytes(seg)
+    (seg / "data_level0.bin").write_bytes(used + b"\x00" * 8 + b"4213\xff\xff\xff\xff")
+    assert segment_has_heap_bytes(seg)
+    (seg / "data_level0.bin").write_bytes(used + bytes(16))
+    (seg / "length.bin").write_bytes(b"\x01" * 8 + b"abcd" + bytes(4))
+    assert segment_has_heap_bytes(seg)
+
+
+def test_clean_heap_env_keeps_other_tunables():
+    env = clean_heap_env({"GLIBC_TUNABLES": "glibc.malloc.arena_max=2:glibc.malloc.tcache_count=7"})
+    assert env["MALLOC_PERTURB_"] == "255"
+    assert env["GLIBC_TUNABLES"] == "glibc.malloc.arena_max=2:glibc.malloc.tcache_count=0"

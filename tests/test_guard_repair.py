@@ -13,6 +13,7 @@ from genpersona.guard.repair import (
     fallback_content,
     format_violations_for_prompt,
     generate_guarded,
+    guarded_steps,
 )
 from genpersona.llm.fake import FakeLLM
 from genpersona.types.content import VariantContent
@@ -48,6 +49,26 @@ def test_first_reply_breaks_a_rule_second_passes() -> None:
     assert "approved claim" in llm.prompts[1] and '"best"' in llm.prompts[1]
     assert "claim.unregistered" not in llm.prompts[1]  # no rule id for the model to parrot
     assert "broke" not in llm.prompts[0]
+
+
+def test_stopped_before_a_reask_keeps_the_failed_attempt_and_no_fallback() -> None:
+    """Sent None instead of a re-ask's content (the draft has enough other candidates),
+    the loop ends with the failing attempt: not passed, not the guide's fallback line."""
+    guide = load_guide("giftloft")
+    steps = guarded_steps(guide, kind="subject_line", send_date=DAY)
+    assert next(steps) == (1, [])
+    number, violations = steps.send(VariantContent(subject="The best teacups in Manchester"))
+    assert number == 2 and violations[0].rule_id == "claim.unregistered"
+    with pytest.raises(StopIteration) as done:
+        steps.send(None)
+    result = done.value.value
+    assert result.given_up and not result.is_fallback and not result.report.passed
+    assert result.content.subject == "The best teacups in Manchester"
+    assert len(result.attempts) == 1 and result.reasked == 0
+    with pytest.raises(ValueError, match="before any attempt"):
+        fresh = guarded_steps(guide, kind="subject_line", send_date=DAY)
+        next(fresh)
+        fresh.send(None)
 
 
 def test_safe_fixes_avoid_a_reask() -> None:

@@ -5,18 +5,19 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from genpersona.embeddings.fake import FakeEmbedder
-from genpersona.errors import ClickModelMissing, LearningInputError
-from genpersona.learning.clickmodel.embed_cache import EmbeddingCache
-from genpersona.learning.clickmodel.features import featurize, lexical
-from genpersona.learning.clickmodel.model import ClickModel, loaded_model, relative_targets
-from genpersona.learning.clickmodel.train import (
+from genpersona.clickmodel.embed_cache import EmbeddingCache
+from genpersona.clickmodel.features import featurize, lexical
+from genpersona.clickmodel.model import ClickModel, loaded_model, relative_targets
+from genpersona.clickmodel.train import (
     OutcomeExample,
     embedding_cache,
+    held_out,
     model_root,
     predict_ctr,
     update_on_outcomes,
 )
+from genpersona.embeddings.fake import FakeEmbedder
+from genpersona.errors import ClickModelMissing, LearningInputError
 from genpersona.settings import get_settings
 
 WINNERS = ["surprise gift ideas for her", "a surprise gift she will love", "surprise gifts inside"]
@@ -97,12 +98,15 @@ def test_update_on_brand_outcomes_then_predict_ctr() -> None:
     embedder = FakeEmbedder()
     base = _fixture(embedding_cache(settings, embedder))
     base.save(model_root(settings))
+    group = next(g for g in ("c1", "c2", "c3", "c4", "c5") if not held_out(f"csv|{g}"))
     examples = [
-        OutcomeExample(text="loyalty points doubled", impressions=500, clicks=40, group="c1"),
-        OutcomeExample(text="monthly newsletter", impressions=500, clicks=5, group="c1"),
+        OutcomeExample(text="loyalty points doubled", impressions=500, clicks=40, group=group),
+        OutcomeExample(text="monthly newsletter", impressions=500, clicks=5, group=group),
     ]
     before = predict_ctr(["loyalty points doubled"], settings=settings, embedder=embedder)
-    updated = update_on_outcomes(settings, embedder, examples, source="brand")
+    # one trained group and none held out: nothing to judge on, so only --force promotes it
+    updated, decision = update_on_outcomes(settings, embedder, examples, source="brand", force=True)
+    assert decision.promote and decision.forced and decision.latest == updated.meta.version
     assert loaded_model(model_root(settings)).meta.version == updated.meta.version
     after = predict_ctr(["loyalty points doubled"], settings=settings, embedder=embedder)
     assert after[0] > before[0]

@@ -259,3 +259,65 @@ def test_update_all_and_for_campaign_and_cli_flags() -> None:
     res = runner.invoke(app, ["learn", "update", "--campaign", "xmas"])
     # versions count per (brand, kind, segment): both campaigns target the same segment
     assert res.exit_code == 0 and "allocation v3" in res.output
+
+
+def test_evaluate_pools_several_campaigns_and_thompson_is_a_candidate_too(tmp_path) -> None:
+    from genpersona.learning.policy import WeightsPolicy, active_policy
+
+    _seed_campaign(n_customers=300, campaign="xmas")
+    _seed_campaign(n_customers=300, campaign="spring", seed=1)
+    runner = CliRunner()
+    assert runner.invoke(app, ["learn", "update", "--all"]).exit_code == 0
+    policy = tmp_path / "gift_first.json"
+    policy.write_text(
+        json.dumps({"name": "gift-first", "recipe_weights": {"gift_idea": 0.9, "win_back": 0.1}})
+    )
+
+    def evaluate(*args: str) -> dict:  # type: ignore[type-arg]
+        res = runner.invoke(app, ["learn", "evaluate", "--policy", *args, "--json"])
+        assert res.exit_code == 0, res.output
+        return json.loads(res.stdout)
+
+    one = evaluate(str(policy), "--campaign", "xmas")
+    both = evaluate(str(policy), "--campaign", "xmas", "--campaign", "spring")
+    assert one["n"] == 300 and both["n"] == 600 and both["campaigns"] == ["xmas", "spring"]
+    width = {k: r["estimates"]["dr"]["high"] - r["estimates"]["dr"]["low"] for k, r in
+             (("one", one), ("both", both))}  # fmt: skip
+    assert width["both"] < width["one"]  # twice the log, a tighter interval
+    assert both["decision"]["promote"] and len(both["promotion_ids"]) == 2
+    same = evaluate(str(policy), "--campaign", "xmas,spring")  # comma-separated works too
+    assert same["n"] == 600 and same["estimates"] == both["estimates"]
+    with session_scope() as s:
+        rows = list(
+            s.scalars(select(PromotionRow).where(PromotionRow.id.in_(both["promotion_ids"])))
+        )
+        assert sorted(r.campaign for r in rows) == ["spring", "xmas"]
+        assert all(r.numbers["campaigns"] == ["xmas", "spring"] for r in rows)
+        assert rows[0].numbers["policy"]["kind"] == "weights"
+        for name in ("xmas", "spring"):
+            active = active_policy(s, "giftloft", name)
+            assert isinstance(active, WeightsPolicy) and active.name == "gift-first"
+
+    # the way back to learning goes through the same gate: Thompson over each campaign's
+    # latest allocation is a candidate like any other, and once promoted it is what delivers
+    back = evaluate("thompson", "--campaign", "xmas")
+    assert back["candidate"] == "thompson@latest" and back["decision"]["promote"]
+    assert back["estimates"]["dr"]["low"] < back["estimates"]["dr"]["high"]
+    with session_scope() as s:
+        assert isinstance(active_policy(s, "giftloft", "xmas"), ThompsonPolicy)
+        assert isinstance(active_policy(s, "giftloft", "spring"), WeightsPolicy)
+
+
+def test_a_rejected_candidate_leaves_delivery_on_thompson() -> None:
+    from genpersona.learning.evaluate import evaluate_campaign
+    from genpersona.learning.policy import PolicyFile, WeightsPolicy, active_policy
+
+    _seed_campaign(n_customers=300)
+    with session_scope() as s:
+        learn_update(s, "giftloft", "xmas")
+        worse = WeightsPolicy(
+            PolicyFile(name="win-back-first", recipe_weights={"win_back": 0.9, "gift_idea": 0.1})
+        )
+        report = evaluate_campaign(s, "giftloft", "xmas", worse, n_boot=200)
+        assert not report.decision.promote
+        assert isinstance(active_policy(s, "giftloft", "xmas"), ThompsonPolicy)

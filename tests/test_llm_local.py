@@ -43,6 +43,19 @@ def test_request_body_maps_params_and_default_seed() -> None:
     assert "stop" not in body
 
 
+def test_llama_cpp_timings_become_cached_tokens_and_server_clocks(tmp_path: Path) -> None:
+    llm = LocalLLM(Settings(home=tmp_path), model_path=tmp_path / "m.gguf")
+    raw = {
+        "choices": [{"text": "Hi", "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 455, "completion_tokens": 3},
+        "timings": {"cache_n": 362, "prompt_n": 93, "prompt_ms": 250.5, "predicted_ms": 80.0},
+    }
+    res = llm._result(raw, "Hi", 0.0)
+    assert (res.cached_prompt_tokens, res.prompt_eval_ms, res.decode_ms) == (362, 250.5, 80.0)
+    bare = llm._result({"choices": [{"text": ""}], "usage": {}}, "", 0.0)
+    assert (bare.cached_prompt_tokens, bare.prompt_eval_ms, bare.decode_ms) == (0, None, None)
+
+
 def test_missing_model_package_names_the_package(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, gguf.MODEL_PACKAGE, None)  # makes the import fail
     with pytest.raises(ModelPackageMissing) as info:
@@ -185,6 +198,26 @@ def test_greedy_and_seeded_sampling_are_reproducible(local_llm: LocalLLM) -> Non
     ]
     assert seeded[0] == seeded[1]
     assert len(set(seeded)) >= 2  # different seeds sample differently
+
+
+@pytest.mark.real_model
+@pytest.mark.slow
+def test_a_shared_prompt_prefix_is_served_from_the_cache(local_llm: LocalLLM) -> None:
+    """Gemma 3's sliding-window layers keep only the window's KV unless the server keeps the
+    full cache: then no prefix could ever be reused and every copy candidate re-evaluated
+    the whole few-shot prompt (session 6: cache_n was 0 on every request)."""
+    # shaped as a copy candidate: ~350 shared tokens, a ~100-token tail of its own, ~30
+    # tokens decoded (a shorter decode or a longer prompt hides the problem: llama.cpp's
+    # window checkpoints then happen to cover the shared prefix)
+    prefix = FEW_SHOT.replace("3.", "") * 14
+    params = GenerationParams(max_tokens=30, temperature=0, cache_prompt=True)
+    tail = "Background: a customer who often buys {0} and {1}, and lately {2}.\n" * 4 + "1."
+    first = local_llm.complete(prefix + tail.format("candles", "lanterns", "mugs"), params)
+    second = local_llm.complete(prefix + tail.format("teapots", "bunting", "bags"), params)
+    assert first.prompt_tokens > 400
+    assert second.cached_prompt_tokens >= 0.8 * (first.prompt_tokens - 10)
+    assert second.cached_prompt_tokens < second.prompt_tokens  # the new tail is evaluated
+    assert second.prompt_eval_ms is not None and second.decode_ms is not None
 
 
 @pytest.mark.real_model

@@ -259,10 +259,13 @@ def test_rejected_requests(stub: StubServer, mode: str, needle: str) -> None:
     assert len(stub.posts()) == 1
 
 
-def test_too_many_stop_sequences_rejected_before_sending(stub: StubServer) -> None:
-    with pytest.raises(LLMRequestRejected):
-        _llm(stub.base_url).complete("x", GenerationParams(stop=list("abcde")))
-    assert stub.posts() == []
+def test_stops_past_the_api_limit_are_applied_locally(stub: StubServer) -> None:
+    """The API takes four stop sequences: the backend sends four and honours the fifth on
+    the returned text, instead of refusing the request."""
+    stops = ["\n1", "\n2", "\n3", "\n4", " candles"]
+    result = _llm(stub.base_url).complete("x", GenerationParams(stop=stops))
+    assert stub.posts()[-1]["body"]["stop"] == stops[:4]
+    assert result.text == " Cozy"
 
 
 # --- against llama.cpp's OpenAI-compatible server on loopback --------------------------

@@ -72,6 +72,24 @@ def test_completion_maps_messages_to_the_same_chat_call() -> None:
     ]  # the system message never reaches the chat
 
 
+def test_long_earlier_turns_are_condensed_keeping_their_question_not_cut() -> None:
+    calls = ChatCalls()
+    earlier = "Pasted order confirmation text. " * 200 + "Can I change the address?"
+    body = {
+        "model": "giftloft",
+        "messages": [
+            {"role": "user", "content": [{"type": "text", "text": earlier}]},
+            {"role": "assistant", "content": "Let me check."},
+            {"role": "user", "content": "Thanks"},
+        ],
+    }
+    resp = _client(calls).post("/v1/chat/completions", json=body)
+    assert resp.status_code == 200, resp.text
+    first = calls.calls[0]["conversation"][0]["text"]
+    assert len(first) <= Settings().chat_message_window < len(earlier)
+    assert first.endswith("Can I change the address?")  # cut at 4,000 it would be lost
+
+
 def test_metadata_customer_wins_and_no_customer_is_an_anonymous_visitor() -> None:
     calls = ChatCalls()
     client = _client(calls)

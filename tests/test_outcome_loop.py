@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
+from api_support import LiveServer
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from review_support import pg_database_url  # noqa: F401
@@ -62,27 +59,10 @@ def signing_key(monkeypatch: pytest.MonkeyPatch) -> ec.EllipticCurvePrivateKey:
     return key
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(loop_db: str, signing_key: ec.EllipticCurvePrivateKey) -> Iterator[str]:
-    port = _free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(create_app(get_settings()), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert srv.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with LiveServer(create_app(get_settings()), lifespan="auto", log_level="warning") as live:
+        yield live.url
 
 
 def _events_file(tmp_path: Path) -> Path:

@@ -4,7 +4,6 @@ the limit, per API key and per client address. Needs GENPERSONA_TEST_REDIS_URL."
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from api_support import free_port
 
 from genpersona.accounts.keys import create_key
 
@@ -27,14 +27,8 @@ def redis_url() -> str:
     return url
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _serve_two_workers(home: Path, log: Path, **env: str) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "uvicorn", "genpersona.api.app:create_app", "--factory"]
     cmd += ["--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
     full_env = {**os.environ, "GENPERSONA_HOME": str(home), **env}

@@ -203,6 +203,25 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
         assert loaded.recommend(who, 5, **kwargs) == rec.recommend(who, 5, **kwargs)
 
 
+def test_a_file_saved_with_the_deleted_re_ranker_still_loads(tmp_path: Path) -> None:
+    """Files fitted with ``rerank=True`` before session 6 carry its params and arrays; they
+    load and serve the blend."""
+    import json
+
+    from genpersona.recs.persist import write_recommender
+
+    rec = fit()
+    arrays = rec.to_arrays()
+    params = json.loads(str(arrays["params_json"]))
+    arrays["params_json"] = np.array(json.dumps({**params, "rerank": True, "rerank_trees": 300}))
+    arrays["item_stats"] = np.zeros((len(rec.item_codes), 4))
+    arrays["rr_feature"] = np.zeros(3, np.int32)
+    path = tmp_path / "old.npz"
+    write_recommender(arrays, path)
+    loaded = Recommender.load(path)
+    assert loaded.recommend("buyer", 5) == rec.recommend("buyer", 5)
+
+
 def test_load_errors_name_the_problem(tmp_path: Path) -> None:
     with pytest.raises(RecsModelFileError, match="does not exist") as err:
         Recommender.load(tmp_path / "missing.npz")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from genpersona.delivery.sendtime import (
+    EVIDENCE_WEIGHTS,
     SendTimeProfile,
     best_hour,
     circular_distance,
@@ -47,9 +50,80 @@ def test_next_send_keeps_the_local_hour_across_dst() -> None:
 
 def test_sends_outside_the_window_move_to_its_next_start() -> None:
     late = datetime(2026, 12, 1, 23, tzinfo=UTC)  # 23:00 London
-    moved = clamp_to_window(late, "Europe/London", 8, 21)
+    moved = clamp_to_window(late, "Europe/London", time(8), time(21))
     assert (moved.day, moved.hour) == (2, 8)
     early = datetime(2026, 12, 1, 3, tzinfo=UTC)
-    assert clamp_to_window(early, "Europe/London", 8, 21).hour == 8
+    assert clamp_to_window(early, "Europe/London", time(8), time(21)).hour == 8
     inside = datetime(2026, 12, 1, 12, tzinfo=UTC)
-    assert clamp_to_window(inside, "Europe/London", 8, 21) == inside
+    assert clamp_to_window(inside, "Europe/London", time(8), time(21)) == inside
+
+
+# --- opens and clicks as evidence ---------------------------------------------------------
+def test_an_open_or_a_click_counts_less_than_an_order() -> None:
+    prior = population_prior([])
+    weights = [EVIDENCE_WEIGHTS["order"]] + [EVIDENCE_WEIGHTS["clicked"]] * 3
+    how, own = best_hour([TUE_10] + [THU_19] * 3, prior, own_weights=weights)
+    assert how == THU_19  # three clicks (1.5 orders) outweigh one order
+    how, _ = best_hour([TUE_10, THU_19], prior, own_weights=[1.0, EVIDENCE_WEIGHTS["clicked"]])
+    assert how == TUE_10
+    # shrinkage uses the weighted total: 1 order + 1.5 in clicks against 2 pseudo-orders
+    assert own == pytest.approx(2.5 / 4.5)
+    monday = datetime(2026, 12, 7, 9, tzinfo=UTC)
+    p = profile_for([], prior, "UTC", engagement=[(monday, "opened"), (monday, "sent")])
+    assert (p.orders, p.engagements, p.hour_of_week) == (0, 1, 9)  # "sent" is not evidence
+
+
+def _outcome(customer: str, kind: str, ts: datetime, campaign: str, machine: bool = False) -> None:
+    from genpersona.campaigns.tables import OutcomeRow
+    from genpersona.db.engine import session_scope
+
+    with session_scope() as session:
+        session.add(
+            OutcomeRow(
+                brand="giftloft",
+                campaign=campaign,
+                customer_id=customer,
+                type=kind,
+                ts=ts.replace(tzinfo=None),
+                machine_open=machine,
+            )
+        )
+
+
+def test_human_opens_and_clicks_move_send_at_but_stay_shrunk_toward_the_brand() -> None:
+    from campaign_support import seed_brand
+
+    from genpersona.customers.records import record_event
+    from genpersona.db.engine import get_engine
+    from genpersona.delivery.send_times import send_time_for, send_times
+
+    seed_brand()
+    # the brand's orders: c1 buys on Tuesdays at 10:00 London (GMT in December)
+    for day in (1, 8, 15, 22):
+        record_event("giftloft", "c1", "purchase", ts=datetime(2026, 12, day, 10), stock_code="X")
+    engine = get_engine()
+    after = datetime(2026, 12, 28, tzinfo=UTC)  # a Monday
+
+    def best(customer: str) -> tuple[int, int]:
+        when = send_time_for(engine, "giftloft", customer, after)
+        assert when is not None
+        assert send_times(engine, "giftloft", [customer], after)[customer] == when  # export path
+        return when.weekday(), when.hour
+
+    assert best("c3") == (1, 10)  # c3 never ordered: the brand's hour
+    # machine opens (proxy prefetch) say nothing about c3, however many
+    for i in range(20):
+        _outcome("c3", "opened", datetime(2026, 12, 2, 12), f"m{i}", machine=True)
+    # one message clicked five times is one click (0.5 of an order), not five
+    for minute in range(5):
+        _outcome("c3", "clicked", datetime(2026, 12, 3, 19, minute), "thu3")
+    assert best("c3") == (1, 10)
+    # three messages clicked on Thursdays 19:00 (1.5 orders' worth) do not beat the prior
+    for day in (10, 17):
+        _outcome("c3", "clicked", datetime(2026, 12, day, 19), f"thu{day}")
+    assert best("c3") == (1, 10)
+    # five (2.5 orders' worth) do
+    for day in (19, 26):
+        _outcome("c3", "clicked", datetime(2026, 11, day, 19), f"thu-nov{day}")
+    assert best("c3") == (3, 19)
+    assert best("c1") == (1, 10)  # another customer's clicks do not move c1

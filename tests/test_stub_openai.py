@@ -10,6 +10,7 @@ import openai
 import pytest
 
 from bench.stub_openai import StubServer, line_for
+from genpersona.agent.generation import GenerationPlan, plan_for
 from genpersona.llm.base import GenerationParams
 from genpersona.llm.openai_backend import OpenAILLM
 
@@ -79,11 +80,37 @@ def test_genpersona_backend_talks_to_it(stub: StubServer) -> None:
     assert result.text.strip() == line_for(11, 0)
 
 
-def test_n_candidates_in_one_request(stub: StubServer) -> None:
+def test_candidates_prompts_in_one_request(stub: StubServer) -> None:
+    """A list of prompts is one request: n choices each, in prompt order (as vLLM and the
+    legacy OpenAI completions endpoint answer it)."""
     llm = OpenAILLM(base_url=stub.base_url, api_key="none", model="stub", prompt_style="completion")
     before = stub.gate.served
-    results = llm.complete_many("Subject:", GenerationParams(max_tokens=20), [21, 22, 23])
+    results = llm.complete_batch(["A:", "B:", "C:"], GenerationParams(max_tokens=20), [21, 22, 23])
     assert [r.text.strip() for r in results] == [line_for(21, i) for i in range(3)]
     assert stub.gate.served - before == 1
-    chats = llm.chat_many([], GenerationParams(max_tokens=20), [4, 5])
-    assert [r.text for r in chats] == [line_for(4, 0), line_for(4, 1)]
+    before = stub.gate.served
+    chats = llm.chat_batch([[], []], GenerationParams(max_tokens=20), [4, 5])
+    assert [r.text for r in chats] == [line_for(4, 0), line_for(5, 0)]  # one request each
+    assert stub.gate.served - before == 2
+
+
+def test_stop_sequences_as_openai(stub: StubServer) -> None:
+    """Like OpenAI: more than four stop sequences is a 400; the ones given are honoured."""
+    c = client(stub)
+    with pytest.raises(openai.BadRequestError):
+        c.completions.create(model="stub", prompt="x", seed=7, stop=list("abcde"))
+    word = line_for(7, 0).split()[1]
+    got = c.completions.create(model="stub", prompt="x", seed=7, stop=[" " + word])
+    assert got.choices[0].text.strip() == line_for(7, 0).split()[0]
+
+
+def test_every_completion_plan_reaches_an_openai_server(stub: StubServer) -> None:
+    """The plans' stop sequences fit the API (main sent five for subject lines and the
+    backend refused it); each kind's plan goes through the client to the stub."""
+    llm = OpenAILLM(base_url=stub.base_url, api_key="none", model="stub", prompt_style="completion")
+    for kind in ("subject_line", "hero", "chat_answer"):
+        plan = plan_for(kind, "completion")
+        params = GenerationParams(max_tokens=plan.max_tokens, stop=plan.stop, seed=9)
+        assert llm.complete("Subject:", params).text.strip() == line_for(9, 0)
+    with pytest.raises(ValueError):
+        GenerationPlan(max_tokens=4, stop=list("abcde"))

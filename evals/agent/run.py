@@ -42,7 +42,70 @@ def specificity_hit(vec: np.ndarray, own: np.ndarray, others: np.ndarray) -> boo
     return bool(float(own @ vec) > float(np.max(others @ vec)))
 
 
-def run(customers: int, n: int, heroes: int, brand: str | None, seed: int, repeat: int = 1) -> dict:
+def specificity(drafts: list, generic: list, interests: dict, embedder: object, seed: int) -> dict:
+    """Own interests vs 9 random others (judged by ``embedder``, MiniLM), with the generic
+    control; the same ``seed`` draws the same others for every scorer compared."""
+    rng = random.Random(seed)
+    pool = [c for c in interests if c]
+    scored = [d for d in drafts if d.customer_id in interests]
+    texts = [d.top.content.main_text() for d in scored] + [
+        g.top.content.main_text() for g in generic
+    ]
+    vecs = embedder.embed(texts) if texts else np.zeros((0, embedder.dim))  # type: ignore[attr-defined]
+    needed = sorted({d.customer_id for d in scored} | set(pool))
+    ivecs = dict(zip(needed, embedder.embed([interests[c] for c in needed]), strict=True))  # type: ignore[attr-defined]
+    hits, generic_hits = 0, 0
+    for j, d in enumerate(scored):
+        others = rng.sample([c for c in pool if c != d.customer_id], 9)
+        other_vecs = np.stack([ivecs[c] for c in others])
+        hits += specificity_hit(vecs[j], ivecs[d.customer_id], other_vecs)
+        g = vecs[len(scored) + j % len(generic)]
+        generic_hits += specificity_hit(g, ivecs[d.customer_id], other_vecs)
+    return {
+        "customers_scored": len(scored),
+        "accuracy": round(hits / len(scored), 3) if scored else None,
+        "generic_copy_accuracy": round(generic_hits / len(scored), 3) if scored else None,
+        "chance": 0.1,
+    }
+
+
+def compare_scorers(
+    names: list[str], ids: list[str], brand: str, n: int, brief: str, deps: object,
+    interests: dict, seed: int,
+) -> dict:  # fmt: skip
+    """The first pass's candidates (replayed, not decoded again) ranked by each scorer in
+    ``names``; specificity judged by the main embedder (MiniLM) for all of them."""
+    from dataclasses import replace
+
+    from genpersona.agent.pipeline import generate
+    from genpersona.agent.trace import timed
+    from genpersona.embeddings.factory import get_caching_embedder
+    from genpersona.types.content import ContentRequest
+
+    deps.llm.replaying = True  # type: ignore[attr-defined]
+    out = {}
+    for name in names:
+        scorer = timed(get_caching_embedder(name, settings=deps.settings))  # type: ignore[attr-defined]
+        d2 = replace(deps, scorer=scorer)  # type: ignore[type-var]
+        drafts, generic = [], []
+        for cid in ids:
+            try:
+                drafts.append(generate(ContentRequest(brand=brand, kind="subject_line", customer_id=cid,
+                                                      brief=brief, n=n), deps=d2, submit=False))  # fmt: skip
+            except Exception:  # counted by the first pass already
+                continue
+        for k in range(10):
+            generic.append(generate(ContentRequest(brand=brand, kind="subject_line", brief=brief,
+                                                   campaign=f"generic-{k}", n=1), deps=d2, submit=False))  # fmt: skip
+        out[name] = specificity(drafts, generic, interests, deps.embedder, seed)  # type: ignore[attr-defined]
+        out[name]["scorer"] = scorer.name
+    return out
+
+
+def run(
+    customers: int, n: int, heroes: int, brand: str | None, seed: int, repeat: int = 1,
+    scorers: list[str] | None = None,
+) -> dict:  # fmt: skip
     from genpersona.agent.deps import default_deps
     from genpersona.agent.lookups import other_interest_texts
     from genpersona.agent.pipeline import generate
@@ -56,6 +119,10 @@ def run(customers: int, n: int, heroes: int, brand: str | None, seed: int, repea
     ensure_demo_data(brand, settings, quiet=True)
     ids = sample_customers(brand, customers, settings, seed=seed)
     deps = default_deps(settings=settings)
+    if scorers:  # record the model's answers, so other scorers rank the same candidates
+        from evals.agent.replay import RecordingLLM
+
+        deps = default_deps(RecordingLLM(deps.llm), settings)
     # what a server or campaign job does once before its first request (measured, reported)
     from genpersona.context.retrieval import warm_context
 
@@ -109,22 +176,10 @@ def run(customers: int, n: int, heroes: int, brand: str | None, seed: int, repea
     fallbacks = sum(d.trace.fallbacks for d in all_drafts)
 
     # specificity: own interests vs 9 random others, same embedder as the pipeline
-    rng = random.Random(seed)
-    pool = [c for c in interests if c]
-    scored = [d for d in drafts if d.customer_id in interests]
-    texts = [d.top.content.main_text() for d in scored] + [
-        g.top.content.main_text() for g in generic
-    ]
-    vecs = deps.embedder.embed(texts) if texts else np.zeros((0, deps.embedder.dim))
-    needed = sorted({d.customer_id for d in scored} | set(pool))
-    ivecs = dict(zip(needed, deps.embedder.embed([interests[c] for c in needed]), strict=True))
-    hits, generic_hits = 0, 0
-    for j, d in enumerate(scored):
-        others = rng.sample([c for c in pool if c != d.customer_id], 9)
-        other_vecs = np.stack([ivecs[c] for c in others])
-        hits += specificity_hit(vecs[j], ivecs[d.customer_id], other_vecs)
-        g = vecs[len(scored) + j % len(generic)]
-        generic_hits += specificity_hit(g, ivecs[d.customer_id], other_vecs)
+    spec = specificity(drafts, generic, interests, deps.embedder, seed)
+    by_scorer = (
+        compare_scorers(scorers, ids, brand, n, brief, deps, interests, seed) if scorers else {}
+    )
 
     grounded = 0
     for d in hero_drafts:
@@ -158,12 +213,8 @@ def run(customers: int, n: int, heroes: int, brand: str | None, seed: int, repea
             "fallback_share": round(fallbacks / cand, 3),
             "violations_caught": sum(d.trace.violations_caught for d in all_drafts),
         },
-        "specificity": {
-            "customers_scored": len(scored),
-            "accuracy": round(hits / len(scored), 3) if scored else None,
-            "generic_copy_accuracy": round(generic_hits / len(scored), 3) if scored else None,
-            "chance": 0.1,
-        },
+        "specificity": spec,
+        "specificity_by_scorer": by_scorer,
         "grounding": {
             "hero_drafts": len(hero_drafts),
             "share_all_items_in_catalog": round(grounded / len(hero_drafts), 3)
@@ -203,9 +254,15 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="passes over the same requests for latency (quality is scored on the first)",
     )
+    parser.add_argument(
+        "--scorers",
+        default="",
+        help="e.g. minilm,static: the same candidates ranked by each scorer, specificity side by side",
+    )
     parser.add_argument("--json", action="store_true", help="print only the JSON result")
     args = parser.parse_args(argv)
-    result = run(args.customers, args.n, args.heroes, args.brand, args.seed, args.repeat)
+    scorers = [x for x in args.scorers.split(",") if x]
+    result = run(args.customers, args.n, args.heroes, args.brand, args.seed, args.repeat, scorers)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -225,6 +282,10 @@ def main(argv: list[str] | None = None) -> int:
     if s["accuracy"] is not None:
         print(f"specificity 1-of-10 accuracy {s['accuracy']:.1%} (generic copy {s['generic_copy_accuracy']:.1%}, "
               f"chance 10%) over {s['customers_scored']} customers")  # fmt: skip
+    for name, sp in result["specificity_by_scorer"].items():
+        print(f"  scored by {name:8s} ({sp['scorer']}): specificity {sp['accuracy']:.1%} "
+              f"(generic {sp['generic_copy_accuracy']:.1%}) over {sp['customers_scored']} "
+              "customers, same candidates, judged by the main embedder")  # fmt: skip
     if gr["share_all_items_in_catalog"] is not None:
         print(
             f"grounding   {gr['share_all_items_in_catalog']:.1%} of {gr['hero_drafts']} hero drafts feature only catalog items"

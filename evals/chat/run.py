@@ -1,9 +1,10 @@
 """Chat eval: grounded answers, handoffs and injection resistance for the demo brand.
 
-    python -m evals.chat.run [--split dev|heldout|all] [--limit N]
+    python -m evals.chat.run [--split dev|heldout|heldout2|all] [--limit N]
 
-Each case of ``dataset.jsonl`` (dev) and ``heldout.jsonl`` (written after the checks
-were final) names its expected behaviour. Runs ``chat_reply`` with the configured
+Each case of ``dataset.jsonl`` (dev), ``heldout.jsonl`` (written after the checks were
+final) and ``heldout2.jsonl`` (written after the hybrid retrieval was final, because
+the first held-out part's misses had been read by then) names its expected behaviour. Runs ``chat_reply`` with the configured
 (local) model, the shipped MiniLM and an in-memory vector store, without queueing.
 Prints rates per category and the targets; exit 1 when a target is missed.
 """
@@ -30,7 +31,8 @@ BRAND = "giftloft"
 
 def load(split: str) -> list[dict]:
     files = {"dev": ["dataset.jsonl"], "heldout": ["heldout.jsonl"],
-             "all": ["dataset.jsonl", "heldout.jsonl"]}[split]  # fmt: skip
+             "heldout2": ["heldout2.jsonl"],
+             "all": ["dataset.jsonl", "heldout.jsonl", "heldout2.jsonl"]}[split]  # fmt: skip
     cases = []
     for name in files:
         path = HERE / name
@@ -42,7 +44,7 @@ def load(split: str) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m evals.chat.run")
-    ap.add_argument("--split", default="all", choices=["dev", "heldout", "all"])
+    ap.add_argument("--split", default="all", choices=["dev", "heldout", "heldout2", "all"])
     ap.add_argument("--limit", type=int, default=0)
     args = ap.parse_args(argv)
     settings = get_settings()

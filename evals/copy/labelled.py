@@ -1,4 +1,19 @@
-"""The scorer's precision and recall on the labelled copy sets (dev: data/, held-out: heldout/).
+"""The scorer's precision and recall on the labelled copy sets.
+
+Sets: dev (data/, used to fit the classifier since copy-quality-2026.12.2, so its figure
+is a training figure; since 2026.12.4 it holds real model outputs too), held-out 1
+(heldout/, written after copy-quality-2026.12.1) and held-out 2 (heldout2/, written after
+2026.12.2): both moved into development for 2026.12.4 (``train.DEV_SETS``), so their
+figures from this version on are training figures too (their held-out figures are the
+ones reported for 2026.12.1-2026.12.3); held-out 3 (heldout3/, written after
+copy-quality-2026.12.4 was frozen, never used for fitting or tuning) is the held-out set.
+Figures per set are also split by source: real model outputs and written lines.
+
+Lines are read with their MiniLM vectors (the classifier's semantic head), as ranking
+reads them when the shipped embedder is configured; ``--lexical`` reads them without;
+``--embedder static [--static-dir DIR]`` reads them with the static model's vectors and
+its own head (``python -m evals.copy.train --embedder static``), as campaign scoring
+with ``GENPERSONA_SCORING_EMBEDDER=static`` does.
 
 "Sendable" is predicted two ways: the copy-quality scorer alone (form: keyword lists,
 fragments, echoes, filler) and the product's full gate, scorer plus the brand guardrails
@@ -7,13 +22,25 @@ fragments, echoes, filler) and the product's full gate, scorer plus the brand gu
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections import Counter
 from pathlib import Path
 
-from genpersona.agent.quality import SENDABLE_THRESHOLD, assess
+import numpy as np
+
+from genpersona.agent.quality import SENDABLE_THRESHOLD, assess, load_model
+from genpersona.embeddings.base import Embedder
 
 HERE = Path(__file__).parent
+SETS = ("data", "heldout", "heldout2", "heldout3")
+#: what each set is, for the printout
+ROLE = {
+    "data": "dev (training)",
+    "heldout": "dev since 2026.12.4 (was held-out 1)",
+    "heldout2": "dev since 2026.12.4 (was held-out 2)",
+    "heldout3": "held-out (written after 2026.12.4 was frozen)",
+}
 
 
 def load(folder: str) -> list[dict]:
@@ -33,9 +60,13 @@ def guard_passes(row: dict, brand: str = "giftloft") -> bool:
     from genpersona.types.content import VariantContent
 
     guide = load_guide(brand)
-    kind = "hero" if row["kind"] == "hero" else "subject_line"
+    kind = "hero" if row["kind"] in ("hero", "subheadline") else "subject_line"
     if row["kind"] == "preheader":  # checked in its place, under a neutral subject
         content = VariantContent(subject=guide.fallbacks["subject_line"][0], preheader=row["text"])
+    elif row["kind"] == "subheadline":  # likewise, under a neutral headline
+        content = VariantContent(
+            headline=guide.fallbacks["hero"][0], subheadline=row["text"], cta=guide.fallback_cta
+        )
     elif kind == "hero":
         content = VariantContent(headline=row["text"], cta=guide.fallback_cta)
     else:
@@ -44,11 +75,31 @@ def guard_passes(row: dict, brand: str = "giftloft") -> bool:
     return not any(v.severity == "block" for v in report.violations)
 
 
-def metrics(rows: list[dict], with_guard: bool) -> dict:
+def vectors(rows: list[dict], embedder: Embedder | None = None) -> list[np.ndarray | None]:
+    """The rows' lines' vectors (MiniLM unless ``embedder``), when the model has a semantic
+    head for that embedder."""
+    name = embedder.name if embedder is not None else "minilm"
+    if not rows or not load_model().wants(name):
+        return [None] * len(rows)
+    if embedder is None:
+        from genpersona.embeddings.minilm import MiniLMEmbedder
+        from genpersona.settings import get_settings
+
+        settings = get_settings()  # GENPERSONA_MINILM_RUNTIME: torch or onnx
+        embedder = MiniLMEmbedder(runtime=settings.minilm_runtime,
+                                  onnx_dir=settings.home / "models" / "minilm-onnx")  # fmt: skip
+    return list(embedder.embed([r["text"] for r in rows]))
+
+
+def metrics(
+    rows: list[dict], with_guard: bool, vecs: list | None = None, embedder: str | None = None
+) -> dict:
     tp = fp = fn = tn = 0
     misses: Counter[str] = Counter()
-    for r in rows:
-        pred = assess(r["text"], r.get("context") or []).quality >= SENDABLE_THRESHOLD
+    vecs = vecs or [None] * len(rows)
+    for r, vec in zip(rows, vecs, strict=True):
+        reading = assess(r["text"], r.get("context") or [], vector=vec, embedder=embedder)
+        pred = reading.quality >= SENDABLE_THRESHOLD
         if with_guard and pred:
             pred = guard_passes(r)
         gold = bool(r["sendable"])
@@ -68,14 +119,63 @@ def metrics(rows: list[dict], with_guard: bool) -> dict:
     }
 
 
-def report() -> dict:
+def report(lexical: bool = False, embedder: Embedder | None = None) -> dict:
+    """Per set, the scorer's and the full gate's figures."""
     out = {}
-    for folder in ("data", "heldout"):
+    name = embedder.name if embedder is not None else None
+    for folder in SETS:
         rows = load(folder)
         if rows:
-            out[folder] = {"scorer": metrics(rows, False), "scorer+guard": metrics(rows, True)}
+            vecs = None if lexical else vectors(rows, embedder)
+            out[folder] = {
+                "role": ROLE[folder],
+                "scorer": metrics(rows, False, vecs, name),
+                "scorer+guard": metrics(rows, True, vecs, name),
+            }
+            model = [i for i, r in enumerate(rows) if r["source"].startswith("model")]
+            written = [i for i, r in enumerate(rows) if not r["source"].startswith("model")]
+            for part, idx in (("scorer, model outputs", model), ("scorer, written", written)):
+                if idx and len(idx) < len(rows):
+                    out[folder][part] = metrics(
+                        [rows[i] for i in idx],
+                        False,
+                        [vecs[i] for i in idx] if vecs else None,
+                        name,
+                    )
     return out
 
 
+def head_used(lexical: bool, embedder: Embedder | None) -> str:
+    name = embedder.name if embedder is not None else "minilm"
+    if lexical or not load_model().wants(name):
+        return "lexical"
+    return f"semantic ({name})"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--lexical", action="store_true", help="no vectors: the lexical head")
+    ap.add_argument("--embedder", choices=["minilm", "static"], default="minilm")
+    ap.add_argument("--static-dir", type=Path, default=None, help="default: the setting")
+    args = ap.parse_args()
+    embedder = None
+    if args.embedder == "static":
+        from genpersona.embeddings.static import StaticEmbedder
+        from genpersona.settings import get_settings
+
+        settings = get_settings()
+        folder = args.static_dir or settings.static_embedder_dir
+        embedder = StaticEmbedder(folder or settings.home / "models/static-minilm")
+    from genpersona.settings import get_settings
+
+    runtime = get_settings().minilm_runtime if args.embedder == "minilm" else None
+    out = {
+        "head": head_used(args.lexical, embedder),
+        **({"minilm_runtime": runtime} if runtime and not args.lexical else {}),
+        **report(args.lexical, embedder),
+    }
+    print(json.dumps(out, indent=1))
+
+
 if __name__ == "__main__":
-    print(json.dumps(report(), indent=1))
+    main()

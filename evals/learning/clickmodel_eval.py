@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from genpersona.learning.clickmodel.embed_cache import EmbeddingCache, embedder_version
-from genpersona.learning.clickmodel.features import featurize
-from genpersona.learning.clickmodel.model import ClickModel, relative_targets, within_group
+from genpersona.clickmodel.embed_cache import EmbeddingCache, embedder_version
+from genpersona.clickmodel.features import featurize
+from genpersona.clickmodel.model import ClickModel, relative_targets, within_group
 
 SCORER_VERSION = "pairwise-v1"
 ALPHAS = (5.0, 10.0, 20.0, 30.0, 50.0, 100.0, 300.0)

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from genpersona.learning.clickmodel.train import UNRANDOMIZED_WEEKS, UPWORTHY_FILE, load_upworthy
+from genpersona.clickmodel.train import UNRANDOMIZED_WEEKS, UPWORTHY_FILE, load_upworthy
 
 DEFAULT_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 FILE = UPWORTHY_FILE

@@ -21,9 +21,9 @@ import numpy as np
 
 from evals.learning import clickmodel_eval, estimators, replay
 from evals.learning.data import DEFAULT_PATH, SPLIT_WEEK, load, to_tests
+from genpersona.clickmodel.embed_cache import EmbeddingCache, embedder_version
+from genpersona.clickmodel.features import featurize
 from genpersona.embeddings.factory import get_embedder
-from genpersona.learning.clickmodel.embed_cache import EmbeddingCache, embedder_version
-from genpersona.learning.clickmodel.features import featurize
 from genpersona.learning.thompson import BetaPrior, PolicyConfig, fit_grouped_prior
 from genpersona.settings import get_settings
 

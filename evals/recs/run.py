@@ -1,16 +1,15 @@
 """Recommendation quality on UCI Online Retail: tuned blend vs a popularity baseline.
 
     python -m evals.recs.run [--data PATH] [--limit N] [--embedder minilm|fake] [--no-tune]
-                             [--objective both|all|new] [--no-rerank] [--json]
+                             [--objective both|all|new] [--json]
 
 1. Tune on a validation split carved from the training period only
    (fit < 2011-07-01, score purchases 2011-07-01..2011-09-01).
 2. Refit on everything before 2011-09-01 with the tuned parameters and score the
    held-out purchases from 2011-09-01 to the end of the data, side by side with
    the popularity baselines, in the same run.
-3. Unless --no-rerank: the same blend plus the optional second-stage re-ranker
-   (``genpersona/recs/rerank.py``, trained inside each fit on time-shifted windows
-   before that fit's cutoff), on both splits, next to the blend.
+(The learned second-stage re-ranker was deleted in session 6: no user-facing figure
+gained 5%; its last figures are in docs/experiments/recommender-rounds.md.)
 """
 
 from __future__ import annotations
@@ -65,10 +64,7 @@ def item_vectors(items: pd.DataFrame, embedder_name: str, log) -> np.ndarray:
     return vectors
 
 
-RERANKED = "blend + re-ranker"
-
-
-def methods(rec: Recommender, split, ranked: Recommender | None = None) -> dict[str, object]:
+def methods(rec: Recommender, split) -> dict[str, object]:
     out = {
         "popularity (all-time, global)": popularity_fn(split),
         "popularity (recent, country)": recommender_fn(
@@ -83,8 +79,6 @@ def methods(rec: Recommender, split, ranked: Recommender | None = None) -> dict[
             rec.with_params(w_co_purchase=0.0, w_content=1.0, w_popular=0.0, w_trend=0.0), split
         )
     out["blend (tuned)"] = recommender_fn(rec, split)
-    if ranked is not None:
-        out[RERANKED] = recommender_fn(ranked, split)
     return out
 
 
@@ -139,11 +133,6 @@ def main(argv: list[str] | None = None) -> int:
         default="both",
         help="validation objective: mean HR@10 of both protocols (default), or one of them",
     )
-    parser.add_argument(
-        "--no-rerank",
-        action="store_true",
-        help="skip the second-stage re-ranker rows (each of its fits trains a model, ~40 s)",
-    )
     parser.add_argument("--json", action="store_true", help="print results as JSON only")
     args = parser.parse_args(argv)
     protocols = PROTOCOLS if args.objective == "both" else (args.objective,)
@@ -176,13 +165,6 @@ def main(argv: list[str] | None = None) -> int:
         "popularity (all-time, global)": popularity_fn(val),
         "blend (tuned)": recommender_fn(val_rec, val),
     }
-    if not args.no_rerank:
-        # The re-ranker is not searched by ``tune``: its shape is fixed (RecParams' rerank_*
-        # fields, chosen on this validation split) and it sits on top of the tuned blend.
-        val_ranked = Recommender.fit(
-            val.train, items, vectors, now=val.cutoff, params=RecParams(**tuned, rerank=True)
-        )
-        val_methods[RERANKED] = recommender_fn(val_ranked, val)
     validation = [
         score(name, fn, val, protocol) for protocol in PROTOCOLS for name, fn in val_methods.items()
     ]
@@ -190,25 +172,13 @@ def main(argv: list[str] | None = None) -> int:
 
     test = make_split(purchases, TEST_CUTOFF, name="test", limit=args.limit)
     rec = Recommender.fit(test.train, items, vectors, now=test.cutoff, params=params)
-    ranked = (
-        None
-        if args.no_rerank
-        else Recommender.fit(
-            test.train,
-            items,
-            vectors,
-            now=test.cutoff,
-            params=params.model_copy(update={"rerank": True}),
-        )
-    )
     rows = [
         score(name, fn, test, protocol)
         for protocol in PROTOCOLS
-        for name, fn in methods(rec, test, ranked).items()
+        for name, fn in methods(rec, test).items()
     ]
     cold = score_cold_start(rec, test)
     latency = recommend_latency_ms(rec, test)
-    ranked_latency = recommend_latency_ms(ranked, test) if ranked is not None else None
     base_rows = {r.protocol: r for r in rows if r.method.startswith("popularity (all-time")}
     base_rows["newcomers"] = cold[1]
     baseline = {p: r.hr for p, r in base_rows.items()}
@@ -229,7 +199,6 @@ def main(argv: list[str] | None = None) -> int:
         # HR@10 cannot exceed 1, so against a baseline at HR b the best possible ratio is 1/b.
         "hr_ratio_ceiling": {p: 1.0 / baseline[p] for p in PROTOCOLS if baseline[p]},
         "recommend_latency_ms": latency,
-        "reranked_recommend_latency_ms": ranked_latency,
         "seconds": round(time.perf_counter() - started, 1),
     }
     if args.json:
@@ -265,11 +234,6 @@ def main(argv: list[str] | None = None) -> int:
         f"recommend() latency over {latency['calls']} calls: p50 {latency['p50']:.2f} ms, "
         f"p95 {latency['p95']:.2f} ms, max {latency['max']:.2f} ms (single process, this host)"
     )
-    if ranked_latency is not None:
-        print(
-            f"recommend() latency with the re-ranker: p50 {ranked_latency['p50']:.2f} ms, "
-            f"p95 {ranked_latency['p95']:.2f} ms, max {ranked_latency['max']:.2f} ms"
-        )
     print(f"total {result['seconds']} s")
     return 0
 

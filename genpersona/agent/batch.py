@@ -1,10 +1,12 @@
 """The pipeline for many requests at once: the same stages as ``pipeline.generate``, split
 where a campaign gains by batching.
 
-    per customer, on a pool thread:  context -> prompt -> n candidates (one ``n`` request)
-                                      -> guard / repair
-    per batch, on the caller:        one embedder call for every draft's references and
-                                      candidates -> scores -> rationale -> draft
+    per customer, on a pool thread:  context -> prompt -> every candidate's first attempt
+                                      in one request -> guard -> one request per round
+                                      of re-asks (none once n passed) -> guard
+    per batch, on the caller:        one embedder call for every draft's references,
+                                      candidates and candidate lines -> scores ->
+                                      rationale -> draft
 
 Why split there: the first half waits on the model (so many customers run at once on
 threads, bounded by the caller's pool), the second half is CPU and embedder work that
@@ -28,11 +30,13 @@ from genpersona.agent.drafting import assemble_draft, request_key, rules_checked
 from genpersona.agent.generation import (
     CandidateResult,
     CandidateRunner,
+    ModelCall,
     passing_variants,
-    run_candidate,
-    seed_for,
+    reask_limit,
+    run_rounds,
 )
 from genpersona.agent.prompting import RenderedPrompt, prepare_prompt
+from genpersona.agent.quality_ranking import variant_lines
 from genpersona.agent.rationale import build_rationale
 from genpersona.agent.scoring import build_scoring_contexts, score_batch_item, variant_texts
 from genpersona.agent.trace import StageTimer, running
@@ -77,45 +81,38 @@ class Prepared(BaseModel):
     timer: StageTimer
 
 
-class PrefetchedRunner(CandidateRunner):
-    """A ``CandidateRunner`` whose first attempts are fetched up front, one request per
-    distinct prompt with as many choices as candidates share it (``LLM.complete_many``):
-    the seeds are the ones the one-by-one path uses, so a backend that honours per-call
-    seeds gives the same candidates."""
+class LockstepRunner(CandidateRunner):
+    """A ``CandidateRunner`` that asks the model for many candidates' calls at once: every
+    candidate's first attempt in one request, then each round of re-asks in one more
+    (``LLM.complete_batch``: one request with a list of prompts; chat: concurrent
+    requests). The seeds are the one-by-one path's, so a backend that honours per-call
+    seeds (the fakes) gives the same candidates."""
 
-    def prefetch(self) -> None:
-        groups: dict[int, list[int]] = {}
-        for i, prompt in enumerate(self.prompts):
-            first = next(j for j, p in enumerate(self.prompts) if p == prompt)
-            groups.setdefault(first, []).append(i)
-        self._prefetched: dict[tuple[int, int], str] = {}
-        for first, members in groups.items():
-            prompt = self.prompts[first]
-            seeds = [seed_for(self.key, i, 0) for i in members]
-            params = GenerationParams(
-                max_tokens=self.plan.max_tokens,
-                temperature=self.plan.temperature,
-                stop=self.plan.stop,
-                logprobs=self.llm.returns_logprobs and prompt.style == "completion",
-            )
-            self.timer.model_started.set()
-            started = time.perf_counter()
-            if prompt.style == "completion":
-                results = self.llm.complete_many(prompt.text, params, seeds)
-            else:
-                results = self.llm.chat_many(prompt.messages, params, seeds)
-            ended = time.perf_counter()
-            for i, seed, r in zip(members, seeds, results, strict=True):
-                self.timer.record_llm(r, started, ended)
-                self._prefetched[(i, seed)] = r.text
-                self.last_logprob[seed] = r.mean_logprob
+    def call_many(self, calls: list[ModelCall]) -> list[str]:
+        style = calls[0][0].style
+        seeds = [seed for _, seed in calls]
+        params = GenerationParams(
+            max_tokens=self.plan.max_tokens,
+            temperature=self.plan.temperature,
+            stop=self.plan.stop,
+            logprobs=self.llm.returns_logprobs and style == "completion",
+            cache_prompt=self.plan.cache_prompt,
+        )
+        self.timer.model_started.set()
+        started = time.perf_counter()
+        if style == "completion":
+            results = self.llm.complete_batch([p.text for p, _ in calls], params, seeds)
+        else:
+            results = self.llm.chat_batch([p.messages for p, _ in calls], params, seeds)
+        ended = time.perf_counter()
+        for seed, r in zip(seeds, results, strict=True):
+            self.timer.record_llm(r, started, ended)
+            self.last_logprob[seed] = r.mean_logprob
+        return [r.text for r in results]
 
-    def call(self, prompt: RenderedPrompt, seed: int) -> str:
-        prefetched = getattr(self, "_prefetched", {})
-        for i, p in enumerate(self.prompts):
-            if p is prompt and (i, seed) in prefetched:
-                return str(prefetched.pop((i, seed)))
-        return super().call(prompt, seed)
+    def run_all(self) -> list[CandidateResult]:
+        """Every candidate through the guard, their model calls sent round by round."""
+        return run_rounds(self, self.call_many, reask_limit(self))
 
 
 def prepare(request: ContentRequest, deps: AgentDeps, cpu: StageCpu) -> Prepared:
@@ -126,10 +123,9 @@ def prepare(request: ContentRequest, deps: AgentDeps, cpu: StageCpu) -> Prepared
             actx = build_context(request, deps)
         with cpu.measure("prompt"), timer.stage("prompt"):
             library, style = prepare_prompt(request.kind, deps.llm, deps.settings)
-            runner = PrefetchedRunner(actx, deps.llm, library, style, timer, deps.settings)
+            runner = LockstepRunner(actx, deps.llm, library, style, timer, deps.settings)
         with cpu.measure("generate+guard"), timer.stage("generate+guard"):
-            runner.prefetch()
-            results = [run_candidate(runner, i) for i in range(runner.n)]
+            results = runner.run_all()
     return Prepared(
         request=request,
         key=request_key(request),
@@ -152,7 +148,7 @@ def finish(batch: list[Prepared], deps: AgentDeps, cpu: StageCpu) -> list[Draft 
             out.append(exc)
     with cpu.measure("scoring"):
         contexts = build_scoring_contexts(
-            [(p.actx, variant_texts(variants)) for p, variants in passed], deps
+            [(p.actx, variant_texts(vs), variant_lines(vs)) for p, vs in passed], deps
         )
     drafts: dict[int, Draft | Exception] = {}
     for (p, variants), sctx in zip(passed, contexts, strict=True):

@@ -18,7 +18,7 @@ from genpersona.agent.grounding import Grounding, ground
 from genpersona.agent.prompting import canary_for
 from genpersona.agent.trace import substage
 from genpersona.brands.guide import BrandGuide, KnowledgeEntry
-from genpersona.context.models import ContextBundle
+from genpersona.context.models import ContextBundle, Evidence, RecommendedItem
 from genpersona.errors import GenerationError
 from genpersona.types.audience import AnonymousContext, Consent
 from genpersona.types.content import ContentRequest, FeaturedItem
@@ -47,6 +47,9 @@ class AgentContext(BaseModel):
     grounding: Grounding | None = None
     #: texts -> unit vectors for the guard's semantic checks (the run's embedder)
     embed: Any = None
+    #: chat and hero: the copy this customer was recently sent (the delivery ledger), so the
+    #: answer or the banner does not contradict the email's offer
+    sent: list[str] = Field(default_factory=list)
 
     @property
     def personalized(self) -> bool:
@@ -134,10 +137,42 @@ def choose_featured(
     return featured
 
 
+#: the kinds that must agree with what the customer was sent, and how many lines they see
+SENT_KINDS = ("chat_answer", "hero")
+MAX_SENT = 3
+
+
+def feature_first(request: ContentRequest, bundle: ContextBundle, deps: AgentDeps) -> ContextBundle:
+    """The request's ``feature_items`` (e.g. the co-purchase partner a cross-sell trigger
+    picked) lead the recommendations, so the prompt's products and a hero's featured items
+    start with them. Only for personalised bundles (the pick comes from the customer's own
+    purchase) and only for codes the catalog has."""
+    if not request.feature_items or not bundle.personalized:
+        return bundle
+    found = deps.catalog_items(request.brand, list(request.feature_items), deps.settings)
+    lead = [
+        RecommendedItem(
+            stock_code=code,
+            description=found[code].description,
+            price=found[code].price,
+            score=1.0,
+            reason="co_purchase",
+            evidence=Evidence(source="trigger", note="picked for this campaign"),
+        )
+        for code in request.feature_items
+        if code in found
+    ]
+    if not lead:
+        return bundle
+    picked = {r.stock_code for r in lead}
+    rest = [r for r in bundle.recommendations if r.stock_code not in picked]
+    return bundle.model_copy(update={"recommendations": lead + rest})
+
+
 def build_context(request: ContentRequest, deps: AgentDeps) -> AgentContext:
     guide = deps.load_guide(request.brand)
     with substage("context.retrieval"):
-        bundle = _bundle(request, deps)
+        bundle = feature_first(request, _bundle(request, deps), deps)
     query = request.brief or request.kind.replace("_", " ")
     if request.kind == "chat_answer":
         query = " ".join(t.text for t in request.conversation[-3:] if t.role == "customer")
@@ -158,10 +193,16 @@ def build_context(request: ContentRequest, deps: AgentDeps) -> AgentContext:
     if request.kind == "hero":
         with substage("context.catalog"):
             featured = choose_featured(request, bundle, deps)
+    sent: list[str] = []
+    if request.kind in SENT_KINDS and request.customer_id and bundle.personalized:
+        with substage("context.ledger"):
+            messages = deps.sent_messages(request.brand, request.customer_id, deps.settings)
+            sent = list(dict.fromkeys(m.text for m in messages))[:MAX_SENT]
     return AgentContext(
         request=request,
         guide=guide,
         bundle=bundle,
+        sent=sent,
         exemplars=exemplars,
         knowledge=kb,
         featured=featured,

@@ -18,6 +18,7 @@ from genpersona.brands.guide import BrandGuide
 from genpersona.brands.loader import load_guide
 from genpersona.context.models import ContextBundle
 from genpersona.context.retrieval import context_for
+from genpersona.customers.ledger import SentMessage, sent_messages
 from genpersona.customers.records import add_memory_fact
 from genpersona.embeddings.base import Embedder
 from genpersona.embeddings.factory import get_caching_embedder
@@ -67,6 +68,8 @@ class AgentDeps:
     other_interests: Callable[[str, Settings], list[tuple[str, str]]] = other_interest_texts
     find_pending: Callable[[str, Settings], Draft | None] = find_pending
     remember: Callable[[str, str, str, Settings], None] = remember_shared
+    #: what the customer was recently sent (the delivery ledger), for chat and hero copy
+    sent_messages: Callable[[str, str, Settings], list[SentMessage]] = sent_messages
     extra: dict[str, Any] = field(default_factory=dict)
     #: scores candidates when set (a cheaper model, ``scoring_embedder``); retrieval and
     #: exemplars keep ``embedder``, whose vectors the stores hold

@@ -37,6 +37,7 @@ def assemble_draft(
     trace.repaired = sum(r.repaired for r in results)
     trace.reasked = sum(r.reasked for r in results)
     trace.fallbacks = sum(r.variant.is_fallback for r in results)
+    trace.not_reasked = sum(r.given_up for r in results)
     trace.violations_caught = sum(len(a.violations) for r in results for a in r.attempts)
     trace.candidates = len(results)
     return Draft(

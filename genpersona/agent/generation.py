@@ -1,6 +1,6 @@
 """Stages 3-4: n candidates from the model, each through the guardrails with bounded repair.
 
-A candidate is one ``produce`` function handed to ``generate_guarded``: on a
+A candidate is the guard's repair loop (``guarded_steps``) around ``produce``: on a
 re-ask it re-renders the prompt with the violations listed (the repair note is
 part of the personal tail, so the cached static prefix is untouched) and uses a
 fresh seed. Featured items are never taken from the model's words: the context
@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Generator
 from concurrent.futures import ThreadPoolExecutor
 from functools import cache
+from typing import TypeVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from genpersona.agent.context_stage import AgentContext
 from genpersona.agent.prompting import PromptLibrary, RenderedPrompt
@@ -26,9 +28,14 @@ from genpersona.embeddings.base import Embedder
 from genpersona.errors import RetriesExhausted
 from genpersona.guard.engine import autofix, check, semantic_violations
 from genpersona.guard.models import Attempt
-from genpersona.guard.repair import fallback_content, format_violations_for_prompt, generate_guarded
+from genpersona.guard.repair import (
+    GuardedResult,
+    fallback_content,
+    format_violations_for_prompt,
+    guarded_steps,
+)
 from genpersona.guard.semantic import SemanticGuard
-from genpersona.llm.base import LLM, GenerationParams, PromptStyle
+from genpersona.llm.base import LLM, MAX_STOP, GenerationParams, PromptStyle
 from genpersona.settings import Settings
 from genpersona.types.content import Variant, VariantContent
 from genpersona.types.violations import Violation
@@ -39,11 +46,17 @@ _QUOTES = "\"'“”‘’`*"
 
 
 class GenerationPlan(BaseModel):
-    """Decoding settings per kind and prompt style (small model: short, stopped early)."""
+    """Decoding settings per kind and prompt style (small model: short, stopped early).
+
+    At most 4 stop sequences: OpenAI-compatible servers reject more. ``cache_prompt``:
+    the copy templates put a static prefix first (header, sent lines, shared records), so
+    llama.cpp evaluates it once and serves it from its prompt cache for every other
+    candidate and customer of the brand."""
 
     max_tokens: int
-    stop: list[str]
+    stop: list[str] = Field(max_length=MAX_STOP)
     temperature: float = 0.8
+    cache_prompt: bool | None = None
 
 
 def plan_for(kind: str, style: PromptStyle) -> GenerationPlan:
@@ -51,11 +64,14 @@ def plan_for(kind: str, style: PromptStyle) -> GenerationPlan:
         return GenerationPlan(
             max_tokens={"subject_line": 60, "hero": 110, "chat_answer": 200}[kind], stop=[]
         )
-    record_end = ["\n\n", "\nBackground:", "\nAngle:", "\nProduct:", "\nCustomer likes:"]
+    # at most MAX_STOP (4) stop sequences: what the OpenAI API accepts, so the plan goes to
+    # any OpenAI-compatible server unchanged. A record ends at a blank line in every
+    # template; the labels catch a model that runs on with one newline into the next record
+    record_end = ["\n\n", "\nBackground:", "\nAngle:"]
     if kind == "subject_line":  # subject + preheader: two short sentences
-        return GenerationPlan(max_tokens=40, stop=record_end)
-    if kind == "hero":  # headline + subheadline
-        return GenerationPlan(max_tokens=56, stop=[*record_end, "\nCTA:"])
+        return GenerationPlan(max_tokens=40, stop=[*record_end, "\nSubject:"], cache_prompt=True)
+    if kind == "hero":  # headline + subheadline; the CTA is the guide's, never the model's
+        return GenerationPlan(max_tokens=56, stop=[*record_end, "\nCTA:"], cache_prompt=True)
     return GenerationPlan(
         max_tokens=90, stop=["\nCustomer:", "\n\n", "</message>"], temperature=0.6
     )
@@ -141,15 +157,18 @@ class CandidateRunner:
         settings: Settings | None = None,
     ) -> None:
         self.actx, self.llm, self.library, self.style, self.timer = actx, llm, library, style, timer
+        self.settings = settings
         self.plan = plan_for(actx.request.kind, style)
         self.key = actx.request.idempotency_key()
         # built once: a re-ask changes only the repair note, and it renders while no other
         # candidate may be decoding
         self.variables = prompt_variables(actx)
         self.book = load_recipes(library.dir)
-        self.n = written_count(actx.request.kind, actx.request.n, settings)
+        self.n = written_count(actx.request.kind, actx.request.n, settings, llm)
         start = int(self.key[8:12], 16)
-        self.recipes = self.book.for_candidates(self.n, actx.personalized, start=start)
+        self.recipes = self.book.for_candidates(
+            self.n, actx.personalized, start=start, only=actx.request.recipes
+        )
         _, _, self.version = library.get(actx.request.kind, style)
         policy = "guide+approved" if actx.exemplars else "guide"
         self.recipe_ids: list[str | None] = [
@@ -175,6 +194,7 @@ class CandidateRunner:
             stop=self.plan.stop,
             seed=seed,
             logprobs=self.llm.returns_logprobs and prompt.style == "completion",
+            cache_prompt=self.plan.cache_prompt,
         )
         self.timer.model_started.set()
         started = time.perf_counter()
@@ -187,6 +207,13 @@ class CandidateRunner:
         return result.text
 
     def produce(self, candidate: int, attempt: int, violations: list[Violation]) -> VariantContent:
+        return drive(self.produce_steps(candidate, attempt, violations), self.call)
+
+    def produce_steps(
+        self, candidate: int, attempt: int, violations: list[Violation]
+    ) -> Generator[ModelCall, str, VariantContent]:
+        """``produce`` with its model calls yielded as ``(prompt, seed)`` (sent the text),
+        so a caller can send many candidates' calls to the model at once."""
         grounding = self.actx.grounding
         if grounding is not None and grounding.scripted is not None:
             # composed from the passage, or the handoff/decline line: no model call; if even
@@ -199,14 +226,30 @@ class CandidateRunner:
             else self.render(candidate, format_violations_for_prompt(violations))
         )
         seed = seed_for(self.key, candidate, attempt)
-        text = self.call(prompt, seed)
+        text = yield prompt, seed
         content = parse_output(self.actx.request.kind, text, self.actx)
         if not content.main_text():  # an empty line is not worth a guard pass: one more draw
             seed = seed_for(self.key, candidate, attempt + 50)
-            text = self.call(prompt, seed)
+            text = yield prompt, seed
             content = parse_output(self.actx.request.kind, text, self.actx)
         self.fluency[candidate] = self.last_logprob.get(seed)
         return content.model_copy(update={"recipe_id": self.recipe_ids[candidate]})
+
+
+#: one model call a candidate asks for: the prompt and the seed
+ModelCall = tuple[RenderedPrompt, int]
+T = TypeVar("T")
+
+
+def drive(steps: Generator[ModelCall, str, T], call: Callable[[RenderedPrompt, int], str]) -> T:
+    """Run a generator of model calls one call at a time (the one-by-one path)."""
+    try:
+        prompt, seed = next(steps)
+        while True:
+            prompt, seed = steps.send(call(prompt, seed))
+    except StopIteration as done:
+        result: T = done.value
+        return result
 
 
 class CandidateResult(BaseModel):
@@ -218,6 +261,8 @@ class CandidateResult(BaseModel):
     repaired: bool
     reasked: bool
     rules_checked: list[str] = []
+    #: not re-asked after failing the guard: enough other candidates had passed
+    given_up: bool = False
 
 
 def guard_kwargs(actx: AgentContext) -> dict:
@@ -296,10 +341,18 @@ def _complete_hero(
     return content, violations
 
 
-def run_candidate(runner: CandidateRunner, candidate: int) -> CandidateResult:
+#: a candidate's steps: model calls (sent the text), or ``None`` when the guard sent it
+#: back and it asks whether to be re-asked (sent True to go on, False to stop there)
+CandidateSteps = Generator[ModelCall | None, str | bool, CandidateResult]
+
+
+def candidate_steps(runner: CandidateRunner, candidate: int) -> CandidateSteps:
+    """One candidate through the guard with bounded repair, its model calls yielded
+    (``run_rounds`` drives a draft's candidates round by round). Before each re-ask it
+    yields ``None``; sent False, it stops with the attempt that failed (its variant keeps
+    the blocking violations, so ``passing_variants`` leaves it out)."""
     actx = runner.actx
-    result = generate_guarded(
-        lambda attempt, violations: runner.produce(candidate, attempt, violations),
+    steps = guarded_steps(
         actx.guide,
         kind=actx.request.kind,
         channel=actx.request.resolved_channel,
@@ -310,6 +363,16 @@ def run_candidate(runner: CandidateRunner, candidate: int) -> CandidateResult:
         prompt_static=runner.static_text,
         **guard_kwargs(actx),
     )
+    number, violations = next(steps)
+    while True:
+        content: VariantContent | None = None
+        if number == 1 or (yield None):
+            content = yield from runner.produce_steps(candidate, number, violations)
+        try:
+            number, violations = steps.send(content)
+        except StopIteration as done:
+            result: GuardedResult = done.value
+            break
     attempts = list(result.attempts)
     first = attempts[0] if attempts else None
     content = result.content
@@ -335,10 +398,71 @@ def run_candidate(runner: CandidateRunner, candidate: int) -> CandidateResult:
         variant=variant,
         attempts=attempts,
         first_try_passed=bool(first and first.passed and not first.fixes_applied),
-        repaired=bool(fixes or caught) and not result.is_fallback,
+        repaired=bool(fixes or caught) and not result.is_fallback and not result.given_up,
         reasked=len(attempts) > 1,
         rules_checked=list(result.report.rules_checked) if result.report else [],
+        given_up=result.given_up,
     )
+
+
+def passed_model_line(result: CandidateResult) -> bool:
+    """A candidate the model wrote that the guard let through (a fallback line does not
+    count: it is the guide's, not a choice for this customer)."""
+    v = result.variant
+    return not v.is_fallback and not any(x.severity == "block" for x in v.violations)
+
+
+def reask_limit(runner: CandidateRunner) -> int:
+    """How many passing candidates make re-asks unnecessary: the variants shown
+    (``request.n``), or never (every failing candidate is re-asked) with
+    ``GENPERSONA_COPY_REASK_ALL``."""
+    if runner.settings is not None and runner.settings.copy_reask_all:
+        return runner.n + 1
+    return runner.actx.request.n
+
+
+def run_rounds(
+    runner: CandidateRunner,
+    call_many: Callable[[list[ModelCall]], list[str]],
+    enough: int,
+) -> list[CandidateResult]:
+    """Every candidate of a draft through the guard, round by round: all first attempts
+    in one round, then the re-asks the guard asked for in the next, and so on. Between
+    rounds, once ``enough`` candidates have passed, the ones the guard sent back are not
+    re-asked (a re-ask is one more sequential round trip to the model, for a draft that
+    already has the variants it shows). ``call_many`` answers one round's calls in order;
+    both paths (``generate_candidates`` and ``agent.batch``) use this, so the same seeds
+    give the same candidates."""
+    steps = [candidate_steps(runner, i) for i in range(runner.n)]
+    done: dict[int, CandidateResult] = {}
+    waiting: dict[int, ModelCall] = {}
+    asking: list[int] = []
+
+    def advance(i: int, value: str | bool | None) -> None:
+        try:
+            step = next(steps[i]) if value is None else steps[i].send(value)
+        except StopIteration as stop:
+            done[i] = stop.value
+            return
+        if step is None:
+            asking.append(i)
+        else:
+            waiting[i] = step
+
+    for i in range(runner.n):
+        advance(i, None)
+    while waiting or asking:
+        if asking:
+            go = sum(passed_model_line(r) for r in done.values()) < enough
+            for i in sorted(asking):
+                asking.remove(i)
+                advance(i, go)
+            continue
+        order = list(waiting)
+        texts = call_many([waiting.pop(i) for i in order])
+        for i, text in zip(order, texts, strict=True):
+            advance(i, text)
+    return [done[i] for i in range(runner.n)]
 
 
 @cache
@@ -357,23 +481,31 @@ def generate_candidates(
     workers: int = 1,
     settings: Settings | None = None,
 ) -> tuple[list[CandidateResult], RenderedPrompt]:
-    """n guarded candidates; concurrent when the backend decodes requests in parallel."""
+    """n guarded candidates, round by round (``run_rounds``); a round's calls run
+    concurrently when the backend decodes requests in parallel."""
     runner = CandidateRunner(actx, llm, library, style, timer, settings)
     n = runner.n
-    if workers <= 1 or n == 1:
-        results = [run_candidate(runner, i) for i in range(n)]
-    else:
+
+    def call_many(calls: list[ModelCall]) -> list[str]:
+        if workers <= 1 or len(calls) == 1:
+            return [runner.call(p, seed) for p, seed in calls]
         pool = _candidate_pool(min(workers, n))
-        results = list(pool.map(lambda i: run_candidate(runner, i), range(n)))
+        return list(pool.map(lambda c: runner.call(*c), calls))
+
+    results = run_rounds(runner, call_many, reask_limit(runner))
     return results, runner.base_prompt
 
 
-def written_count(kind: str, shown: int, settings: Settings | None) -> int:
-    """More candidates are written than shown (the ranking picks the best ``shown``);
-    chat answers are written as asked: one good answer, not a choice."""
+def written_count(kind: str, shown: int, settings: Settings | None, llm: LLM | None = None) -> int:
+    """More candidates are written than shown (the ranking picks the best ``shown``), up to
+    the backend's ``max_copy_candidates``; chat answers are written as asked: one good
+    answer, not a choice."""
     if kind == "chat_answer" or settings is None:
         return shown
-    return max(shown, settings.copy_candidates)
+    wanted = settings.copy_candidates
+    if llm is not None and llm.max_copy_candidates is not None:
+        wanted = min(wanted, llm.max_copy_candidates)
+    return max(shown, wanted)
 
 
 def candidate_workers(llm: LLM, settings: Settings) -> int:

@@ -9,12 +9,13 @@ model on one idea per line instead of listing everything it was told.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, Field
 
-from genpersona.errors import PromptTemplateError
+from genpersona.errors import PromptTemplateError, UnknownRecipeError
 from genpersona.types.content import ContentKind
 
 _LOCK = threading.Lock()
@@ -23,6 +24,8 @@ _CACHE: dict[Path, tuple[float, RecipeBook]] = {}
 
 class RecipeExample(BaseModel):
     background: str
+    #: the interest the example's angle is about (fills the recipe's ``focus``)
+    interest: str = ""
     subject: str = ""
     preheader: str = ""
     headline: str = ""
@@ -33,22 +36,53 @@ class Recipe(BaseModel):
     angle: str
     needs_history: bool = False
     brief: str
+    #: the angle about one interest, with an ``{interest}`` slot ("new {interest} that have
+    #: just arrived"): generic angles made generic lines, so the customer's interest is in it
+    focus: str = ""
     subject_line: list[RecipeExample] = Field(default_factory=list)
     hero: list[RecipeExample] = Field(default_factory=list)
 
     def examples(self, kind: ContentKind) -> list[RecipeExample]:
         return list(self.subject_line if kind == "subject_line" else self.hero)
 
+    def brief_for(self, interest: str) -> str:
+        """The angle line for one interest (the plain brief when there is none, or no
+        ``focus``: anonymous visitors, opted-out customers)."""
+        if not interest or "{interest}" not in self.focus:
+            return self.brief
+        return self.focus.replace("{interest}", interest)
+
 
 class RecipeBook(BaseModel):
     version: str
     recipes: dict[str, Recipe]
 
-    def for_candidates(self, n: int, personalized: bool, start: int = 0) -> list[Recipe]:
+    def named(self, names: Sequence[str]) -> list[Recipe]:
+        """The recipes called ``names``, in that order; an unknown name is an error (a
+        campaign asking for an angle the prompts do not have must not silently get others)."""
+        unknown = [n for n in names if n not in self.recipes]
+        if unknown:
+            raise UnknownRecipeError(
+                f"unknown recipe(s) {', '.join(map(repr, unknown))}",
+                fix="use names from prompts/recipes.yaml: " + ", ".join(sorted(self.recipes)),
+                unknown=unknown,
+                known=sorted(self.recipes),
+            )
+        return [self.recipes[n] for n in dict.fromkeys(names)]
+
+    def for_candidates(
+        self, n: int, personalized: bool, start: int = 0, only: Sequence[str] = ()
+    ) -> list[Recipe]:
         """n recipes, all distinct while there are enough; history-based angles only for
         customers with a history. ``start`` rotates the order per request (from its key),
-        so the angle a customer sees first is not always the same."""
+        so the angle a customer sees first is not always the same. ``only`` restricts the
+        pool to those recipes (a campaign's ``recipes:``); a customer without history
+        for whom all of them need one gets the book's general recipes instead, since a
+        "because you often buy" line for a first-time buyer would be made up."""
         pool = [r for r in self.recipes.values() if personalized or not r.needs_history]
+        if only:
+            chosen = [r for r in self.named(only) if personalized or not r.needs_history]
+            pool = chosen or pool
         if not pool:
             raise PromptTemplateError(
                 "recipes.yaml has no recipe usable for this request",

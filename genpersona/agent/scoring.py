@@ -26,10 +26,20 @@ from concurrent.futures import Future, ThreadPoolExecutor
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
+from genpersona.agent.clicks import CLICK_TERM_VERSION, rank_with_clicks
 from genpersona.agent.context_stage import AgentContext, anonymous_line
 from genpersona.agent.deps import AgentDeps
 from genpersona.agent.generation import semantic_gate
-from genpersona.agent.quality import QUALITY_VERSION, SENDABLE_THRESHOLD, assess
+from genpersona.agent.quality import QUALITY_VERSION, SENDABLE_THRESHOLD
+from genpersona.agent.quality_examples import ExampleMatcher
+from genpersona.agent.quality_ranking import (
+    LineVectors,
+    copy_quality,
+    line_embedder,
+    line_vectors,
+    prompt_examples,
+    variant_lines,
+)
 from genpersona.agent.trace import StageTimer
 from genpersona.agent.variables import limit_chars
 from genpersona.embeddings.base import Embedder
@@ -42,7 +52,9 @@ SCORER_VERSIONS = {
     "length_fit": "length-2026.11.1",
     "novelty": "novelty-2026.11.1",
     "quality": QUALITY_VERSION,
-    "total": "weights-2026.12.1 (quality-weighted; weight 0 = weights-2026.11.1)",
+    "click_ctr": f"{CLICK_TERM_VERSION} (GENPERSONA_CLICK_MODEL_WEIGHT; omitted without a model)",
+    "total": "weights-2026.12.4 (quality-weighted, plus the main line's specificity among "
+    "sendable lines; weight 0 = weights-2026.11.1)",
 }
 WEIGHTS = {
     "brand_voice": 0.25,
@@ -51,6 +63,14 @@ WEIGHTS = {
     "length_fit": 0.15,
     "novelty": 0.15,
 }
+#: weights-2026.12.4: among sendable lines, the credit for a main line (subject, headline)
+#: that fits this customer better than the others (``specificity`` of the main line alone);
+#: at 0.3 a line about this customer's own themes outranks a generic one of up to ~0.3 more
+#: quality, and a line under the sendable threshold gets none of it (a keyword list of the
+#: customer's themes is "specific" in meaning, so the credit must not reach it)
+SPECIFIC_WEIGHT = 0.3
+#: the credit grows from nothing at the sendable threshold to whole at this quality
+SPECIFIC_FULL_AT = 0.6
 FALLBACK_PENALTY = 0.25
 BLOCKING_PENALTY = 0.5
 OTHERS_TTL_S = 600.0
@@ -92,8 +112,13 @@ class ScoringContext(BaseModel):
     max_chars: int
     #: what the prompt told the model about the customer: copying it back is echo
     context_terms: list[str] = []
+    #: the prompt's few-shot lines: a candidate that copies one is not new copy
+    examples: list[str] = []
     #: candidate texts embedded with the references (inline scoring), by text
     candidates: dict[str, np.ndarray] = {}
+    #: the candidates' lines for the copy-quality classifier, from the same pass when it
+    #: has a head for the scoring embedder (else from one call per batch to MiniLM)
+    lines: LineVectors = LineVectors()
 
 
 def interest_text(actx: AgentContext) -> str:
@@ -119,17 +144,6 @@ def context_terms(actx: AgentContext) -> list[str]:
     if actx.request.brief:
         terms.append(actx.request.brief)
     return terms
-
-
-def copy_quality(v: Variant, terms: list[str]) -> tuple[float, float, float | None]:
-    """(quality, echo, fluency) of a variant: its main line, with the preheader or
-    subheadline counted in at a quarter when there is one."""
-    main = assess(v.content.main_text(), terms, v.lm_logprob)
-    second = v.content.preheader or v.content.subheadline
-    if not second or v.content.answer:
-        return main.quality, main.echo, main.fluency
-    extra = assess(second, terms)
-    return 0.75 * main.quality + 0.25 * extra.quality, main.echo, main.fluency
 
 
 def theme_text(themes: list[str]) -> str:
@@ -171,14 +185,20 @@ class ScoringInputs(BaseModel):
     others: np.ndarray
     max_chars: int
     context_terms: list[str] = []
+    examples: list[str] = []
+    #: each candidate line alone, for the classifier, when it reads this embedder's vectors
+    lines: list[str] = []
 
     def texts(self) -> list[str]:
         extra = ([self.interest] if self.interest else []) + ([self.themes] if self.themes else [])
-        return self.good + self.bad + self.past + self.candidates + extra
+        return self.good + self.bad + self.past + self.candidates + extra + self.lines
 
 
 def scoring_inputs(
-    actx: AgentContext, deps: AgentDeps, variant_texts: list[str] | None = None
+    actx: AgentContext,
+    deps: AgentDeps,
+    variant_texts: list[str] | None = None,
+    lines: list[str] | None = None,
 ) -> ScoringInputs:
     emb, guide, kind = deps.scoring_embedder, actx.guide, actx.request.kind
     examples = guide.examples.get(kind)
@@ -203,11 +223,16 @@ def scoring_inputs(
         others=others,
         max_chars=limit_chars(actx),
         context_terms=context_terms(actx),
+        examples=prompt_examples(actx, deps.settings.prompts_dir),
+        lines=list(lines or []),
     )
 
 
 def assemble_scoring_context(
-    inputs: ScoringInputs, vectors: dict[str, np.ndarray], dim: int
+    inputs: ScoringInputs,
+    vectors: dict[str, np.ndarray],
+    dim: int,
+    lines: LineVectors | None = None,
 ) -> ScoringContext:
     return ScoringContext(
         good=_rows(vectors, inputs.good, dim),
@@ -219,26 +244,56 @@ def assemble_scoring_context(
         max_chars=inputs.max_chars,
         candidates={t: vectors[t] for t in inputs.candidates},
         context_terms=inputs.context_terms,
+        examples=inputs.examples,
+        lines=lines or LineVectors(),
     )
+
+
+def _lines_in_pass(deps: AgentDeps) -> tuple[Embedder | None, bool]:
+    """(whose vectors the classifier reads, whether the scoring pass embeds them)."""
+    emb = line_embedder(deps.scoring_embedder, deps.embedder, deps.settings.copy_quality_vectors)
+    return emb, emb is not None and emb.name == deps.scoring_embedder.name
 
 
 def build_scoring_context(
-    actx: AgentContext, deps: AgentDeps, variant_texts: list[str] | None = None
+    actx: AgentContext,
+    deps: AgentDeps,
+    variant_texts: list[str] | None = None,
+    lines: list[str] | None = None,
 ) -> ScoringContext:
-    """Reference vectors; ``variant_texts`` are embedded in the same single model call."""
-    inputs = scoring_inputs(actx, deps, variant_texts)
-    return assemble_scoring_context(
-        inputs, _embed_once(deps.scoring_embedder, inputs.texts()), deps.scoring_embedder.dim
-    )
+    """Reference vectors; ``variant_texts`` (and the candidates' ``lines``, when the
+    classifier reads the scoring embedder's vectors) are embedded in the same model call."""
+    lemb, shared = _lines_in_pass(deps)
+    inputs = scoring_inputs(actx, deps, variant_texts, lines if shared else None)
+    vectors = _embed_once(deps.scoring_embedder, inputs.texts())
+    got = None
+    if lemb is not None and shared:
+        got = LineVectors(embedder=lemb.name, vectors={t: vectors[t] for t in inputs.lines})
+    return assemble_scoring_context(inputs, vectors, deps.scoring_embedder.dim, got)
 
 
 def build_scoring_contexts(
-    items: list[tuple[AgentContext, list[str]]], deps: AgentDeps
+    items: list[tuple[AgentContext, list[str], list[str]]], deps: AgentDeps
 ) -> list[ScoringContext]:
-    """The batch variant: every draft's references and candidates in ONE embedder call."""
-    all_inputs = [scoring_inputs(actx, deps, texts) for actx, texts in items]
+    """The batch variant, for (context, candidate texts, candidate lines) per draft: every
+    draft's references, candidates and lines in ONE embedder call; when the classifier
+    reads another embedder's vectors than scoring's, its lines in one more for the batch."""
+    lemb, shared = _lines_in_pass(deps)
+    all_inputs = [
+        scoring_inputs(actx, deps, texts, lines if shared else None) for actx, texts, lines in items
+    ]
     vectors = _embed_once(deps.scoring_embedder, [t for inp in all_inputs for t in inp.texts()])
-    return [assemble_scoring_context(inp, vectors, deps.scoring_embedder.dim) for inp in all_inputs]
+    if lemb is not None and not shared:
+        vectors_of_lines = _embed_once(lemb, [t for _, _, lines in items for t in lines])
+    else:
+        vectors_of_lines = vectors
+    out = []
+    for inp, (_, _, lines) in zip(all_inputs, items, strict=True):
+        got = None
+        if lemb is not None:
+            got = LineVectors(embedder=lemb.name, vectors={t: vectors_of_lines[t] for t in lines})
+        out.append(assemble_scoring_context(inp, vectors, deps.scoring_embedder.dim, got))
+    return out
 
 
 def _top_mean(sims: np.ndarray, k: int = 3) -> np.ndarray:
@@ -269,6 +324,26 @@ def specificity(vecs: np.ndarray, sctx: ScoringContext) -> np.ndarray:
         return np.zeros(len(vecs))
     own = vecs @ sctx.own_themes
     return np.mean((sctx.others @ vecs.T) < own, axis=0)
+
+
+def main_line_vectors(
+    variants: list[Variant], embedder: Embedder, line_vecs: LineVectors | None
+) -> np.ndarray | None:
+    """The main lines' vectors in the scoring embedder's space, when the classifier's line
+    vectors are that embedder's (the demo's MiniLM: nothing is embedded again); else None."""
+    if line_vecs is None or line_vecs.embedder != embedder.name:
+        return None
+    texts = [v.content.main_text() for v in variants]
+    if not all(t in line_vecs.vectors for t in texts):
+        return None
+    return np.stack([line_vecs.vectors[t] for t in texts])
+
+
+def specific_credit(specific: float, quality: float) -> float:
+    """The main line's specificity credit (weights-2026.12.4): none under the sendable
+    threshold, whole from ``SPECIFIC_FULL_AT``."""
+    ramp = (quality - SENDABLE_THRESHOLD) / (SPECIFIC_FULL_AT - SENDABLE_THRESHOLD)
+    return SPECIFIC_WEIGHT * specific * min(1.0, max(0.0, ramp))
 
 
 def length_fit(text: str, max_chars: int) -> float:
@@ -308,13 +383,17 @@ def score_variants(
     quality_weight: float = 0.5,
     *,
     vecs: np.ndarray | None = None,
+    line_vecs: LineVectors | None = None,
 ) -> list[Variant]:
-    """Scores on every variant, best first (``vecs``: their vectors, when already made).
+    """Scores on every variant, best first (``vecs``: their vectors, when already made;
+    ``line_vecs``: each line's vector for the copy-quality classifier's semantic head).
 
     With ``quality_weight`` w > 0: relevance and specificity count only as far as the line
     is sendable (a list of the customer's themes is close to them in meaning, but is not
     personal copy), total = (1 - w) * weighted parts + w * quality, and a line below the
-    sendable threshold loses w more, so it ranks under every sendable line."""
+    sendable threshold loses w more, so it ranks under every sendable line. Among sendable
+    lines the main line's own specificity (the subject alone, as the inbox shows it first)
+    earns ``specific_credit``: between two fluent lines, the one about this customer wins."""
     if not variants:
         return []
     if vecs is None:
@@ -326,16 +405,21 @@ def score_variants(
         "length_fit": [length_fit(v.content.main_text(), sctx.max_chars) for v in variants],
         "novelty": novelty(vecs, sctx),
     }
+    main = main_line_vectors(variants, embedder, line_vecs) if quality_weight > 0 else None
+    main_specific = specificity(main, sctx) if main is not None else columns["specificity"]
     scored: list[Variant] = []
+    shots = ExampleMatcher(sctx.examples)  # the examples prepared once for every line
     for i, v in enumerate(variants):
         parts = {k: float(col[i]) for k, col in columns.items()}
-        quality, echo, fluency = copy_quality(v, sctx.context_terms)
+        cq = copy_quality(v, sctx.context_terms, shots, line_vecs)
+        quality = cq.quality
         if quality_weight > 0:
             parts["relevance"] *= quality
             parts["specificity"] *= quality
         total = sum(WEIGHTS[k] * parts[k] for k in WEIGHTS)
         if quality_weight > 0:
             total = (1 - quality_weight) * total + quality_weight * quality
+            total += specific_credit(float(main_specific[i]), quality)
             if quality < SENDABLE_THRESHOLD:
                 total -= quality_weight
         if v.is_fallback:
@@ -343,7 +427,7 @@ def score_variants(
         if any(x.severity == "block" for x in v.violations):
             total -= BLOCKING_PENALTY
         rounded = {k: round(val, 4) for k, val in parts.items()}
-        extra = {"quality": round(quality, 4), "echo": round(echo, 4), "fluency": fluency}
+        extra = {"quality": quality, "echo": cq.echo, "fluency": cq.fluency, "copied": cq.copied}
         scores = Scores(**rounded, **extra, total=round(total, 4))
         scored.append(v.model_copy(update={"scores": scores}))
     return sorted(scored, key=lambda v: v.scores.total, reverse=True)
@@ -379,9 +463,18 @@ def score_candidates(
     """The score stage: the passing variants, scored and ranked best first."""
     # inline, the candidates join the references in one embedder call (each has a fixed cost)
     sctx = (
-        prepared.result() if prepared else build_scoring_context(actx, deps, variant_texts(passed))
+        prepared.result()
+        if prepared
+        else build_scoring_context(actx, deps, variant_texts(passed), variant_lines(passed))
     )
     return score_batch_item(passed, sctx, actx, deps)
+
+
+#: the kinds the copy-quality classifier was trained for: one-line marketing copy (subject
+#: lines and preheaders, headlines). A chat answer is a paragraph composed from an FAQ
+#: passage; it is judged by the support check, and the classifier would only penalise its
+#: length (a grounded answer scored below zero in the demo).
+QUALITY_KINDS = frozenset({"subject_line", "hero"})
 
 
 def score_batch_item(
@@ -392,7 +485,13 @@ def score_batch_item(
     emb = deps.scoring_embedder
     vecs = candidate_vectors(passed, sctx, emb)
     passed, vecs = semantic_gate(passed, vecs, actx, emb)  # the guard, by meaning
-    return score_variants(passed, sctx, emb, deps.settings.copy_quality_weight, vecs=vecs)
+    # each line alone, for the quality classifier: from the scoring pass when it made them
+    lemb = line_embedder(emb, deps.embedder, deps.settings.copy_quality_vectors)
+    lines = line_vectors(passed, lemb, known=sctx.lines)
+    kind = actx.request.kind
+    weight = deps.settings.copy_quality_weight if kind in QUALITY_KINDS else 0.0
+    scored = score_variants(passed, sctx, emb, weight, vecs=vecs, line_vecs=lines)
+    return rank_with_clicks(scored, kind, deps)  # predicted CTR, a small term
 
 
 def clear_caches() -> None:

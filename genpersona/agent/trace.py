@@ -53,6 +53,10 @@ class StageTimer:
         with self._lock:
             self.trace.prompt_tokens += result.prompt_tokens
             self.trace.completion_tokens += result.completion_tokens
+            self.trace.cached_prompt_tokens += result.cached_prompt_tokens
+            self.trace.model_calls += 1
+            self.trace.prompt_eval_ms += result.prompt_eval_ms or 0.0
+            self.trace.decode_ms += result.decode_ms or 0.0
             self._intervals.append((started, ended))
 
     def record_embed(self, started: float, ended: float) -> None:

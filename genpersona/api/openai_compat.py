@@ -35,6 +35,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, StreamingResponse
 
+from genpersona.agent.chat_input import condense
 from genpersona.api.deps import ServicesDep, SettingsDep
 from genpersona.api.openai_schemas import (
     ChatCompletionRequest,
@@ -55,8 +56,9 @@ router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[require_scope("c
 
 #: a sentence ends at . ! ? or … (plus closing quotes/brackets) and the spaces after it
 _SENTENCE_END = re.compile(r"[.!?\u2026]+[\"')\]\u201d\u2019]*\s+")
-_MAX_MESSAGE = 2000
 _MAX_TURNS = 50
+#: ChatTurn.text's bound (genpersona.types.content)
+_TURN_MAX = 4000
 
 
 def sentence_chunks(text: str) -> list[str]:
@@ -71,7 +73,9 @@ def sentence_chunks(text: str) -> list[str]:
     return out
 
 
-def _conversation(body: ChatCompletionRequest) -> tuple[list[ChatTurn], str, int]:
+def _conversation(
+    body: ChatCompletionRequest, settings: Settings
+) -> tuple[list[ChatTurn], str, int]:
     """(earlier turns, the customer's new message, how many messages were not used)."""
     used = [m for m in body.messages if m.role in ("user", "assistant")]
     ignored = len(body.messages) - len(used)
@@ -83,17 +87,25 @@ def _conversation(body: ChatCompletionRequest) -> tuple[list[ChatTurn], str, int
     message = used[-1].text()
     if not message.strip():
         raise InputError("the last user message is blank", fix="send the customer's words")
-    if len(message) > _MAX_MESSAGE:
-        raise InputError(
-            f"the last user message is longer than {_MAX_MESSAGE} characters",
-            fix="send a shorter message",
-        )
+    # no length check here: chat_reply refuses a message over chat_message_max_chars with
+    # the same error on both routes; shorter ones are condensed, never cut
     turns = [
-        ChatTurn(role="customer" if m.role == "user" else "assistant", text=m.text()[:4000])
+        ChatTurn(
+            role="customer" if m.role == "user" else "assistant",
+            text=_turn_text(m.text(), settings),
+        )
         for m in used[:-1]
         if m.text().strip()
     ]
     return turns[-_MAX_TURNS:], message, ignored
+
+
+def _turn_text(text: str, settings: Settings) -> str:
+    """An earlier turn as given, or, when longer than the message window (and ChatTurn's
+    bound), condensed as chat_reply would read it: the last questions kept, not cut off,
+    and a stored conversation still reloads."""
+    limit = min(settings.chat_message_window, _TURN_MAX)
+    return text if len(text) <= limit else condense(text, limit)
 
 
 def _anonymous(body: ChatCompletionRequest) -> AnonymousContext | None:
@@ -119,7 +131,7 @@ def answer(
     brand = body.model
     customer = body.meta("customer_id") or (body.user.strip() if body.user else None) or None
     mode = _guard_mode(body)
-    turns, message, ignored = _conversation(body)
+    turns, message, ignored = _conversation(body, settings)
     conversation_id = body.meta("conversation_id")
     stored: list[dict[str, Any]] = []
     if conversation_id:
@@ -136,7 +148,7 @@ def answer(
             [
                 *stored,
                 *new,
-                {"role": "customer", "text": message},
+                {"role": "customer", "text": _turn_text(message, settings)},
                 {"role": "assistant", "text": reply.answer},
             ],
             settings,

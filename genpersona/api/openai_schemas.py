@@ -7,25 +7,32 @@ the brand's guide, not the caller, decides how answers are written.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 GuardMode = Literal["whole", "chunk"]
 
 
+#: a structural bound only, the same as ``POST /v1/chat``'s ``message``: the configurable
+#: ceiling (``GENPERSONA_CHAT_MESSAGE_MAX_CHARS``) applies to the whole message, its parts
+#: joined, in ``chat_reply``, so a message is refused at the same length on both routes
+#: whether it comes as a string or as parts
+BODY_TEXT_MAX = 1_000_000
+
+
 class TextPart(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     type: Literal["text"]
-    text: str = Field(max_length=4000)
+    text: str = Field(max_length=BODY_TEXT_MAX)
 
 
 class OAIMessage(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[TextPart] | None = None
+    content: Annotated[str, Field(max_length=BODY_TEXT_MAX)] | list[TextPart] | None = None
 
     def text(self) -> str:
         if isinstance(self.content, list):

@@ -8,6 +8,7 @@ modules, and each route's dependency on the rest of genpersona is one field here
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,7 @@ from sqlalchemy import text
 from genpersona.agent.chat import chat_reply
 from genpersona.agent.pipeline import generate
 from genpersona.brands.loader import list_guides, load_guide
+from genpersona.campaigns.beat import send_compaction
 from genpersona.campaigns.outcomes import record_outcomes
 from genpersona.customers.conversations import load_turns, save_turns
 from genpersona.customers.records import record_event
@@ -40,6 +42,8 @@ from genpersona.review.queue import (
 from genpersona.settings import Settings
 from genpersona.types.audience import AnonymousContext
 from genpersona.types.content import ChatTurn, ContentRequest, Draft
+
+_log = logging.getLogger(__name__)
 
 
 def _generate(request: ContentRequest, settings: Settings) -> Draft:
@@ -68,7 +72,16 @@ def _export(brand: str, customer_id: str, settings: Settings) -> dict[str, Any]:
 
 
 def _erase(brand: str, customer_id: str, settings: Settings) -> Any:
-    return erase_customer(brand, customer_id, settings=settings)
+    """``erase_compaction=background``: delete now, compact on a worker (sent at once when a
+    broker is set; the beat entry covers it otherwise, or if the send fails)."""
+    background = settings.erase_compaction == "background"
+    report = erase_customer(brand, customer_id, settings=settings, compact=not background)
+    if background:
+        try:
+            send_compaction(settings)
+        except Exception:  # noqa: BLE001 - the pending file keeps the work for the beat entry
+            _log.warning("could not send the compaction task; the beat entry will run it")
+    return report
 
 
 def _set_opt_out(brand: str, customer_id: str, opted_out: bool, settings: Settings) -> Any:

@@ -339,6 +339,15 @@ class KnowledgeEntry(_Strict):
     question: str = Field(min_length=3)
     answer: str = Field(min_length=3)
     tags: list[str] = Field(default_factory=list)
+    also_asked: list[str] = Field(
+        default_factory=list,
+        description="other ways customers ask this question (matched like the question itself; "
+        "the chat retrieves an entry by its closest phrasing)",
+    )
+
+    @property
+    def phrasings(self) -> list[str]:
+        return [self.question, *self.also_asked]
 
 
 class BrandGuide(_Strict):

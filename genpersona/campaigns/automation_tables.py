@@ -8,7 +8,10 @@
   unique key makes a re-delivered event harmless, ``status`` tracks it from
   ``pending`` (waiting for ``due_at``) to ``done`` / ``cancelled`` / ``debounced``.
 - ``auto_review_decisions``: what the campaign review policy decided for each
-  draft and by which rule, with the audit sample's verdict once a reviewer gives it.
+  draft and by which rule, with the audit sample's verdict once a reviewer gives it
+  (``audited_at``: when; migration 0013).
+- ``auto_review_resumes``: a person resuming auto-approval the audit paused; the pause
+  then counts only verdicts given after the latest resume (migration 0013).
 Rows naming a customer carry ``brand`` + ``customer_id`` so erasure can delete them.
 """
 
@@ -51,6 +54,7 @@ class CampaignPeriodRunRow(Base):
     definition_version: Mapped[int] = mapped_column(Integer)
     run_id: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="running")
+    #: when the period was claimed, refreshed by the running run's heartbeat (automation.py)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
 
@@ -97,6 +101,23 @@ class AutoReviewRow(Base):
     audit_sampled: Mapped[bool] = mapped_column(Boolean, default=False)
     #: None until judged; then True (reviewer agrees) or False (reviewer rejects)
     audit_ok: Mapped[bool | None] = mapped_column(Boolean)
+    audited_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
     __table_args__ = (Index("ix_auto_review_brand_campaign", "brand", "campaign"),)
+
+
+class AutoReviewResumeRow(Base):
+    __tablename__ = "auto_review_resumes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    brand: Mapped[str] = mapped_column(String(64))
+    campaign: Mapped[str] = mapped_column(String(128))
+    actor: Mapped[str] = mapped_column(String(128))
+    note: Mapped[str] = mapped_column(Text, default="")
+    #: the audit state the person looked at when resuming (judged, rejected verdicts)
+    judged: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_auto_review_resumes_brand_campaign", "brand", "campaign"),)

@@ -23,14 +23,11 @@ from collections.abc import Callable
 
 from genpersona.agent.batch import StageCpu
 from genpersona.agent.deps import AgentDeps, default_deps
-from genpersona.brands.loader import load_guide
 from genpersona.campaigns import store
 from genpersona.campaigns.batching import generate_requests
-from genpersona.campaigns.runner import CampaignReport, _report, run_campaign
-from genpersona.campaigns.segments import Segment, select_customers
-from genpersona.campaigns.step import CustomerResult, build_request
-from genpersona.db.base import utcnow
-from genpersona.errors import SegmentError
+from genpersona.campaigns.runner import CampaignReport, _report, run_campaign, start_campaign
+from genpersona.campaigns.segments import Segment
+from genpersona.campaigns.step import CustomerResult
 from genpersona.llm.base import LLM
 from genpersona.settings import Settings, get_settings
 from genpersona.types.content import ContentKind
@@ -60,21 +57,10 @@ def run_campaign_batched(
     if distributed:
         return run_campaign(brand, kind, segment, brief, campaign_name, n, distributed=True,
                             settings=settings, on_start=on_start, on_result=on_result)  # fmt: skip
-    if not campaign_name.strip():
-        raise SegmentError("the campaign has no name", fix="pass --name, e.g. xmas-2026")
-    if not 1 <= n <= 10:
-        raise SegmentError(f"n={n} is out of range", fix="ask for 1 to 10 variants per customer")
-    build_request(brand, kind, "probe", brief, campaign_name, n)  # validate before selecting
-    load_guide(brand, settings)  # a broken guide would fail every customer: say it once
-    customers = select_customers(brand, segment, settings)
-    started = utcnow()
-    run_id = store.start_run(brand=brand, name=campaign_name, kind=kind, brief=brief, n=n,
-                             segment=segment.model_dump(mode="json", exclude_none=True),
-                             distributed=False, targeted=len(customers),
-                             settings=settings)  # fmt: skip
-    if on_start:
-        on_start(len(customers))
-    requests = [build_request(brand, kind, c, brief, campaign_name, n) for c in customers]
+    run_id, requests, started = start_campaign(
+        brand, kind, segment, brief, campaign_name, n, distributed=False,
+        settings=settings, on_start=on_start,
+    )  # fmt: skip
     results: list[CustomerResult] = []
 
     def record(batch: list[CustomerResult]) -> None:

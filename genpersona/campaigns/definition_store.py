@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
+from datetime import time
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -183,3 +184,11 @@ def cap_class_of(brand: str, campaign: str, settings: Settings | None = None) ->
 def holdout_share_of(brand: str, campaign: str, settings: Settings | None = None) -> float | None:
     d = definition_for_campaign(brand, campaign, settings)
     return d.holdout_share if d is not None else None
+
+
+def send_window_of(
+    brand: str, campaign: str, settings: Settings | None = None
+) -> tuple[time, time] | None:
+    """The definition's local send window (start, end), or None for ad-hoc campaigns."""
+    d = definition_for_campaign(brand, campaign, settings)
+    return (d.send_window.start, d.send_window.end) if d is not None else None

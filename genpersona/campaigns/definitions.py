@@ -9,6 +9,7 @@ is stored, and every error names the file, the field and the fix.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -231,3 +232,19 @@ def load_path(path: Path) -> list[CampaignDefinition]:
             )
         seen[key] = f
     return definitions
+
+
+def check_recipe_names(
+    definitions: Sequence[CampaignDefinition], sources: Sequence[str], known: Collection[str]
+) -> None:
+    """Every ``recipes:`` name must be a recipe of the prompts (``prompts/recipes.yaml``);
+    checked at apply time so a typo is caught when the file is stored, not on Monday."""
+    for d, source in zip(definitions, sources, strict=True):
+        unknown = [r for r in d.recipes if r not in known]
+        if unknown:
+            raise CampaignDefinitionError(
+                f"{source}: field recipes: unknown recipe(s) {', '.join(map(repr, unknown))}",
+                fix="use names from prompts/recipes.yaml: " + ", ".join(sorted(known)),
+                file=source,
+                field="recipes",
+            )

@@ -17,7 +17,8 @@ the rule, and a row in ``auto_review_decisions``. ``audit_share`` of the
 auto-approved drafts (a seeded draw per draft) are sampled for reviewers; when
 the reviewers' rejection rate over at least ``min_audits`` judged samples passes
 ``pause_rejection_rate``, the campaign's auto-approval pauses: every later draft
-is routed to people, with the rule ``paused``.
+is routed to people, with the rule ``paused``, until a person resumes it
+(``review_pause.resume_auto_approval``; only later verdicts count after that).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from sqlalchemy import select
 
 from genpersona.campaigns.automation_tables import AutoReviewRow
 from genpersona.campaigns.definitions import ReviewPolicy
+from genpersona.campaigns.review_pause import audit_state, is_paused, latest_resume
+from genpersona.db.base import utcnow
 from genpersona.db.engine import session_scope
 from genpersona.errors import DraftNotFound, InputError
 from genpersona.review.audit import record
@@ -98,28 +101,6 @@ def sampled_for_audit(draft_id: int, share: float, seed: int) -> bool:
     """A seeded draw per draft: the same draft is always sampled or never (re-runs agree)."""
     h = hashlib.sha256(f"{seed}:audit:{draft_id}".encode()).digest()
     return int.from_bytes(h[:8], "big") / 2**64 < share
-
-
-def audit_state(brand: str, scope: str, settings: Settings | None = None) -> tuple[int, int]:
-    """(judged audit samples, rejected ones) for the campaign ``scope``."""
-    with session_scope(settings) as session:
-        verdicts = list(
-            session.scalars(
-                select(AutoReviewRow.audit_ok).where(
-                    AutoReviewRow.brand == brand,
-                    AutoReviewRow.campaign == scope,
-                    AutoReviewRow.audit_ok.is_not(None),
-                )
-            )
-        )
-    return len(verdicts), sum(1 for ok in verdicts if ok is False)
-
-
-def is_paused(
-    brand: str, scope: str, policy: ReviewPolicy, settings: Settings | None = None
-) -> bool:
-    judged, rejected = audit_state(brand, scope, settings)
-    return judged >= policy.min_audits and rejected / judged > policy.pause_rejection_rate
 
 
 def _similarity(draft: Draft, text: str | None, settings: Settings) -> float | None:
@@ -253,6 +234,7 @@ def record_audit_verdict(
     with session_scope(settings) as session:
         row = session.scalars(select(AutoReviewRow).where(AutoReviewRow.draft_id == draft_id)).one()
         row.audit_ok = ok
+        row.audited_at = utcnow()
         record(
             session,
             reviewer,
@@ -264,7 +246,9 @@ def record_audit_verdict(
         )
     paused = is_paused(brand, scope, policy, settings)
     if paused and not was_paused:
-        judged, rejected = audit_state(brand, scope, settings)
+        resume = latest_resume(brand, scope, settings)
+        since = resume.created_at if resume is not None else None
+        judged, rejected = audit_state(brand, scope, settings, since)
         with session_scope(settings) as session:
             record(
                 session,

@@ -14,12 +14,13 @@ Properties an unattended job needs, and how they are met:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from genpersona.agent.recipes import load_recipes
 from genpersona.brands.loader import load_guide
 from genpersona.campaigns import store
 from genpersona.campaigns.segments import Segment, select_customers
@@ -33,7 +34,7 @@ from genpersona.db.base import utcnow
 from genpersona.errors import SegmentError
 from genpersona.llm.base import LLM
 from genpersona.settings import Settings, get_settings
-from genpersona.types.content import ContentKind
+from genpersona.types.content import ContentKind, ContentRequest
 
 
 class CampaignReport(BaseModel):
@@ -68,42 +69,23 @@ def run_campaign(
     generate: GenerateFn | None = None,
     on_start: Callable[[int], None] | None = None,
     on_result: Callable[[CustomerResult], None] | None = None,
+    recipes: Sequence[str] = (),
+    feature_items: Sequence[str] = (),
 ) -> CampaignReport:
     """Generate drafts for every customer in ``segment``; see the module docstring.
 
     ``on_start(total)`` and ``on_result(result)`` drive a progress bar.
     ``generate`` replaces the pipeline call (in-process only; tests, dry runs).
+    ``recipes`` restricts the angles candidates are written from (checked against
+    ``prompts/recipes.yaml`` before anyone is selected); ``feature_items`` are stock
+    codes every draft features first.
     """
     settings = settings or get_settings()
-    if not campaign_name.strip():
-        raise SegmentError("the campaign has no name", fix="pass --name, e.g. xmas-2026")
-    if not 1 <= n <= 10:
-        raise SegmentError(f"n={n} is out of range", fix="ask for 1 to 10 variants per customer")
-    build_request(brand, kind, "probe", brief, campaign_name, n)  # validate before selecting
-    if generate is None:
-        # a missing or broken brand guide would fail every customer the same way: say it once
-        load_guide(brand, settings)
-    customers = select_customers(brand, segment, settings)
-    if distributed and customers:
-        # celery and the worker app load only for distributed runs
-        from genpersona.campaigns.tasks import ensure_ready
-
-        ensure_ready(settings)  # no broker or no worker: refuse before recording a run
-    started = utcnow()
-    run_id = store.start_run(
-        brand=brand,
-        name=campaign_name,
-        kind=kind,
-        brief=brief,
-        n=n,
-        segment=segment.model_dump(mode="json", exclude_none=True),
-        distributed=distributed,
-        targeted=len(customers),
-        settings=settings,
-    )
-    if on_start:
-        on_start(len(customers))
-    requests = [build_request(brand, kind, c, brief, campaign_name, n) for c in customers]
+    run_id, requests, started = start_campaign(
+        brand, kind, segment, brief, campaign_name, n, distributed=distributed,
+        settings=settings, check_guide=generate is None, on_start=on_start,
+        recipes=recipes, feature_items=feature_items,
+    )  # fmt: skip
 
     def record(result: CustomerResult) -> None:
         store.record_item(
@@ -137,6 +119,61 @@ def run_campaign(
         raise
     return _report(
         run_id, brand, campaign_name, kind, segment, distributed, results, started, settings
+    )
+
+
+def start_campaign(
+    brand: str,
+    kind: ContentKind,
+    segment: Segment,
+    brief: str,
+    campaign_name: str,
+    n: int,
+    *,
+    distributed: bool,
+    settings: Settings,
+    check_guide: bool = True,
+    on_start: Callable[[int], None] | None = None,
+    recipes: Sequence[str] = (),
+    feature_items: Sequence[str] = (),
+) -> tuple[int, list[ContentRequest], datetime]:
+    """What every runner does before its first draft: validate, select the customers,
+    record the run. Returns (run id, one request per customer, start time)."""
+    if not campaign_name.strip():
+        raise SegmentError("the campaign has no name", fix="pass --name, e.g. xmas-2026")
+    if not 1 <= n <= 10:
+        raise SegmentError(f"n={n} is out of range", fix="ask for 1 to 10 variants per customer")
+    options: dict[str, Any] = {"recipes": list(recipes), "feature_items": list(feature_items)}
+    build_request(brand, kind, "probe", brief, campaign_name, n, **options)  # validate first
+    if recipes:
+        load_recipes(settings.prompts_dir).named(recipes)  # an unknown name fails everyone
+    if check_guide:
+        # a missing or broken brand guide would fail every customer the same way: say it once
+        load_guide(brand, settings)
+    customers = select_customers(brand, segment, settings)
+    if distributed and customers:
+        # celery and the worker app load only for distributed runs
+        from genpersona.campaigns.tasks import ensure_ready
+
+        ensure_ready(settings)  # no broker or no worker: refuse before recording a run
+    started = utcnow()
+    run_id = store.start_run(
+        brand=brand,
+        name=campaign_name,
+        kind=kind,
+        brief=brief,
+        n=n,
+        segment=segment.model_dump(mode="json", exclude_none=True),
+        distributed=distributed,
+        targeted=len(customers),
+        settings=settings,
+    )
+    if on_start:
+        on_start(len(customers))
+    return (
+        run_id,
+        [build_request(brand, kind, c, brief, campaign_name, n, **options) for c in customers],
+        started,
     )
 
 

@@ -6,7 +6,7 @@ behave the same; neither imports the other for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 from pydantic import BaseModel
@@ -32,16 +32,34 @@ class CustomerResult(BaseModel):
 
 
 def build_request(
-    brand: str, kind: ContentKind, customer_id: str, brief: str, campaign: str, n: int
+    brand: str,
+    kind: ContentKind,
+    customer_id: str,
+    brief: str,
+    campaign: str,
+    n: int,
+    *,
+    recipes: Sequence[str] = (),
+    feature_items: Sequence[str] = (),
 ) -> ContentRequest:
-    """The one place a campaign request is built, so in-process and worker keys match."""
+    """The one place a campaign request is built, so in-process and worker keys match.
+
+    ``recipes`` (a definition's ``recipes:``) restrict the angles the candidates are
+    written from; ``feature_items`` are stock codes the draft features first."""
     if kind == "chat_answer":
         raise SegmentError(
             "campaigns cannot generate chat answers (they answer a live conversation)",
             fix="use --kind subject_line or --kind hero",
         )
     return ContentRequest(
-        brand=brand, kind=kind, customer_id=customer_id, brief=brief, campaign=campaign, n=n
+        brand=brand,
+        kind=kind,
+        customer_id=customer_id,
+        brief=brief,
+        campaign=campaign,
+        n=n,
+        recipes=list(recipes),
+        feature_items=list(feature_items),
     )
 
 

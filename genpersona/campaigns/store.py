@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from genpersona.campaigns.tables import CampaignRunItemRow, CampaignRunRow
 from genpersona.db.base import utcnow
@@ -104,6 +104,23 @@ def finish_run(run_id: int, status: str, settings: Settings | None = None) -> No
         if run is not None:
             run.status = status
             run.finished_at = utcnow()
+
+
+def mark_interrupted(brand: str, name: str, settings: Settings | None = None) -> int:
+    """Mark runs of campaign ``name`` still ``running`` as ``interrupted`` (their process
+    died: a SIGKILLed worker never finishes its row); returns how many. Called when a
+    scheduled period's stale claim is resumed, so the record says which run died."""
+    with session_scope(settings) as session:
+        changed = session.execute(
+            update(CampaignRunRow)
+            .where(
+                CampaignRunRow.brand == brand,
+                CampaignRunRow.name == name,
+                CampaignRunRow.status == "running",
+            )
+            .values(status="interrupted", finished_at=utcnow())
+        )
+        return int(changed.rowcount)  # type: ignore[attr-defined]
 
 
 def list_runs(

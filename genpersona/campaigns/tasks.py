@@ -3,7 +3,7 @@
 The worker is started with ``celery -A genpersona.campaigns.tasks worker`` and
 reads the same GENPERSONA_* settings as the CLI (the same database and the same
 LLM backend, e.g. an OpenAI-compatible server shared by all workers). Each
-task generates a batch of ``campaign_batch_size`` customers' drafts with the batched
+task generates ``campaign_task_batches`` batches of ``campaign_batch_size`` customers' drafts with the batched
 pipeline (``batching.generate_requests``: many in flight, one embedder call, one
 transaction) and returns one small dict per customer; the client that
 dispatched the run collects the results and writes the run record, so the
@@ -176,7 +176,7 @@ def run_distributed(
     if not requests:
         return []
     client = ensure_ready(settings)
-    size = max(1, settings.campaign_batch_size)
+    size = max(1, settings.campaign_batch_size) * settings.campaign_task_batches
     batches = [list(requests[i : i + size]) for i in range(0, len(requests), size)]
     pending: list[tuple[list[ContentRequest], AsyncResult]] = [
         (

@@ -13,9 +13,10 @@ customer bought in the meantime is ``cancelled``).
 
 Flows:
 - welcome: the customer's first purchase (one order id among their purchases);
-- cross_sell: any purchase; the brief names the bought item, and the draft's
-  featured items come from the recommender (whose blend includes the
-  co-purchase model, ``recs/co_purchase.py``);
+- cross_sell: any purchase; the item to feature is the bought item's strongest
+  co-purchase partner the customer does not own yet, read from the recommender's
+  co-purchase model directly (``Recommender.bought_with``); the draft features it
+  first (``ContentRequest.feature_items``) and the fire's payload records it;
 - browse_abandonment: a view with no purchase within ``wait_hours``;
 - win_back: checked daily (``check_win_back``): no order for ``days_without_order``
   days; keyed by the date of the last order, so one win-back per lapse.
@@ -35,6 +36,7 @@ from genpersona.campaigns.definition_store import StoredDefinition, latest_defin
 from genpersona.customers.hooks import RecordedEvent, register_event_hook
 from genpersona.data.tables import Brand, Customer, Event
 from genpersona.db.engine import session_scope
+from genpersona.recs.store import get_recommender
 from genpersona.settings import Settings, get_settings
 
 HOOK_NAME = "campaigns.triggers"
@@ -171,6 +173,39 @@ def _bought_since(brand: str, customer_id: str, since: datetime, settings: Setti
         )
 
 
+def _owned_codes(brand: str, customer_id: str, settings: Settings) -> set[str]:
+    with session_scope(settings) as session:
+        return {
+            str(code).strip().upper()
+            for code in session.scalars(
+                select(Event.stock_code)
+                .join(Customer, Customer.id == Event.customer_id)
+                .join(Brand, Brand.id == Customer.brand_id)
+                .where(
+                    Brand.slug == brand,
+                    Customer.external_id == customer_id,
+                    Event.type == "purchase",
+                    Event.stock_code.is_not(None),
+                )
+                .distinct()
+            )
+        }
+
+
+def cross_sell_pick(
+    brand: str, customer_id: str, bought: str, settings: Settings | None = None
+) -> str | None:
+    """The bought item's strongest co-purchase partner the customer does not own, or None
+    (no fitted model, an item it does not know, or no partner left)."""
+    settings = settings or get_settings()
+    loaded = get_recommender(brand, settings)
+    if loaded is None or not bought:
+        return None
+    owned = _owned_codes(brand, customer_id, settings)
+    partners = loaded.model.bought_with(bought, k=1, exclude=owned)
+    return partners[0].stock_code if partners else None
+
+
 def process_due(
     now: datetime,
     *,
@@ -206,14 +241,20 @@ def process_due(
         else:
             d = stored.definition
             brief = d.brief
+            feature: list[str] = []
             if payload.get("stock_code"):
                 brief = f"{brief} (they just bought item {payload['stock_code']})"
+                if d.trigger is not None and d.trigger.flow == "cross_sell":
+                    pick = cross_sell_pick(brand, customer_id, payload["stock_code"], settings)
+                    feature = [pick] if pick else []
+                    payload = {**payload, "featured": pick or ""}
             run = automation.run_definition(
                 stored.model_copy(update={"definition": d.model_copy(update={"brief": brief})}),
                 customer_ids=[customer_id],
                 campaign=f"{d.name}-{event_ts:%Y%m%d}",
                 settings=settings,
                 generate=generate,
+                feature_items=feature,
             )
             if run.report is not None and run.report.draft_ids:
                 draft_id = run.report.draft_ids[0]
@@ -223,6 +264,7 @@ def process_due(
             row = session.get(TriggerFireRow, fire_id)
             if row is not None:
                 row.status, row.reason, row.draft_id = status, reason, draft_id
+                row.payload = payload
         handled += 1
     return handled
 

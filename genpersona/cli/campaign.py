@@ -12,7 +12,7 @@ from rich.table import Table
 from genpersona.campaigns.batch_runner import run_campaign_batched
 from genpersona.campaigns.segments import Segment
 from genpersona.campaigns.store import list_runs
-from genpersona.cli.campaign_automation import add_commands, run_stored
+from genpersona.cli.campaign_automation import add_commands, add_review_policy_commands, run_stored
 from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
 from genpersona.delivery.export import export_campaign, read_address_book
 from genpersona.errors import SegmentError
@@ -211,6 +211,7 @@ def export(
 
 
 add_commands(campaign_app)
+add_review_policy_commands(campaign_app)
 
 
 def register(app: typer.Typer) -> None:

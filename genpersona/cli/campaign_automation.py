@@ -6,13 +6,15 @@ from pathlib import Path
 
 import typer
 
+from genpersona.agent.recipes import load_recipes
 from genpersona.campaigns.automation import run_definition
 from genpersona.campaigns.definition_store import (
     apply_definitions,
     get_definition,
     latest_definitions,
 )
-from genpersona.campaigns.definitions import load_path
+from genpersona.campaigns.definitions import check_recipe_names, load_path
+from genpersona.campaigns.review_pause import PauseState, pause_state, resume_auto_approval
 from genpersona.campaigns.review_policy import audit_samples, record_audit_verdict
 from genpersona.campaigns.schedule import (
     cron_lines,
@@ -69,9 +71,12 @@ def add_commands(app: typer.Typer) -> None:
     ) -> None:
         """Validate campaign files and store them; a changed file becomes a new version."""
 
+        settings = get_settings()
         definitions = load_path(path)  # all valid, or an error naming file and field
         files = sorted([*path.rglob("*.yaml"), *path.rglob("*.yml")]) if path.is_dir() else [path]
-        applied = apply_definitions(definitions, [str(f) for f in files], get_settings())
+        known = load_recipes(settings.prompts_dir).recipes
+        check_recipe_names(definitions, [str(f) for f in files], known)
+        applied = apply_definitions(definitions, [str(f) for f in files], settings)
         if as_json:
             emit_json(applied)
             return
@@ -147,3 +152,58 @@ def add_commands(app: typer.Typer) -> None:
             return
         for s in samples:
             console.print(str(s), markup=False)
+
+
+def add_review_policy_commands(app: typer.Typer) -> None:
+    """``genpersona campaign review-policy status|resume NAME``: the audit's automatic pause."""
+
+    rp = typer.Typer(help="Auto-approval of a campaign: its pause state, and resuming it.")
+    app.add_typer(rp, name="review-policy")
+
+    def _show(s: PauseState, as_json: bool) -> None:
+        if as_json:
+            emit_json(s)
+            return
+        resumed = (
+            f"; resumed by {s.resumed_by} at {s.resumed_at:%Y-%m-%d %H:%M}" if s.resumed_at else ""
+        )
+        console.print(
+            f"{s.brand}/{s.campaign}: {'PAUSED' if s.paused else 'active'} ({s.rejected} of "
+            f"{s.judged} counted audits rejected; pauses above {s.threshold:.0%} with >= "
+            f"{s.min_audits} audits){resumed}",
+            markup=False,
+            highlight=False,
+        )
+
+    @rp.command("status")
+    @handle_errors
+    def status(
+        name: str = typer.Argument(..., help="The campaign definition's name."),
+        brand: str | None = typer.Option(None, "--brand"),
+        as_json: bool = JsonOpt,
+    ) -> None:
+        """Whether the audit paused this campaign's auto-approval, and the counts behind it."""
+
+        settings = get_settings()
+        brand = brand or settings.default_brand
+        policy = get_definition(brand, name, settings).definition.review
+        _show(pause_state(brand, name, policy, settings), as_json)
+
+    @rp.command("resume")
+    @handle_errors
+    def resume(
+        name: str = typer.Argument(..., help="The campaign definition's name."),
+        reviewer: str = typer.Option(..., "--reviewer", help="Who resumes it (audited)."),
+        note: str = typer.Option("", "--note", help="Why (kept in the audit log)."),
+        brand: str | None = typer.Option(None, "--brand"),
+        as_json: bool = JsonOpt,
+    ) -> None:
+        """Resume auto-approval the audit paused; only audits after now count toward a pause."""
+
+        settings = get_settings()
+        brand = brand or settings.default_brand
+        policy = get_definition(brand, name, settings).definition.review
+        _show(
+            resume_auto_approval(brand, name, policy, reviewer, note=note, settings=settings),
+            as_json,
+        )

@@ -91,14 +91,22 @@ def compact_cmd(
         False, "--force", help="Run even if no erase is pending (migrates an older home)."
     ),
     full: bool = typer.Option(False, "--full", help="PostgreSQL: VACUUM FULL (locks tables)."),
+    no_wait: bool = typer.Option(
+        False,
+        "--no-wait",
+        help="Exit at once if another compaction of this home is running (cron).",
+    ),
     as_json: bool = JsonOpt,
 ) -> None:
     """Finish pending erasures: refit, rebuild vector collections, scrub files, VACUUM."""
     from genpersona.customers.compaction import run_pending
 
-    report = run_pending(force=force, full=full)
+    report = run_pending(force=force, full=full, wait=not no_wait)
     if as_json:
         emit_json(report)
+        return
+    if report.skipped:
+        console.print("another compaction of this home is running; nothing done")
         return
     for r in report.rebuilt:
         console.print(f"{r.collection}: now {r.physical}, kept {r.kept}, dropped {r.dropped}")

@@ -13,15 +13,21 @@ never anything about the customer (a suppression list of digests is in
 ``run_pending`` is idempotent: refit the listed brands' recommenders, rebuild every
 registered vector collection from its live vectors (keeping only ids whose SQL row
 exists, and only the allowed metadata keys), scrub the vector store's files,
-VACUUM the relational store, then clear the file.
+VACUUM the relational store, then clear the file. One compaction runs at a time per
+home (``erasure-compact.lock``); an erase recorded while one runs keeps the file, so
+the next run covers it. The pending file is the queue of background compaction
+(``erase --defer``, ``GENPERSONA_ERASE_COMPACTION=background``): a worker's beat entry
+or cron runs ``genpersona customer compact`` (``campaigns/beat.py``).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -40,7 +46,7 @@ from genpersona.db.base import Base
 from genpersona.db.engine import get_engine, session_factory
 from genpersona.recs.store import fit_recommender, recommender_path
 from genpersona.settings import Settings, get_settings
-from genpersona.vectors.base import MEMORY, RebuildReport, ScrubReport, VectorStore
+from genpersona.vectors.base import MEMORY, RebuildReport, RebuildSpec, ScrubReport, VectorStore
 from genpersona.vectors.factory import get_vector_store
 
 #: test seam: called with a checkpoint name at each step of an erase (the crash test sleeps
@@ -58,6 +64,10 @@ class Pending(BaseModel):
 
 
 class CompactReport(BaseModel):
+    #: another compaction of this home was running (``wait=False``): nothing was done
+    skipped: bool = False
+    #: erasures recorded while this ran: the pending file was kept for the next run
+    more_pending: bool = False
     refitted: list[str] = Field(default_factory=list)
     rebuilt: list[RebuildReport] = Field(default_factory=list)
     scrub: ScrubReport | None = None
@@ -87,9 +97,40 @@ def _write(settings: Settings, pending: Pending) -> None:
     os.replace(tmp, path)
 
 
+@contextmanager
+def _flock(path: Path, *, wait: bool = True) -> Iterator[bool]:
+    """An exclusive ``flock`` on ``path``; yields False (not held) when ``wait`` is False
+    and another process holds it. Released when the holder dies, so a SIGKILL never
+    leaves it stuck."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+b") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _pending_lock(settings: Settings) -> Path:
+    return settings.home_dir / "erasure-pending.lock"
+
+
+def compact_lock(settings: Settings) -> Path:
+    return settings.home_dir / "erasure-compact.lock"
+
+
 def mark_pending(settings: Settings, brand: str, refit: bool) -> Pending:
     """Record (durably, before any delete) the work an erase of a ``brand`` customer needs."""
     discover()
+    with _flock(_pending_lock(settings)):
+        return _mark(settings, brand, refit)
+
+
+def _mark(settings: Settings, brand: str, refit: bool) -> Pending:
     pending = read_pending(settings) or Pending(since=time.time())
     if refit and brand not in pending.refit:
         pending.refit.append(brand)
@@ -120,10 +161,14 @@ register_vector_collection(MEMORY, _live_memory_vectors, MEMORY_METADATA_KEYS)
 def rebuild_collections(
     store: VectorStore, settings: Settings, names: list[str] | None = None
 ) -> list[RebuildReport]:
-    """Rebuild the registered collections (all, or ``names``) from live vectors only."""
+    """Rebuild the registered collections (all, or ``names``) from live vectors only.
+
+    ``keep`` (which ids still have their SQL row) runs in this process; the store writes
+    the new generations where their files cannot pick up this process's heap (embedded
+    Chroma: a clean child process, ``vectors/clean_child.py``)."""
     discover()
     factory = session_factory(settings)
-    out = []
+    specs = []
     for name, spec in sorted(vector_collections().items()):
         if names is not None and name not in names:
             continue
@@ -135,8 +180,13 @@ def rebuild_collections(
             with factory() as session:
                 return live_fn(session, ids)
 
-        out.append(store.rebuild(name, keep=keep, metadata_keys=spec.metadata_keys))
-    return out
+        specs.append(RebuildSpec(name, keep, spec.metadata_keys))
+    registered = {s.collection for s in specs} | set(vector_collections())
+    # the rest (catalog, knowledge) hold nothing about customers, but a collection whose
+    # index was created by a process that had held a customer's rows may hold them in its
+    # files' unused slots: the store finds those by their bytes, and they are rebuilt too
+    specs += [RebuildSpec(n) for n in store.unclean_collections() if n not in registered]
+    return store.rebuild_many(specs)
 
 
 def compact_database(settings: Settings | None = None, *, full: bool = False) -> bool:
@@ -177,16 +227,31 @@ class _Laps:
 
 
 def run_pending(
-    settings: Settings | None = None, *, force: bool = False, full: bool = False
+    settings: Settings | None = None,
+    *,
+    force: bool = False,
+    full: bool = False,
+    wait: bool = True,
 ) -> CompactReport:
     """Finish every pending erasure's compaction (``force``: do it even if none is pending,
-    e.g. the one-time migration of an older home whose vectors carry customer ids)."""
+    e.g. the one-time migration of an older home whose vectors carry customer ids).
+
+    ``wait=False`` (the beat task) returns ``skipped`` at once if another compaction of
+    this home is running instead of queueing behind it."""
     settings = settings or get_settings()
+    with _flock(compact_lock(settings), wait=wait) as held:
+        if not held:
+            return CompactReport(skipped=True)
+        return _run_locked(settings, force=force, full=full)
+
+
+def _run_locked(settings: Settings, *, force: bool, full: bool) -> CompactReport:
     t0 = time.perf_counter()
     pending = read_pending(settings)
     report = CompactReport()
     if pending is None and not force:
         return report
+    started_from = pending
     pending = pending or Pending(collections=sorted(vector_collections()))
     factory = session_factory(settings)
     store = get_vector_store(settings)
@@ -207,9 +272,18 @@ def run_pending(
     lap("scrub")
     report.database_vacuumed = compact_database(settings, full=full)
     lap("vacuum")
-    pending_path(settings).unlink(missing_ok=True)
+    with _flock(_pending_lock(settings)):
+        if read_pending(settings) == started_from:
+            pending_path(settings).unlink(missing_ok=True)
+        else:  # an erase was recorded meanwhile: its rows may postdate this rebuild
+            report.more_pending = True
     report.seconds = round(time.perf_counter() - t0, 3)
     return report
+
+
+def compaction_due(settings: Settings | None = None) -> bool:
+    """An erasure is waiting for its compaction (what the beat task checks first)."""
+    return pending_path(settings or get_settings()).exists()
 
 
 def pending_summary(settings: Settings) -> dict[str, object]:

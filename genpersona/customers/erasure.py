@@ -15,6 +15,11 @@ exporter) here, so ``erase_customer`` removes every row about the customer and
 
 Erasers run inside the erase transaction, before the customer row is deleted,
 and must not commit. They return the number of rows they removed.
+
+Caches on disk that may hold data derived from a customer, but cannot tell whose
+entries are whose (e.g. the click model's embeddings, keyed by a hash of whatever
+text was embedded), register a dropper with ``register_derived_cache``: erase
+drops them whole after the rows are gone (it is a cache: the next user rebuilds it).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import pkgutil
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -43,6 +49,8 @@ Eraser = Callable[[Session, CustomerRef], int]
 Exporter = Callable[[Session, CustomerRef], Any]
 #: (session, vector ids) -> the ids whose rows still exist (the rest are orphans)
 LiveIds = Callable[[Session, list[str]], set[str]]
+#: (home directory) -> files removed: drops a cache derived from customers' data
+DropCache = Callable[[Path], int]
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,7 @@ class VectorCollection:
 _ERASERS: dict[str, Eraser] = {}
 _EXPORTERS: dict[str, Exporter] = {}
 _COLLECTIONS: dict[str, VectorCollection] = {}
+_DERIVED_CACHES: dict[str, DropCache] = {}
 _LOCK = threading.Lock()
 
 
@@ -84,6 +93,17 @@ def register_vector_collection(
     """Declare a vector collection whose deleted vectors must be scrubbed after an erase."""
     with _LOCK:
         _COLLECTIONS[name] = VectorCollection(name, live, metadata_keys)
+
+
+def register_derived_cache(name: str, drop: DropCache) -> None:
+    """Declare an on-disk cache under the home that erase drops whole (see the module doc)."""
+    with _LOCK:
+        _DERIVED_CACHES[name] = drop
+
+
+def derived_caches() -> dict[str, DropCache]:
+    with _LOCK:
+        return dict(_DERIVED_CACHES)
 
 
 def vector_collections() -> dict[str, VectorCollection]:

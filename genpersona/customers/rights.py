@@ -21,7 +21,7 @@ from sqlalchemy import delete, inspect, select
 from genpersona.context.fact_vectors import FACT_VECTORS
 from genpersona.customers import compaction
 from genpersona.customers.compaction import mark_pending, run_pending
-from genpersona.customers.erasure import discover, erasers, exporters
+from genpersona.customers.erasure import derived_caches, discover, erasers, exporters
 from genpersona.customers.home_files import HomeFilesReport, scrub_home_files
 from genpersona.customers.records import consent_of, customer_ref, drop_facts, set_consent
 from genpersona.data.repo import memory_vector_id
@@ -55,8 +55,14 @@ class EraseReport(BaseModel):
     vectors_rebuilt: list[str] = Field(default_factory=list)
     #: this call finished an erase that had crashed after its rows were deleted
     resumed: bool = False
+    #: the compaction (rebuild, scrub, VACUUM) was left pending for a worker or
+    #: ``genpersona customer compact``: nothing is served from the deleted data, but its
+    #: bytes are still in the stores' files until then
+    compaction_pending: bool = False
     #: JSON/JSONL/CSV files under the home (campaign exports...) rewritten without them
     files: HomeFilesReport | None = None
+    #: derived caches dropped whole (``register_derived_cache``): name -> files removed
+    caches_dropped: dict[str, int] = Field(default_factory=dict)
 
 
 class ResetReport(BaseModel):
@@ -134,6 +140,12 @@ def _fk_tables_to_customers() -> list[tuple[str, str]]:
     return out
 
 
+def _drop_derived_caches(settings: Settings) -> dict[str, int]:
+    """Drop every registered derived cache (after the rows are gone, so nothing re-reads
+    the customer into them); a re-run after a crash drops them again."""
+    return {name: drop(settings.home_dir) for name, drop in sorted(derived_caches().items())}
+
+
 def erase_customer(
     brand: str,
     customer_id: str,
@@ -146,7 +158,8 @@ def erase_customer(
 
     Order (each step survives a crash, see ``compaction``): record the pending
     compaction; rewrite JSON/CSV files under the home without them; delete every SQL row and add the tombstone in one transaction (the
-    customer is whole or gone); delete their vectors; then ``run_pending``: refit the
+    customer is whole or gone); delete their vectors; drop derived caches (the click
+    model's embeddings); then ``run_pending``: refit the
     recommender, rebuild vector collections, scrub files, VACUUM. ``compact=False``
     leaves that last part pending for ``genpersona customer compact`` (a batch job).
     Erasing a customer whose erase crashed after the commit finishes the work.
@@ -166,11 +179,13 @@ def erase_customer(
         )
     if erased_before:  # a re-run: the rows are gone; finish what a crash left pending
         report.resumed = True
+        report.caches_dropped = _drop_derived_caches(settings)
         if compact:
             done = run_pending(settings)
             report.recommender_refitted = brand in done.refitted
             report.vacuumed = done.database_vacuumed
             report.vectors_rebuilt = [r.physical for r in done.rebuilt]
+        report.compaction_pending = not compact
         return report
     with factory() as session:
         customer_ref(session, brand, customer_id)  # CustomerNotFound before anything is written
@@ -217,11 +232,13 @@ def erase_customer(
     FACT_VECTORS.forget([f.text for f in facts])
     report.vectors_deleted = len(ids)
     checkpoint("vectors-deleted")
+    report.caches_dropped = _drop_derived_caches(settings)
     if compact:
         done = run_pending(settings)
         report.recommender_refitted = brand in done.refitted
         report.vacuumed = done.database_vacuumed
         report.vectors_rebuilt = [r.physical for r in done.rebuilt]
+    report.compaction_pending = not compact
     return report
 
 

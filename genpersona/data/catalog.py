@@ -65,17 +65,25 @@ def build_catalog(sales: pd.DataFrame, product_rule=is_product_code) -> pd.DataF
     sold lines, which ignores the £0 giveaways and the odd £-11k adjustment.
     """
     sold = sales[(sales["quantity"] > 0) & (sales["unit_price"] > 0)]
-    desc = sales.assign(clean=sales["description"].map(clean_description))
+    # clean each distinct description once: a retailer's file repeats a few thousand
+    # descriptions over millions of lines
+    which, uniques = pd.factorize(sales["description"])
+    cleaned = np.array([clean_description(u) for u in uniques] + [""], dtype=object)
+    desc = sales.assign(clean=cleaned[which], pos=np.arange(len(sales)))
     desc = desc[desc["clean"] != ""]
     # most frequent clean spelling per code, ties broken alphabetically (reproducible)
     counts = desc.groupby(["stock_code", "clean"]).size().reset_index(name="n")
     counts = counts.sort_values(["stock_code", "n", "clean"], ascending=[True, False, True])
     best = counts.drop_duplicates("stock_code").set_index("stock_code")["clean"]
-    raw = (
+    # most frequent raw spelling per code, ties to the one seen first
+    raws = (
         desc.assign(raw=desc["description"].astype(str).str.strip())
-        .groupby("stock_code")["raw"]
-        .agg(lambda s: s.value_counts().index[0])
+        .groupby(["stock_code", "raw"])["pos"]
+        .agg(["size", "min"])
+        .reset_index()
+        .sort_values(["stock_code", "size", "min"], ascending=[True, False, True])
     )
+    raw = raws.drop_duplicates("stock_code").set_index("stock_code")["raw"]
     price = sold.groupby("stock_code")["unit_price"].median()
     n_orders = sold.groupby("stock_code")["order_id"].nunique()
     n_customers = sold.dropna(subset=["customer"]).groupby("stock_code")["customer"].nunique()

@@ -8,6 +8,7 @@ failed ingest leaves no vectors pointing at rows that were rolled back.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,6 +55,9 @@ class DeriveStats:
     profiles: int = 0
     facts: int = 0
     new_facts: int = 0
+    #: wall seconds of profile building, fact wording + storage, and fact embedding: the ingest
+    #: report shows them apart from the event load so each stage's rate is visible
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def derive(
@@ -65,11 +69,20 @@ def derive(
     progress=None,
 ) -> tuple[DeriveStats, PendingVectors]:
     """Recompute profiles and behaviour facts of a brand (or of some customers)."""
+    clock = [time.perf_counter()]
+    seconds: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        seconds[name] = round(now - clock[0], 2)
+        clock[0] = now
+
     events = load_events(session, brand.id, customer_ids)
     themes, edges = item_context(session, brand.id)
     as_of = brand_latest_event(session, brand) or utcnow()
     profiles = compute_profiles(events, themes, edges, as_of)
     n_profiles = write_profiles(session, brand.id, profiles, customer_ids)
+    lap("profiles")
     descriptions = dict(
         session.execute(
             select(CatalogItem.stock_code, CatalogItem.description).where(
@@ -82,7 +95,9 @@ def derive(
     new_ids, positions, stale = replace_behaviour_facts(session, brand.id, facts, customer_ids)
     new_facts = [facts[p] for p in positions]
     texts = [f["text"] for f in new_facts]
+    lap("facts")
     vectors = embed_texts(embedder, texts, progress) if texts else None
+    lap("embed_facts")
     external = dict(
         session.execute(
             select(Customer.id, Customer.external_id).where(Customer.brand_id == brand.id)
@@ -95,5 +110,7 @@ def derive(
         vectors=vectors,
         stale_ids=stale,
     )
-    stats = DeriveStats(profiles=n_profiles, facts=len(facts), new_facts=len(new_facts))
+    stats = DeriveStats(
+        profiles=n_profiles, facts=len(facts), new_facts=len(new_facts), seconds=seconds
+    )
     return stats, pending

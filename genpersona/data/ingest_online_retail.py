@@ -19,12 +19,11 @@ import hashlib
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 from pydantic import BaseModel, Field
-from sqlalchemy import delete, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from genpersona.data.catalog import (
@@ -35,10 +34,17 @@ from genpersona.data.catalog import (
     write_catalog,
 )
 from genpersona.data.derive import derive
+from genpersona.data.ingest_load import (
+    Loader,
+    delete_events,
+    diff_events,
+    overlong,
+    write_events,
+)
 from genpersona.data.locales import locale_for_country
 from genpersona.data.progress import steps
 from genpersona.data.repo import get_or_create_brand
-from genpersona.data.tables import Brand, Customer, Event, IngestRun
+from genpersona.data.tables import Brand, Customer, IngestRun
 from genpersona.data.themes import assign_themes
 from genpersona.data.tombstones import erased_among
 from genpersona.db.base import utcnow
@@ -60,7 +66,6 @@ COLUMNS = {
     "CustomerID": "customer id",
     "Country": "country",
 }
-CHUNK = 20_000
 
 
 #: fits and saves the brand's recommender after an ingest; passed in by the caller
@@ -150,17 +155,29 @@ def read_online_retail(path: Path) -> pd.DataFrame:
     cust = pd.to_numeric(raw["CustomerID"], errors="coerce")
     _bad_row(path, cust.isna() & raw["CustomerID"].notna(), "CustomerID", "a non-numeric id", raw)
     order = raw["InvoiceNo"].astype(str).str.strip()
+    code = raw["StockCode"].astype(str).str.strip().str.upper()
+    country = raw["Country"].astype(str).str.strip()
+    for col, values, width_of in (
+        ("InvoiceNo", order, "order_id"),
+        ("StockCode", code, "stock_code"),
+        ("Country", country, "country"),
+    ):
+        if (hit := overlong(values, width_of)) is not None:
+            _bad_row(path, hit[0], col, f"a value longer than {hit[1]} characters", raw)
+    known = cust.notna()
+    customer = pd.Series(None, index=raw.index, dtype=object)
+    customer[known] = cust[known].astype(np.int64).astype(str)
     return pd.DataFrame(
         {
             "row": np.arange(len(raw)),
             "order_id": order,
-            "stock_code": raw["StockCode"].astype(str).str.strip().str.upper(),
+            "stock_code": code,
             "description": raw["Description"],
             "quantity": qty.astype(np.int64),
             "ts": ts,
             "unit_price": price.astype(float),
-            "customer": cust.map(lambda v: None if pd.isna(v) else str(int(v))),
-            "country": raw["Country"].astype(str).str.strip(),
+            "customer": customer,
+            "country": country,
             "cancelled": order.str.upper().str.startswith("C"),
         }
     )
@@ -206,39 +223,6 @@ def upsert_customers(
     return existing, len(new_rows)
 
 
-def diff_events(
-    session, brand_id: int, source: str, frame: pd.DataFrame
-) -> tuple[list[dict[str, Any]], list[int]]:
-    """Rows whose key is new, and ids of stored events of this source no longer in the file.
-
-    Events are identified by (source, source_key); keeping the ones already
-    stored keeps their ids stable, so memory-fact evidence survives a re-run.
-    """
-    stored = dict(
-        session.execute(
-            select(Event.source_key, Event.id).where(
-                Event.brand_id == brand_id, Event.source == source
-            )
-        ).all()
-    )
-    keys = frame["source_key"]
-    fresh = frame[~keys.isin(stored.keys())]
-    wanted = set(keys)
-    vanished = [eid for key, eid in stored.items() if key not in wanted]
-    return fresh.to_dict("records"), vanished
-
-
-def delete_events(session, ids: list[int]) -> None:
-    for start in range(0, len(ids), 900):
-        session.execute(delete(Event).where(Event.id.in_(ids[start : start + 900])))
-
-
-def insert_events(session, rows: list[dict[str, Any]], advance) -> None:
-    for start in range(0, len(rows), CHUNK):
-        session.execute(insert(Event), rows[start : start + CHUNK])
-        advance(min(start + CHUNK, len(rows)))
-
-
 def ingest_online_retail(
     path: Path | str,
     brand: str,
@@ -248,7 +232,9 @@ def ingest_online_retail(
     fit_recs: RecsFitter | None = None,
     show_progress: bool = False,
     settings: Settings | None = None,
+    loader: Loader = "bulk",
 ) -> IngestReport:
+    """Ingest the parquet; ``loader="rows"`` is the old event writer (benchmark baseline)."""
     settings = settings or get_settings()
     path = Path(path)
     started = utcnow()
@@ -307,7 +293,7 @@ def ingest_online_retail(
                     "brand_id": brand_row.id,
                     "customer_id": cust_ids.astype("object").where(cust_ids.notna(), None),
                     "type": np.where(is_return, "return", "purchase"),
-                    "ts": tx["ts"].dt.to_pydatetime(),
+                    "ts": tx["ts"],
                     "stock_code": tx["stock_code"],
                     "quantity": tx["quantity"].abs(),
                     "unit_price": tx["unit_price"],
@@ -318,19 +304,18 @@ def ingest_online_retail(
                     "source_key": tx["order_id"] + ":" + tx["row"].astype(str),
                 }
             )
-            rows, vanished = diff_events(session, brand_row.id, SOURCE, ev)
-            delete_events(session, vanished)
-            for r in rows:
-                if r["customer_id"] is not None:
-                    r["customer_id"] = int(r["customer_id"])
-                r["quantity"] = int(r["quantity"])
             lap("prepare")
-            insert_events(session, rows, st.task("write events", total=len(rows)))
+            fresh, vanished = diff_events(session, brand_row.id, SOURCE, ev)
+            delete_events(session, vanished)
+            written = write_events(
+                session, fresh, loader=loader, advance=st.task("write events", total=len(fresh))
+            )
             lap("write_events")
             stats, pending = derive(
                 session, brand_row, embedder, progress=st.task("profiles and memories")
             )
             lap("profiles_memories")
+            seconds.update({f"derive_{k}": v for k, v in stats.seconds.items()})
             session.add(
                 IngestRun(
                     brand_id=brand_row.id,
@@ -376,7 +361,7 @@ def ingest_online_retail(
         profiles=stats.profiles,
         memory_facts=stats.facts,
         memory_facts_new=stats.new_facts,
-        events_written=len(rows),
+        events_written=written,
         events_removed=len(vanished),
         recommender=str(rec_path) if rec_path else None,
         seconds=seconds,

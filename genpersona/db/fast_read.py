@@ -31,6 +31,8 @@ from typing import Any
 
 from sqlalchemy import Engine, Select
 
+from genpersona.settings import get_settings
+
 _Processor = Callable[[Any], Any] | None
 
 
@@ -123,10 +125,12 @@ class FastReader:
         return conn
 
     def all(self, engine: Engine, stmt: Select, params: dict[str, Any]) -> list[Any]:
-        """Every row of ``stmt`` (named tuples on SQLite, Core rows elsewhere)."""
+        """Every row of ``stmt`` (named tuples on SQLite, Core rows elsewhere, and
+        everywhere with ``GENPERSONA_FAST_READ=false``)."""
         prepared = (
             self._prepare(stmt, engine)
-            if engine.dialect.name == "sqlite"
+            if get_settings().fast_read
+            and engine.dialect.name == "sqlite"
             and engine.url.database not in (None, "", ":memory:")
             and not engine.url.query  # URI options (mode=ro, ...) stay with SQLAlchemy
             else None

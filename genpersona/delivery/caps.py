@@ -21,8 +21,11 @@ from typing import cast
 from pydantic import BaseModel
 from sqlalchemy import Engine, Table, func, select
 
+from genpersona.customers.ledger import SentMessage, register_ledger_reader
 from genpersona.db.base import utcnow
+from genpersona.db.engine import get_engine
 from genpersona.delivery.tables import ExposureRow
+from genpersona.review.tables import DraftVariantRow
 from genpersona.settings import Settings
 
 CAPPED_REASON = "frequency_capped"
@@ -119,3 +122,35 @@ def recent_messages(
         )
         for r in rows
     ]
+
+
+def sent_copy(brand: str, customer_id: str, settings: Settings) -> list[SentMessage]:
+    """The ledger with the copy each message carried (the approved variant's main line),
+    newest first; capped answers carried nothing, holdouts and fallbacks only the brand's
+    generic line, so they are left out."""
+    engine = get_engine(settings)
+    entries = [
+        e
+        for e in recent_messages(brand, customer_id, engine=engine, limit=10)
+        if e.reason != CAPPED_REASON and e.draft_id is not None and not (e.holdout or e.fallback)
+    ]
+    if not entries:
+        return []
+    variants = cast(Table, DraftVariantRow.__table__)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(variants.c.draft_id, variants.c.idx, variants.c.content).where(
+                variants.c.draft_id.in_({e.draft_id for e in entries})
+            )
+        ).all()
+    content = {(d, i): c or {} for d, i, c in rows}
+    out: list[SentMessage] = []
+    for e in entries:
+        c = content.get((e.draft_id or 0, e.variant_index or 0), {})
+        text = c.get("subject") or c.get("headline") or ""
+        if text:
+            out.append(SentMessage(e.campaign, e.channel, str(text), e.sent_at))
+    return out
+
+
+register_ledger_reader(sent_copy)

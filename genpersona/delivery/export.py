@@ -49,7 +49,7 @@ from genpersona.delivery.formats import (
 )
 from genpersona.delivery.models import DeliveredContent
 from genpersona.delivery.policy import Policy
-from genpersona.delivery.send_times import send_times
+from genpersona.delivery.send_times import campaign_window, send_times
 from genpersona.delivery.service import deliver_to_customer
 from genpersona.errors import ContentNotFound, ExportError
 from genpersona.settings import Settings, get_settings
@@ -202,6 +202,7 @@ def export_campaign(
             brand,
             [r.customer_id or "" for r, _ in delivered],
             send_after or utcnow(),
+            window=campaign_window(brand, campaign, settings),
         )
         for row, _ in delivered:
             sent = when.get(row.customer_id or "")

@@ -75,7 +75,8 @@ class Exposure:
     created: bool = False
 
 
-def _from_row(row: Any, created: bool) -> Exposure:
+def exposure_from_row(row: Any, created: bool = False) -> Exposure:
+    """One converter for ORM rows and raw joined rows (SQLite hands booleans back as 0/1)."""
     return Exposure(
         id=row.id,
         brand=row.brand,
@@ -91,8 +92,8 @@ def _from_row(row: Any, created: bool) -> Exposure:
         propensity=row.propensity,
         probabilities=list(row.probabilities or []),
         seed=row.seed,
-        holdout=row.holdout,
-        fallback=row.fallback,
+        holdout=bool(row.holdout),
+        fallback=bool(row.fallback),
         reason=row.reason,
         tag=row.tag,
         created_at=row.created_at,
@@ -112,7 +113,7 @@ def find_exposure(
                 _TABLE.c.channel == channel,
             )
         ).first()
-    return _from_row(row, created=False) if row is not None else None
+    return exposure_from_row(row, created=False) if row is not None else None
 
 
 def _decide(
@@ -226,7 +227,7 @@ def choose_and_log(
             finally:
                 if lock is not None:
                     lock.release()
-            return _from_row(_Values(row | {"id": new_id}), created=True)
+            return exposure_from_row(_Values(row | {"id": new_id}), created=True)
         except IntegrityError:
             pass  # another request logged this recipient first (or, rarely, a tag clash)
         winner = find_exposure(engine, brand, campaign, recipient_key, channel)

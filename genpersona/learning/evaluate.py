@@ -4,8 +4,11 @@ Each exposure is one logged decision among that customer's eligible variants;
 the action is the chosen variant's position in that list, the logging
 propensity is the one stored, and the target probabilities are what the
 candidate policy gives the same list. The DR reward model is each recipe's
-shrunk click rate in the log. The promotion decision and every number are
-stored in ``policy_promotions``.
+shrunk click rate in the log. Several campaigns are evaluated as one pooled log
+(one decision, more data, a tighter interval). The promotion decision and every
+number are stored in ``policy_promotions``, one row per campaign, together with
+the candidate's spec (``numbers["policy"]``): a promoted policy is what delivery
+uses for those campaigns from then on (``policy.active_policy``).
 """
 
 from __future__ import annotations
@@ -25,16 +28,23 @@ from genpersona.learning.tables import PromotionRow
 
 class EvaluationReport(BaseModel):
     brand: str
+    #: the campaigns' names joined by ", " (one campaign: its name)
     campaign: str
+    campaigns: list[str]
     candidate: str
     current: str
     n: int
     estimates: dict[str, Estimate]
     decision: PromotionDecision
     promotion_id: int | None = None
+    #: one stored row per campaign
+    promotion_ids: list[int] = []
 
 
-def logged_data(log: list[LoggedExposure], policy: Any, brand: str, kind: str) -> LoggedData:
+def logged_data(
+    log: list[LoggedExposure], policy: Any, brand: str, kind: str | dict[str, str]
+) -> LoggedData:
+    """``kind``: the content kind, or one per campaign (pooled logs)."""
     rows = [e for e in log if e.probabilities and e.variant_index is not None]
     if not rows:
         raise LearningInputError(
@@ -66,7 +76,8 @@ def logged_data(log: list[LoggedExposure], policy: Any, brand: str, kind: str) -
                 exposure_id=e.exposure_id,
             )
         actions[i] = positions.index(e.variant_index)
-        context = {"brand": brand, "campaign": e.campaign, "kind": kind}
+        k = kind.get(e.campaign, "any") if isinstance(kind, dict) else kind
+        context = {"brand": brand, "campaign": e.campaign, "kind": k}
         probs = policy.probabilities(items, context)
         target[i, : len(probs)] = probs
         for j, it in enumerate(items):
@@ -88,14 +99,48 @@ def evaluate_campaign(
     window: timedelta = timedelta(days=7),
     store: bool = True,
 ) -> EvaluationReport:
-    log = campaign_log(session, brand, campaign, window=window)
-    data = logged_data(log, policy, brand, kind)
+    return evaluate_campaigns(
+        session,
+        brand,
+        [campaign],
+        policy,
+        kinds={campaign: kind},
+        estimator=estimator,
+        n_boot=n_boot,
+        seed=seed,
+        window=window,
+        store=store,
+    )
+
+
+def evaluate_campaigns(
+    session: Session,
+    brand: str,
+    campaigns: list[str],
+    policy: Any,
+    *,
+    kinds: dict[str, str] | None = None,
+    estimator: str = "dr",
+    n_boot: int = 1000,
+    seed: int = 0,
+    window: timedelta = timedelta(days=7),
+    store: bool = True,
+) -> EvaluationReport:
+    """One decision for ``policy`` over the pooled logs of ``campaigns``."""
+    names = list(dict.fromkeys(campaigns))
+    if not names:
+        raise LearningInputError("say which campaigns to evaluate on", fix="pass --campaign NAME")
+    log: list[LoggedExposure] = []
+    for name in names:
+        log += campaign_log(session, brand, name, window=window)
+    data = logged_data(log, policy, brand, kinds or {})
     estimates = estimate(data, n_boot=n_boot, seed=seed)
     decision = promote(data, estimator=estimator, n_boot=n_boot, seed=seed)
     current = ", ".join(sorted({e.policy for e in log})) or "none"
     report = EvaluationReport(
         brand=brand,
-        campaign=campaign,
+        campaign=", ".join(names),
+        campaigns=names,
         candidate=f"{policy.name}@{policy.version}",
         current=current[:128],
         n=data.n,
@@ -103,19 +148,24 @@ def evaluate_campaign(
         decision=decision,
     )
     if store:
-        row = PromotionRow(
-            brand=brand,
-            campaign=campaign,
-            candidate=report.candidate[:128],
-            current=report.current,
-            estimator=estimator,
-            promoted=decision.promote,
-            numbers={
-                "estimates": {k: v.model_dump() for k, v in estimates.items()},
-                "decision": decision.model_dump(),
-            },
-        )
-        session.add(row)
-        session.flush()
-        report.promotion_id = row.id
+        spec = policy.spec() if hasattr(policy, "spec") else None
+        for name in names:
+            row = PromotionRow(
+                brand=brand,
+                campaign=name,
+                candidate=report.candidate[:128],
+                current=report.current,
+                estimator=estimator,
+                promoted=decision.promote,
+                numbers={
+                    "estimates": {k: v.model_dump() for k, v in estimates.items()},
+                    "decision": decision.model_dump(),
+                    "campaigns": names,
+                    "policy": spec,
+                },
+            )
+            session.add(row)
+            session.flush()
+            report.promotion_ids.append(row.id)
+        report.promotion_id = report.promotion_ids[0]
     return report

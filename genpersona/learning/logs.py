@@ -26,6 +26,8 @@ class LoggedExposure(BaseModel):
     exposure_id: int
     campaign: str
     customer_id: str | None
+    #: the draft whose variant was shown (None once the draft was erased)
+    draft_id: int | None = None
     recipe_id: str | None
     variant_index: int | None
     propensity: float
@@ -72,6 +74,7 @@ def campaign_log(
                 exposure_id=e.id,
                 campaign=e.campaign,
                 customer_id=e.customer_id,
+                draft_id=e.draft_id,
                 recipe_id=e.recipe_id,
                 variant_index=e.variant_index,
                 propensity=e.propensity,

@@ -22,10 +22,12 @@ from typing import Any
 import numpy as np
 from cachetools import TTLCache
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from genpersona.db.engine import session_scope
 from genpersona.errors import LearningInputError, NoAllocation
+from genpersona.learning.tables import PromotionRow
 from genpersona.learning.thompson import apply_floor
 from genpersona.learning.update import Allocation, latest_allocation
 from genpersona.settings import Settings
@@ -94,25 +96,48 @@ class ThompsonPolicy:
         )
 
 
-#: a pull is one request per recipient at send time: the allocation is read once a minute, not
-#: once a request (``learn update`` runs hourly or daily, so a minute of staleness is harmless)
-_CAMPAIGN_POLICIES: TTLCache[tuple[str, str, str], ThompsonPolicy | None] = TTLCache(
+#: a pull is one request per recipient at send time: the policy is read once a minute, not
+#: once a request (``learn update`` runs hourly or daily, so a minute of staleness is harmless;
+#: a policy promoted by ``learn evaluate`` in another process also takes effect within it)
+_CAMPAIGN_POLICIES: TTLCache[tuple[str, str, str], DeliveryPolicy | None] = TTLCache(
     maxsize=1024, ttl=60
 )
 
 
-def campaign_policy(brand: str, campaign: str, settings: Settings) -> ThompsonPolicy | None:
-    """The policy that delivery should use for a campaign: Thompson sampling over its latest
-    allocation, or None (delivery's uniform default) before the first ``learn update``."""
+def active_policy(session: Session, brand: str, campaign: str) -> DeliveryPolicy | None:
+    """What delivery uses for a campaign: the policy of its latest promotion by ``learn
+    evaluate`` if it named one (fixed recipe weights from a policy file, or ``thompson``),
+    else Thompson sampling over the latest allocation; None (delivery's uniform default)
+    before the first ``learn update``. A promotion stored before policies were recorded
+    with it (no ``numbers["policy"]``) is read as Thompson."""
+    row = session.scalars(
+        select(PromotionRow)
+        .where(
+            PromotionRow.brand == brand,
+            PromotionRow.campaign == campaign,
+            PromotionRow.promoted.is_(True),
+        )
+        .order_by(PromotionRow.id.desc())
+        .limit(1)
+    ).first()
+    spec = (row.numbers or {}).get("policy") if row is not None else None
+    if isinstance(spec, dict) and spec.get("kind") == "weights":
+        return WeightsPolicy(PolicyFile.model_validate(spec["file"]))
+    return ThompsonPolicy.for_campaign(session, brand, campaign)
+
+
+def campaign_policy(brand: str, campaign: str, settings: Settings) -> DeliveryPolicy | None:
+    """The policy that delivery should use for a campaign (``active_policy``), cached."""
     key = (settings.sqlalchemy_url, brand, campaign)
     if key not in _CAMPAIGN_POLICIES:
         with session_scope(settings) as session:
-            _CAMPAIGN_POLICIES[key] = ThompsonPolicy.for_campaign(session, brand, campaign)
+            _CAMPAIGN_POLICIES[key] = active_policy(session, brand, campaign)
     return _CAMPAIGN_POLICIES[key]
 
 
 def forget_campaign_policies() -> None:
-    """Drop cached allocations (after ``learn update`` in this process, and in tests)."""
+    """Drop cached policies (after ``learn update`` or a promotion in this process, and in
+    tests)."""
     _CAMPAIGN_POLICIES.clear()
 
 
@@ -154,3 +179,43 @@ class WeightsPolicy:
             set(self._spec.retired),
             self._spec.floor,
         )
+
+    def spec(self) -> dict[str, Any]:
+        """What a promotion stores so delivery can rebuild this policy."""
+        return {"kind": "weights", "file": self._spec.model_dump()}
+
+
+class LatestThompson:
+    """``learn evaluate --policy thompson``: each campaign's Thompson policy over its latest
+    allocation, as a candidate (the way back from a promoted fixed policy goes through the
+    same gate)."""
+
+    name = "thompson"
+    version = "latest"
+
+    def __init__(self, session: Session, brand: str) -> None:
+        self._session = session
+        self._brand = brand
+        self._by_campaign: dict[str, ThompsonPolicy] = {}
+
+    def _for(self, campaign: str) -> ThompsonPolicy:
+        if campaign not in self._by_campaign:
+            alloc = latest_allocation(self._session, self._brand, campaign=campaign)
+            self._by_campaign[campaign] = ThompsonPolicy(alloc)
+        return self._by_campaign[campaign]
+
+    def probabilities(self, variants: Sequence[Any], context: Any = None) -> list[float]:
+        campaign = context.get("campaign") if isinstance(context, Mapping) else None
+        if not campaign:
+            raise LearningInputError(
+                "the Thompson candidate needs the campaign of each logged row",
+                fix="evaluate it with learn evaluate --policy thompson --campaign NAME",
+            )
+        return self._for(str(campaign)).probabilities(variants, context)
+
+    def spec(self) -> dict[str, Any]:
+        return {"kind": "thompson"}
+
+
+#: what ``campaign_policy`` can hand the delivery
+DeliveryPolicy = ThompsonPolicy | WeightsPolicy

@@ -15,6 +15,10 @@ from pydantic import BaseModel, Field
 
 PromptStyle = Literal["completion", "chat"]
 
+#: stop sequences the OpenAI API accepts per request (vLLM and llama.cpp take more): plans
+#: stay within it so they reach every OpenAI-compatible server unchanged
+MAX_STOP = 4
+
 
 class ChatMessage(BaseModel):
     role: Literal["system", "user", "assistant"]
@@ -30,6 +34,10 @@ class GenerationParams(BaseModel):
     json_schema: dict[str, Any] | None = None
     #: ask for each generated token's log-probability (backends with ``returns_logprobs``)
     logprobs: bool = False
+    #: reuse the KV cache of a prompt prefix seen before (llama.cpp); None: the backend's
+    #: default. Faster for prompts that share a long static prefix, but llama.cpp then
+    #: samples from slightly different numbers, so outputs are not bit-reproducible
+    cache_prompt: bool | None = None
 
 
 class LLMResult(BaseModel):
@@ -42,6 +50,13 @@ class LLMResult(BaseModel):
     finish_reason: str | None = None
     #: log-probability of each generated token, when asked for and the backend returns them
     token_logprobs: list[float] | None = None
+    #: prompt tokens served from the server's prompt cache (not evaluated again), when the
+    #: backend reports it (llama.cpp ``timings.cache_n``, OpenAI ``cached_tokens``)
+    cached_prompt_tokens: int = 0
+    #: the server's own clock for evaluating the prompt and for decoding, when reported
+    #: (llama.cpp ``timings``); with parallel slots they overlap other requests' time
+    prompt_eval_ms: float | None = None
+    decode_ms: float | None = None
 
     @property
     def mean_logprob(self) -> float | None:
@@ -68,6 +83,10 @@ class LLM(ABC):
     #: completions can carry per-token log-probabilities (llama.cpp, OpenAI-compatible
     #: completion servers); callers request them with ``GenerationParams.logprobs``
     returns_logprobs: bool = False
+    #: at most this many copy candidates per draft (None: ``GENPERSONA_COPY_CANDIDATES``).
+    #: A backend that decodes on this machine's cores pays every candidate's decoding in
+    #: the reviewer's wait, so it may ask for fewer (never fewer than the variants shown)
+    max_copy_candidates: int | None = None
 
     @property
     @abstractmethod
@@ -84,19 +103,25 @@ class LLM(ABC):
     ) -> LLMResult:
         """Answer the last user turn of ``messages``."""
 
-    def complete_many(
-        self, prompt: str, params: GenerationParams, seeds: list[int]
+    def complete_batch(
+        self, prompts: list[str], params: GenerationParams, seeds: list[int]
     ) -> list[LLMResult]:
-        """One continuation per seed. Here one call each (what a one-by-one run does, so
-        fakes give identical drafts); servers that sample ``n`` choices at once override
-        it with a single request, which a batching GPU engine serves far faster."""
-        return [self.complete(prompt, params.model_copy(update={"seed": s})) for s in seeds]
+        """One continuation per (prompt, seed). Here one call each, in order (what a
+        one-by-one run does, so fakes give identical drafts); servers that take a list of
+        prompts override it with one request, which a batching GPU engine serves at once."""
+        return [
+            self.complete(p, params.model_copy(update={"seed": s}))
+            for p, s in zip(prompts, seeds, strict=True)
+        ]
 
-    def chat_many(
-        self, messages: list[ChatMessage], params: GenerationParams, seeds: list[int]
+    def chat_batch(
+        self, conversations: list[list[ChatMessage]], params: GenerationParams, seeds: list[int]
     ) -> list[LLMResult]:
-        """``chat`` once per seed; see ``complete_many``."""
-        return [self.chat(messages, params.model_copy(update={"seed": s})) for s in seeds]
+        """``chat`` once per (conversation, seed); see ``complete_batch``."""
+        return [
+            self.chat(m, params.model_copy(update={"seed": s}))
+            for m, s in zip(conversations, seeds, strict=True)
+        ]
 
     def health(self) -> dict[str, Any]:
         """Cheap check used by ``genpersona doctor``; override to add detail."""
@@ -108,3 +133,9 @@ class LLM(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (servers, sockets)."""
+
+
+def cut_at_stop(text: str, stops: list[str]) -> str:
+    """``text`` up to the first of ``stops``, as a server that honours them would return it."""
+    cut = min((i for i in (text.find(s) for s in stops if s) if i >= 0), default=-1)
+    return text if cut < 0 else text[:cut]

@@ -15,6 +15,14 @@ from genpersona.llm.base import LLM, ChatMessage, GenerationParams, LLMResult, P
 Responder = Callable[[str, GenerationParams], str]
 
 
+_WORDS = (
+    "amber", "birch", "cedar", "daisy", "ember", "fern", "garden", "harbour",
+    "ivy", "juniper", "kettle", "lantern", "maple", "meadow", "nutmeg", "orchard",
+    "pebble", "quilt", "ribbon", "saffron", "thistle", "umber", "velvet", "willow",
+    "wren", "yarrow", "acorn", "bramble", "clover", "dune", "elder", "flint",
+)  # fmt: skip
+
+
 class FakeLLM(LLM):
     backend = "fake"
     shares_cpu = True
@@ -47,9 +55,11 @@ class FakeLLM(LLM):
             return self._replies(prompt, params)
         if self._replies:
             return self._replies[(len(self.calls) - 1) % len(self._replies)]
-        # default: a stable pseudo-reply derived from the prompt and seed
-        digest = hashlib.sha256(f"{params.seed}|{prompt}".encode()).hexdigest()[:8]
-        return f"Something new for you {digest}"
+        # default: a stable pseudo-reply derived from the prompt and seed, in words: hex digits
+        # could spell a postcode or a phone number, and prompts carry a per-process canary,
+        # so a hex reply made guard outcomes (and re-ask counts) vary from run to run
+        digest = hashlib.sha256(f"{params.seed}|{prompt}".encode()).digest()[:3]
+        return "Something new for you: " + " ".join(_WORDS[b % len(_WORDS)] for b in digest)
 
     def complete(self, prompt: str, params: GenerationParams | None = None) -> LLMResult:
         params = params or GenerationParams()

@@ -61,6 +61,7 @@ class LocalLLM(LLM):
         self.prompt_style: PromptStyle = (
             "chat" if settings.llm_prompt_style == "chat" else "completion"
         )
+        self.max_copy_candidates = settings.local_copy_candidates
 
     def runtime_version(self) -> str | None:
         return f"xllamacpp {binding_version()}"
@@ -99,6 +100,8 @@ class LocalLLM(LLM):
     # --- generation -----------------------------------------------------------------
     def _result(self, raw: dict[str, Any], text: str, started: float) -> LLMResult:
         usage = raw.get("usage") or {}
+        timings = raw.get("timings") or {}
+        details = usage.get("prompt_tokens_details") or {}
         choice = raw["choices"][0]
         return LLMResult(
             text=text,
@@ -109,6 +112,9 @@ class LocalLLM(LLM):
             latency_s=time.perf_counter() - started,
             finish_reason=choice.get("finish_reason"),
             token_logprobs=token_logprobs(choice),
+            cached_prompt_tokens=int(timings.get("cache_n", details.get("cached_tokens", 0)) or 0),
+            prompt_eval_ms=timings.get("prompt_ms"),
+            decode_ms=timings.get("predicted_ms"),
         )
 
     def complete(self, prompt: str, params: GenerationParams | None = None) -> LLMResult:
@@ -116,7 +122,9 @@ class LocalLLM(LLM):
         server = self.load()
         started = time.perf_counter()
         body = request_body(params, self._settings.seed)
-        body["cache_prompt"] = server.cache_prompt
+        body["cache_prompt"] = (
+            server.cache_prompt if params.cache_prompt is None else params.cache_prompt
+        )
         body["prompt"] = prompt
         raw = server.completions(body)
         return self._result(raw, raw["choices"][0].get("text") or "", started)

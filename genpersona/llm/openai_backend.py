@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _pkg_version
 from typing import Any, TypeVar
@@ -25,13 +26,19 @@ from genpersona.errors import (
     LLMError,
     LLMRequestRejected,
 )
-from genpersona.llm.base import LLM, ChatMessage, GenerationParams, LLMResult, PromptStyle
+from genpersona.llm.base import (
+    LLM,
+    MAX_STOP,
+    ChatMessage,
+    GenerationParams,
+    LLMResult,
+    PromptStyle,
+    cut_at_stop,
+)
 from genpersona.llm.structured import compact_json_schema
 from genpersona.settings import Settings
 
 DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
-#: OpenAI accepts at most four stop sequences; compatible servers follow suit.
-MAX_STOP = 4
 
 T = TypeVar("T")
 
@@ -50,6 +57,7 @@ class OpenAILLM(LLM):
         max_retries: int = 2,
         prompt_style: PromptStyle = "chat",
         default_seed: int | None = None,
+        fanout: int = 64,
     ) -> None:
         if not api_key and base_url is None:
             raise BackendAuthError(
@@ -73,6 +81,9 @@ class OpenAILLM(LLM):
         )
         self._model = model
         self._model_lock = threading.Lock()
+        #: chat requests of one ``chat_batch`` in flight at once (size it to the server)
+        self.fanout = max(1, fanout)
+        self._fanout_pool: ThreadPoolExecutor | None = None
 
     def runtime_version(self) -> str | None:
         return f"openai {_dist_version('openai')}"
@@ -88,6 +99,7 @@ class OpenAILLM(LLM):
             max_retries=settings.llm_max_retries,
             prompt_style="completion" if style == "completion" else "chat",
             default_seed=settings.seed,
+            fanout=settings.campaign_concurrency,
         )
 
     # --- model name -------------------------------------------------------------------
@@ -170,12 +182,6 @@ class OpenAILLM(LLM):
 
     # --- generation ------------------------------------------------------------------------
     def _common(self, params: GenerationParams) -> dict[str, Any]:
-        if len(params.stop) > MAX_STOP:
-            raise LLMRequestRejected(
-                f"{len(params.stop)} stop sequences given; OpenAI-compatible servers accept "
-                f"at most {MAX_STOP}",
-                fix=f"pass at most {MAX_STOP} stop sequences",
-            )
         kwargs: dict[str, Any] = {
             "model": self.model,
             "max_tokens": params.max_tokens,
@@ -186,16 +192,29 @@ class OpenAILLM(LLM):
         if seed is not None:
             kwargs["seed"] = seed
         if params.stop:
-            kwargs["stop"] = list(params.stop)
+            # the API takes at most MAX_STOP; any beyond it are applied here (``_local_stops``)
+            kwargs["stop"] = list(params.stop[:MAX_STOP])
         return kwargs
 
-    def _result(self, text: str, usage: Any, finish: str | None, started: float) -> LLMResult:
+    @staticmethod
+    def _local_stops(params: GenerationParams, text: str) -> str:
+        """Stop sequences past the API's limit, applied to the returned text: a caller's
+        stops always hold, and no request is refused for having too many."""
+        extra = params.stop[MAX_STOP:]
+        return cut_at_stop(text, extra) if extra else text
+
+    def _result(
+        self, text: str, usage: Any, finish: str | None, started: float, share: int = 1
+    ) -> LLMResult:
+        details = getattr(usage, "prompt_tokens_details", None)
+        cached = int(getattr(details, "cached_tokens", 0) or 0) if details is not None else 0
         return LLMResult(
             text=text,
             model=self.model,
             backend=self.backend,
-            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
-            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0) // share,
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0) // share,
+            cached_prompt_tokens=cached // share,
             latency_s=time.perf_counter() - started,
             finish_reason=finish,
         )
@@ -211,8 +230,14 @@ class OpenAILLM(LLM):
             kwargs["logprobs"] = 1
         started = time.perf_counter()
         resp = self._call(lambda: self._client.completions.create(prompt=prompt, **kwargs))
-        choice = resp.choices[0]
-        result = self._result(choice.text or "", resp.usage, choice.finish_reason, started)
+        return self._completion(resp.choices[0], params, resp.usage, started, 1)
+
+    def _completion(
+        self, choice: Any, params: GenerationParams, usage: Any, started: float, share: int
+    ) -> LLMResult:
+        """One completion choice as a result; ``share`` splits a batch request's usage."""
+        text = self._local_stops(params, choice.text or "")
+        result = self._result(text, usage, choice.finish_reason, started, share)
         lp = getattr(choice, "logprobs", None)
         values = getattr(lp, "token_logprobs", None) if lp is not None else None
         if values:
@@ -242,59 +267,54 @@ class OpenAILLM(LLM):
             )
         )
         choice = resp.choices[0]
-        text = (choice.message.content or "").strip()
+        text = self._local_stops(params, choice.message.content or "").strip()
         return self._result(text, resp.usage, choice.finish_reason, started)
 
-    def complete_many(
-        self, prompt: str, params: GenerationParams, seeds: list[int]
+    def complete_batch(
+        self, prompts: list[str], params: GenerationParams, seeds: list[int]
     ) -> list[LLMResult]:
-        """All seeds' choices in one request (``n``), seeded by the first: one slot in the
-        server's batch instead of ``len(seeds)`` round trips."""
-        if len(seeds) <= 1:
-            return super().complete_many(prompt, params, seeds)
+        """All prompts in one request (the completions endpoint takes a list), seeded by
+        the first seed: one entry in the server's queue instead of ``len(prompts)`` round
+        trips one after another. Usage is split evenly over the results."""
+        if len(prompts) <= 1 or params.json_schema is not None:
+            return super().complete_batch(prompts, params, seeds)
         kwargs = self._common(params.model_copy(update={"seed": seeds[0]}))
+        if params.logprobs:
+            kwargs["logprobs"] = 1
         started = time.perf_counter()
-        resp = self._call(
-            lambda: self._client.completions.create(prompt=prompt, n=len(seeds), **kwargs)
-        )
-        return self._choices(
-            [(c.text or "", c.finish_reason) for c in resp.choices], resp.usage, started, seeds
-        )
-
-    def chat_many(
-        self, messages: list[ChatMessage], params: GenerationParams, seeds: list[int]
-    ) -> list[LLMResult]:
-        if len(seeds) <= 1 or params.json_schema is not None:
-            return super().chat_many(messages, params, seeds)
-        kwargs = self._common(params.model_copy(update={"seed": seeds[0]}))
-        started = time.perf_counter()
-        resp = self._call(
-            lambda: self._client.chat.completions.create(
-                messages=[m.model_dump() for m in messages],  # type: ignore[misc]
-                n=len(seeds),
-                **kwargs,
-            )
-        )
-        return self._choices(
-            [((c.message.content or "").strip(), c.finish_reason) for c in resp.choices],
-            resp.usage,
-            started,
-            seeds,
-        )
-
-    def _choices(
-        self, choices: list[tuple[str, str | None]], usage: Any, started: float, seeds: list[int]
-    ) -> list[LLMResult]:
-        if len(choices) < len(seeds):
+        resp = self._call(lambda: self._client.completions.create(prompt=list(prompts), **kwargs))
+        if len(resp.choices) < len(prompts):
             raise LLMError(
-                f"the LLM server at {self._where()} returned {len(choices)} choices for "
-                f"n={len(seeds)}",
-                fix="use a server that supports the `n` parameter (vLLM, llama.cpp server)",
+                f"the LLM server at {self._where()} returned {len(resp.choices)} choices for "
+                f"{len(prompts)} prompts",
+                fix="use a server whose completions endpoint takes a list of prompts (vLLM, "
+                "llama.cpp server), or GENPERSONA_LLM_PROMPT_STYLE=chat",
                 base_url=self._where(),
             )
-        return [
-            self._result(text, usage, finish, started) for text, finish in choices[: len(seeds)]
+        choices = sorted(resp.choices, key=lambda c: c.index)[: len(prompts)]
+        return [self._completion(c, params, resp.usage, started, len(prompts)) for c in choices]
+
+    def chat_batch(
+        self, conversations: list[list[ChatMessage]], params: GenerationParams, seeds: list[int]
+    ) -> list[LLMResult]:
+        """Chat has no list form: the requests go out at once on a bounded pool of
+        ``fanout`` threads (shared by every caller of this backend)."""
+        if len(conversations) <= 1:
+            return super().chat_batch(conversations, params, seeds)
+        pool = self._pool()
+        futures = [
+            pool.submit(self.chat, m, params.model_copy(update={"seed": s}))
+            for m, s in zip(conversations, seeds, strict=True)
         ]
+        return [f.result() for f in futures]
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._model_lock:
+            if self._fanout_pool is None:
+                self._fanout_pool = ThreadPoolExecutor(
+                    max_workers=self.fanout, thread_name_prefix="genpersona-openai"
+                )
+            return self._fanout_pool
 
     def health(self) -> dict[str, Any]:
         tiny = GenerationParams(max_tokens=4, temperature=0)
@@ -313,6 +333,8 @@ class OpenAILLM(LLM):
         }
 
     def close(self) -> None:
+        if self._fanout_pool is not None:
+            self._fanout_pool.shutdown(wait=False, cancel_futures=True)
         self._client.close()
 
 

@@ -110,27 +110,6 @@ class RecParams(BaseModel):
     w_cold_season: float = Field(default=0.3, ge=0)
     w_cold_global: float = Field(default=0.2, ge=0)
 
-    # --- second stage (``rerank.py``): a tree ensemble re-orders the blend's top candidates
-    #: Train a re-ranker at fit time and use it in ``recommend``. Off by default: on the
-    #: validation split it lifted HR@10 on new items by 0.004-0.02 (within noise; NDCG +0.01)
-    #: but lowered HR@10 with repurchases by 0.02, costs ~40 s more per fit and ~4 ms per
-    #: request (see docs/guides/recommendations.md). ``with_params(rerank=False)`` serves the
-    #: plain blend from a model fitted with it.
-    rerank: bool = False
-    rerank_candidates: int = Field(default=100, ge=1)
-    #: Training rows come from the fitted data shifted back in time: tables refitted as of
-    #: ``now - label_days - j * step_days`` (j < windows), labels = the items each customer
-    #: bought for the first time in the ``label_days`` after that date.
-    rerank_windows: int = Field(default=3, ge=1)
-    rerank_label_days: int = Field(default=61, ge=1)
-    rerank_window_step_days: int = Field(default=30, ge=1)
-    #: Gradient boosting (scikit-learn HistGradientBoostingClassifier) shape.
-    rerank_trees: int = Field(default=300, ge=1)
-    rerank_learning_rate: float = Field(default=0.05, gt=0)
-    rerank_leaves: int = Field(default=31, ge=2)
-    #: Below this many positive training rows no re-ranker is trained (the blend serves).
-    rerank_min_positives: int = Field(default=200, ge=1)
-
     # --- explanations
     max_evidence: int = Field(default=3, ge=0)
 
@@ -151,13 +130,5 @@ FIT_TIME_PARAMS = frozenset(
         "trend_days",
         "launch_days",
         "shrink_buyers",
-        "rerank_candidates",
-        "rerank_windows",
-        "rerank_label_days",
-        "rerank_window_step_days",
-        "rerank_trees",
-        "rerank_learning_rate",
-        "rerank_leaves",
-        "rerank_min_positives",
     }
 )

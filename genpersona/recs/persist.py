@@ -22,7 +22,6 @@ from genpersona.recs.content import ContentModel
 from genpersona.recs.interactions import History
 from genpersona.recs.models import RecParams
 from genpersona.recs.popularity import PopularityTables
-from genpersona.recs.rerank import TreeEnsemble
 
 FORMAT_VERSION = 1
 
@@ -74,9 +73,7 @@ def read_recommender(path: Path) -> dict[str, Any]:
             popularity=PopularityTables.from_arrays(arrays),
             params=RecParams.model_validate(json.loads(str(arrays["params_json"]))),
             now=pd.Timestamp(str(arrays["now"])).to_pydatetime(),
-            # Both optional: files saved before the re-ranker existed serve the blend.
-            item_stats=arrays.get("item_stats"),
-            ranker=TreeEnsemble.from_arrays(arrays, "rr"),
+            # arrays of the deleted re-ranker ("item_stats", "rr_*") in older files are ignored
         )
     except KeyError as exc:
         raise RecsModelFileError(

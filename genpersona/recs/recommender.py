@@ -39,15 +39,25 @@ from genpersona.recs.models import (
 from genpersona.recs.persist import read_recommender, write_recommender
 from genpersona.recs.popularity import PopularityTables, build_popularity
 from genpersona.recs.ranking import COLD_LABELS, cold_scores, personal_reasons, top_k
-from genpersona.recs.rerank import (
-    Personal,
-    TreeEnsemble,
-    candidate_features,
-    item_stats,
-    train_ranker,
-)
 
 __all__ = ["Rec", "RecParams", "RecReason", "Recommender"]
+
+
+@dataclass
+class Personal:
+    """One customer's first-stage scores at one moment."""
+
+    owned: np.ndarray  # every item the customer bought (index)
+    n_days: np.ndarray  # distinct purchase days per owned item
+    last_day: np.ndarray  # last purchase day per owned item
+    weights: np.ndarray  # recency x frequency weight per owned item
+    cp_raw: np.ndarray  # (n_items,) co-purchase score before scaling
+    parts: dict[str, np.ndarray]  # weighted blend components ("co_purchase", "popular", ...)
+    popular: np.ndarray  # (n_items,) the popularity table used (country or global), unweighted
+    blend: np.ndarray  # (n_items,) sum of parts
+    used: np.ndarray  # the owned items that fed the scores (at most max_history_items)
+    used_weights: np.ndarray
+    gathered: tuple[np.ndarray, np.ndarray, np.ndarray]  # their neighbour entries
 
 
 @dataclass
@@ -62,10 +72,6 @@ class Recommender:
     popularity: PopularityTables
     params: RecParams
     now: datetime
-    #: (n_items, len(rerank.ITEM_FEATURES)) item features of the re-ranker (None: no re-ranker).
-    item_stats: np.ndarray | None = None
-    #: Second stage trained at fit time (None: too little data, or an older model file).
-    ranker: TreeEnsemble | None = None
     _code_index: dict[str, int] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -120,9 +126,6 @@ class Recommender:
                 min_count=params.min_co_count,
             )
         prices = pd.to_numeric(catalog["price"], errors="coerce").to_numpy(np.float64)
-        ranker = None
-        if params.rerank:
-            ranker = train_ranker(purchases, items, clean, now_day, params, cls.fit)
         return cls(
             item_codes=catalog["stock_code"].to_numpy(dtype=str),
             item_descriptions=catalog["description"].fillna("").astype(str).to_numpy(dtype=str),
@@ -146,8 +149,6 @@ class Recommender:
             ),
             params=params,
             now=pd.Timestamp(now).to_pydatetime(),
-            item_stats=item_stats(counted, clean, prices, now_day) if params.rerank else None,
-            ranker=ranker,
         )
 
     def with_params(self, **changes: object) -> Recommender:
@@ -163,7 +164,6 @@ class Recommender:
         return Recommender(
             self.item_codes, self.item_descriptions, self.item_prices, self.item_themes,
             self.history, self.neighbours, self.content, self.popularity, params, self.now,
-            self.item_stats, self.ranker,
         )  # fmt: skip
 
     # --- serving ----------------------------------------------------------------------
@@ -223,26 +223,10 @@ class Recommender:
         if len(recent):
             blocked = blocked.copy()
             blocked[recent] = True
-        use_ranker = self.ranker is not None and p.rerank
-        personal = self._personal(row, when_day, country, features=use_ranker)
+        personal = self._personal(row, when_day, country)
         parts, score = personal.parts, personal.blend
-        picked: np.ndarray | None = None
-        if use_ranker:
-            cand = candidate_features(
-                self, personal, blocked, when_day, stamp.month, p.rerank_candidates
-            )
-            if len(cand.items):
-                assert self.ranker is not None  # use_ranker says so
-                raw = self.ranker.predict(cand.features)
-                best = np.lexsort((np.arange(len(raw)), -raw))[:k]
-                picked = cand.items[best]
-                prob = 1.0 / (1.0 + np.exp(-raw[best]))  # the ranker's purchase probability
-                shown = dict(zip(picked.tolist(), prob.tolist(), strict=True))
-        if picked is None:
-            order = top_k(score, blocked, k, fallback=cold)
-            shown = {i: float(score[i]) for i in order.tolist()}
-        else:
-            order = picked
+        order = top_k(score, blocked, k, fallback=cold)
+        shown = {i: float(score[i]) for i in order.tolist()}
         own_country = country or str(self.history.countries[row]) or None
         pop_reason: RecReason = (
             "popular_country" if self.popularity.country_row(own_country) is not None else "popular"
@@ -267,11 +251,47 @@ class Recommender:
             for i, reason, ev in zip(order.tolist(), reasons, evidence, strict=True)
         ]
 
-    def _personal(
-        self, row: int, when_day: float, country: str | None, *, features: bool = False
-    ) -> Personal:
-        """First-stage scores of one known customer: the blend, and (``features``) the extra
-        co-purchase sums the re-ranker reads."""
+    def bought_with(
+        self, stock_code: str, k: int = 3, *, exclude: set[str] | frozenset[str] = frozenset()
+    ) -> list[Rec]:
+        """The co-purchase model's partners of one item, strongest first ("bought X, also
+        bought Y"), read straight from the neighbour table: a post-purchase cross-sell is
+        about *this* basket, not the customer's whole history the blend would weigh.
+
+        Discontinued items and ``exclude`` (e.g. what the customer already owns) are
+        skipped; an item the model does not know, or has no partners for, gives [].
+        """
+        if not isinstance(k, int) or k < 1:
+            raise RecsInputError(
+                f"k must be a positive integer, got {k!r}", fix="ask for k >= 1 items", k=k
+            )
+        code = str(stock_code).strip().upper()
+        item = self._code_index.get(code)
+        if item is None:
+            return []
+        lo, hi = int(self.neighbours.indptr[item]), int(self.neighbours.indptr[item + 1])
+        partners = self.neighbours.indices[lo:hi]
+        sims = self.neighbours.sims[lo:hi]
+        blocked = {self._code_index[c] for c in exclude if c in self._code_index}
+        out: list[Rec] = []
+        for j in np.lexsort((partners, -sims)):  # strongest first, ties by catalog order
+            partner = int(partners[j])
+            if partner in blocked or partner == item or not self.popularity.active[partner]:
+                continue
+            out.append(
+                Rec(
+                    stock_code=self._codes[partner],
+                    score=float(sims[j]),
+                    reason="co_purchase",
+                    evidence_stock_codes=[self._codes[item]],
+                )
+            )
+            if len(out) == k:
+                break
+        return out
+
+    def _personal(self, row: int, when_day: float, country: str | None) -> Personal:
+        """The blend's scores of one known customer."""
         p = self.params
         owned, n_days, last_day = self.history.slice(row)
         weights = np.log1p(n_days) * 0.5 ** (
@@ -306,8 +326,6 @@ class Recommender:
             last_day=last_day,
             weights=weights,
             cp_raw=cp_raw,
-            cp_unweighted=np.bincount(partner, weights=sim, minlength=n_items) if features else cp,
-            cp_hits=np.bincount(partner, minlength=n_items).astype(np.float64) if features else cp,
             parts=parts,
             popular=pop,
             blend=np.sum(list(parts.values()), axis=0),
@@ -360,10 +378,6 @@ class Recommender:
         }
         if self.content is not None:
             arrays["item_vectors"] = self.content.vectors
-        if self.item_stats is not None:
-            arrays["item_stats"] = self.item_stats
-        if self.ranker is not None:
-            arrays.update(self.ranker.to_arrays("rr"))
         return arrays
 
     def save(self, path: Path) -> None:

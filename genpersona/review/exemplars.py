@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,15 @@ from genpersona.db.base import utcnow
 from genpersona.db.engine import get_engine, session_scope
 from genpersona.embeddings.base import Embedder
 from genpersona.embeddings.factory import get_embedder
-from genpersona.review.exemplar_index import EXEMPLAR_INDEX, MAX_CACHED, vector_id, version_of
+from genpersona.review.exemplar_index import (
+    EXEMPLAR_INDEX,
+    MAX_CACHED,
+    ClickWeighting,
+    Version,
+    click_adjustment,
+    vector_id,
+    version_of,
+)
 from genpersona.review.models import Exemplar
 from genpersona.review.tables import DraftRow, ExemplarRow
 from genpersona.settings import Settings, get_settings
@@ -115,7 +124,8 @@ def similar_exemplars(
     store: VectorStore | None = None,
     embedder: Embedder | None = None,
 ) -> list[Exemplar]:
-    """The k approved/edited texts of this brand and kind closest to a new request's brief.
+    """The k approved/edited texts of this brand and kind closest to a new request's brief,
+    weighted by how their copy did with customers (winners rise, losers drop out).
 
     Ranked in process against a copy that one aggregate query proves current
     (see ``exemplar_index``); very large sets go to the vector store's query.
@@ -144,27 +154,62 @@ def similar_exemplars(
     embedder = embedder or get_embedder(settings=settings)
     store = store or get_vector_store(settings)
     query = embedder.embed_one(text_or_brief or f"{brand} {kind}")
+    weighting = ClickWeighting.from_settings(settings)
     if version[0] > MAX_CACHED:
-        return _query_store(brand, kind, query, k, settings, store)
+        return _query_store(brand, kind, query, k, settings, store, weighting, version)
     namespace = f"{settings.sqlalchemy_url}|{settings.chroma_url or settings.chroma_path}"
     hits = EXEMPLAR_INDEX.search(
-        get_engine(settings), store, f"{namespace}|{embedder.name}", brand, kind, version, query, k
+        get_engine(settings),
+        store,
+        f"{namespace}|{embedder.name}",
+        brand,
+        kind,
+        version,
+        query,
+        k,
+        weighting,
     )
     return [_to_model(row, score) for row, score in hits]
 
 
+#: the large-set path asks the vector store for this many times k, then weights by outcomes
+STORE_OVERFETCH = 3
+
+
 def _query_store(
-    brand: str, kind: str, query, k: int, settings: Settings, store: VectorStore
+    brand: str,
+    kind: str,
+    query,
+    k: int,
+    settings: Settings,
+    store: VectorStore,
+    weighting: ClickWeighting,
+    version: Version,
 ) -> list[Exemplar]:
-    hits = store.query(EXEMPLARS, query, k=k, where={"$and": [{"brand": brand}, {"kind": kind}]})
+    hits = store.query(
+        EXEMPLARS,
+        query,
+        k=k * STORE_OVERFETCH,
+        where={"$and": [{"brand": brand}, {"kind": kind}]},
+    )
     scores = {int(h.id.split(":", 1)[1]): h.score for h in hits if h.id.startswith("ex:")}
     if not scores:
         return []
     with session_scope(settings) as session:
         rows = list(session.scalars(select(ExemplarRow).where(ExemplarRow.id.in_(scores))))
     # a vector whose row was erased is simply not returned
-    found = [_to_model(r, scores[r.id]) for r in rows if r.brand == brand and r.kind == kind]
-    return sorted(found, key=lambda e: -e.score)[:k]
+    rows = [r for r in rows if r.brand == brand and r.kind == kind]
+    adjust, keep = click_adjustment(
+        np.array([r.exposures or 0 for r in rows]),
+        np.array([r.clicks or 0 for r in rows]),
+        weighting,
+        pooled=(float(version[4]), float(version[5])),
+    )
+    ranked = sorted(
+        ((scores[r.id] + float(a), r) for r, a, ok in zip(rows, adjust, keep, strict=True) if ok),
+        key=lambda pair: -pair[0],
+    )
+    return [_to_model(r, scores[r.id]) for _, r in ranked[:k]]
 
 
 def list_exemplars(
@@ -190,6 +235,8 @@ def _to_model(row: ExemplarRow, score: float = 0.0) -> Exemplar:
         source_draft_id=row.source_draft_id,
         created_at=row.created_at,
         score=score,
+        exposures=row.exposures or 0,
+        clicks=row.clicks or 0,
     )
 
 

@@ -152,6 +152,9 @@ class Exemplar(BaseModel):
     source_draft_id: int | None = None
     created_at: datetime
     score: float = 0.0  # similarity to the query, when retrieved
+    #: deliveries and clicks of this copy (``learn update``), behind its retrieval weight
+    exposures: int = 0
+    clicks: int = 0
 
 
 class RuleSuggestion(BaseModel):

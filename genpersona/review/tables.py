@@ -177,6 +177,10 @@ class ExemplarRow(Base):
     customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
     embedded: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    #: how often this copy was delivered and clicked (migration 0011), written by
+    #: ``learn update``; retrieval weights exemplars by their shrunk click rate
+    exposures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    clicks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     __table_args__ = (Index("ix_exemplars_brand_kind", "brand", "kind"),)
 

@@ -39,6 +39,10 @@ class ContentRequest(BaseModel):
     conversation: list[ChatTurn] = Field(default_factory=list, max_length=50)
     send_date: datetime | None = None
     regenerate_note: str | None = Field(default=None, max_length=1000)
+    #: recipe names (``prompts/recipes.yaml``) the candidates are written from; empty: all
+    recipes: list[str] = Field(default_factory=list, max_length=20)
+    #: stock codes to feature first (e.g. the co-purchase partner of what was just bought)
+    feature_items: list[str] = Field(default_factory=list, max_length=10)
 
     @model_validator(mode="after")
     def _check(self) -> ContentRequest:
@@ -56,11 +60,18 @@ class ContentRequest(BaseModel):
         )
 
     def idempotency_key(self) -> str:
-        """Same brand, customer, kind, brief, campaign and conversation -> same key."""
+        """Same brand, customer, kind, brief, campaign and conversation -> same key.
+
+        Recipes and featured items count only when set, so requests without them keep
+        the keys they always had (pending drafts stay deduplicated across the upgrade)."""
         payload = self.model_dump(
             mode="json",
             include={"brand", "kind", "customer_id", "brief", "campaign", "conversation"},
         )
+        if self.recipes:
+            payload["recipes"] = list(self.recipes)
+        if self.feature_items:
+            payload["feature_items"] = list(self.feature_items)
         return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:32]
 
 
@@ -109,6 +120,11 @@ class Scores(BaseModel):
     #: mean token log-probability under the model when the backend returns it (else None)
     fluency: float | None = None
     echo: float = 0.0
+    #: the click model's predicted click rate of the main line (None: no trained model, or
+    #: its embedder is not configured); only its order among one draft's candidates means much
+    click_ctr: float | None = None
+    #: closeness to the nearest few-shot line of the prompt (1.0: copied verbatim)
+    copied: float = 0.0
     total: float = 0.0
 
 
@@ -165,6 +181,8 @@ class Trace(BaseModel):
     repaired: int = 0
     reasked: int = 0
     fallbacks: int = 0
+    #: candidates the guard sent back that were not re-asked: enough others had passed
+    not_reasked: int = 0
     violations_caught: int = (
         0  # violations found across all attempts (fixed, re-asked or fell back)
     )
@@ -173,6 +191,14 @@ class Trace(BaseModel):
     #: time inside either model: the union of LLM and embedder intervals, which overlap when
     #: scoring is prepared while candidates decode (so model_ms + embed_ms would double-count)
     models_ms: float = 0.0
+    #: prompt tokens the server served from its prompt cache (part of ``prompt_tokens``)
+    cached_prompt_tokens: int = 0
+    #: model calls made (candidates, re-asks and redraws of empty lines)
+    model_calls: int = 0
+    #: the server's own prompt-evaluation and decoding clocks, summed over calls (with
+    #: parallel slots they overlap, so they can add up to more than ``model_ms``)
+    prompt_eval_ms: float = 0.0
+    decode_ms: float = 0.0
 
 
 class Draft(BaseModel):

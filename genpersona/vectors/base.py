@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -61,6 +62,15 @@ class ScrubReport(BaseModel):
 
 #: ``rebuild(keep=...)``: given a batch of ids, the ones to keep
 KeepFilter = Callable[[list[str]], set[str]]
+
+
+@dataclass(frozen=True)
+class RebuildSpec:
+    """One collection for ``rebuild_many``: the same arguments as ``rebuild``."""
+
+    collection: str
+    keep: KeepFilter | None = None
+    metadata_keys: frozenset[str] | None = None
 
 
 class VectorStore(ABC):
@@ -128,6 +138,19 @@ class VectorStore(ABC):
         return RebuildReport(
             collection=collection, physical=collection, kept=len(rows), dropped=len(dead)
         )
+
+    def rebuild_many(self, specs: list[RebuildSpec]) -> list[RebuildReport]:
+        """``rebuild`` each collection; a store may do them all in one job (embedded Chroma
+        runs them in one clean child process)."""
+        return [
+            self.rebuild(s.collection, keep=s.keep, metadata_keys=s.metadata_keys) for s in specs
+        ]
+
+    def unclean_collections(self) -> list[str]:
+        """Collections whose files an ordinary process wrote when it created them (so they
+        may hold bytes of its heap): compaction rebuilds each once (see ``clean_child``).
+        A store whose files are not written from a process's raw memory has none."""
+        return []
 
     @abstractmethod
     def ids(self, collection: str) -> list[str]:

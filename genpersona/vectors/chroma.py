@@ -15,6 +15,7 @@ directories no collection references and VACUUMs ``chroma.sqlite3``.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -23,6 +24,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
+from filelock import FileLock
 
 from genpersona.errors import VectorStoreError
 from genpersona.vectors.base import (
@@ -30,14 +32,30 @@ from genpersona.vectors.base import (
     KeepFilter,
     QueryHit,
     RebuildReport,
+    RebuildSpec,
     ScrubReport,
     VectorStore,
     _strip,
 )
-from genpersona.vectors.chroma_scrub import scrub_in_subprocess
+from genpersona.vectors.chroma_scrub import dirty_in_subprocess, scrub_in_subprocess
+from genpersona.vectors.clean_child import run_clean_child
 
 _BATCH = 5000  # Chroma rejects very large single upserts
+_REBUILD_CHILD = "genpersona.vectors.chroma_rebuild"
+#: a rebuild is Chroma's write throughput over the collection: 100,000 vectors took ~11 min
+_REBUILD_TIMEOUT_S = 6 * 3600
 T = TypeVar("T")
+
+
+_SUFFIX = re.compile(r"__(?:g|build)\d+$")
+
+
+def _sync_threshold(col: Any) -> int | None:
+    """The collection's HNSW sync threshold (records between persists), if Chroma says."""
+    try:
+        return int(col.configuration_json["hnsw"]["sync_threshold"])
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
 
 
 def _generation(logical: str, physical: str) -> int | None:
@@ -69,7 +87,15 @@ class ChromaVectorStore(VectorStore):
                 )
                 self._client.heartbeat()
             else:
-                self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+                # Chroma creates its tables on first open without a cross-process guard: two
+                # workers opening a new home at once fail with "table collections already
+                # exists". The lock file sits beside the store so every process agrees on it.
+                store_dir = Path(str(path))
+                store_dir.parent.mkdir(parents=True, exist_ok=True)
+                with FileLock(str(store_dir.parent / f".{store_dir.name}.open.lock"), timeout=120):
+                    self._client = chromadb.PersistentClient(
+                        path=str(path), settings=chroma_settings
+                    )
         except Exception as exc:
             raise VectorStoreError(
                 f"cannot open the Chroma vector store at {self.location}: {exc}",
@@ -218,8 +244,76 @@ class ChromaVectorStore(VectorStore):
         keep: KeepFilter | None = None,
         metadata_keys: frozenset[str] | None = None,
     ) -> RebuildReport:
+        return self.rebuild_many([RebuildSpec(collection, keep, metadata_keys)])[0]
+
+    def rebuild_many(self, specs: list[RebuildSpec]) -> list[RebuildReport]:
+        """Embedded: the new generations are written by a clean child process (its heap
+        never held the erased customer's rows, and glibc wipes it; ``clean_child``), so
+        their files hold no old heap bytes. ``keep`` runs here, against the relational
+        store; the child gets only the opaque ids to leave behind. Over HTTP the server
+        writes the files, so the rebuild runs here (its heap is the operator's: see
+        docs/guides/privacy-erasure.md)."""
+        if self._path is None or not any(self._current(s.collection) for s in specs):
+            return [  # a server's rebuild, or nothing to rebuild (no child for that)
+                self.rebuild_here(s.collection, keep=s.keep, metadata_keys=s.metadata_keys)
+                for s in specs
+            ]
+        job = {
+            "path": str(self._path),
+            "collections": [
+                {
+                    "name": s.collection,
+                    "drop": self._dropped_by(s.collection, s.keep),
+                    "metadata_keys": None if s.metadata_keys is None else sorted(s.metadata_keys),
+                }
+                for s in specs
+            ],
+        }
+        line = run_clean_child(_REBUILD_CHILD, job, timeout=_REBUILD_TIMEOUT_S)
+        with self._lock:  # the child dropped the generations this process may hold
+            for s in specs:
+                self._collections.pop(s.collection, None)
+        return [RebuildReport.model_validate(r) for r in json.loads(line)["reports"]]
+
+    def unclean_collections(self) -> list[str]:
+        """Embedded: logical collections whose serving HNSW files hold bytes other than the
+        clean child's fill in their unused slots (checked by a child process that reads
+        chroma.sqlite3 and the segment files, ``chroma_scrub.dirty_collections``). A server
+        writes its own files: nothing here can clean them."""
+        if self._path is None:
+            return []
+        dirty = dirty_in_subprocess(self._path)
+        out = set()
+        for physical in dirty:
+            if "__build" in physical:
+                continue
+            logical = _SUFFIX.sub("", physical)
+            if self._current(logical) == (_generation(logical, physical), physical):
+                out.add(logical)  # only the generation that serves: older ones are dropped
+        return sorted(out)
+
+    def _dropped_by(self, collection: str, keep: KeepFilter | None) -> list[str]:
+        """The current generation's ids that ``keep`` rejects (none without ``keep``)."""
+        if keep is None or self._current(collection) is None:
+            return []
+        ids = self.ids(collection)
+        dropped: list[str] = []
+        for start in range(0, len(ids), _BATCH):
+            chunk = ids[start : start + _BATCH]
+            live = keep(chunk)
+            dropped.extend(i for i in chunk if i not in live)
+        return dropped
+
+    def rebuild_here(
+        self,
+        collection: str,
+        *,
+        keep: KeepFilter | None = None,
+        metadata_keys: frozenset[str] | None = None,
+    ) -> RebuildReport:
         """A fresh generation holding only live (and ``keep``-approved) vectors; the old
-        generation, with every deleted vector's bytes, is dropped. Works over HTTP too."""
+        generation, with every deleted vector's bytes, is dropped. Runs in this process
+        (the rebuild child, or a client of a server by URL)."""
         current = self._current(collection)
         if current is None:
             return RebuildReport(collection=collection, physical=collection, kept=0, dropped=0)
@@ -232,6 +326,13 @@ class ChromaVectorStore(VectorStore):
             build_name, metadata=dict(old.metadata or {"hnsw:space": "cosine"}),
             embedding_function=None,
         )  # fmt: skip
+        sync = _sync_threshold(build)
+        # An index Chroma never persisted (fewer records than the sync threshold) is created
+        # anew, from *its* heap, by the next process that loads it; so a small collection is
+        # copied persisting every record, and gets its threshold back afterwards.
+        restore = sync if sync is not None and old.count() < sync else None
+        if restore is not None:
+            build.modify(configuration={"hnsw": {"sync_threshold": 1}})
         kept = dropped = 0
 
         def copy(ids: list[str], vectors: Any, metas: list[Any]) -> None:
@@ -261,6 +362,8 @@ class ChromaVectorStore(VectorStore):
             res = old.get(ids=added[start : start + _BATCH], include=["embeddings", "metadatas"])
             if res["ids"]:
                 copy(res["ids"], res["embeddings"], list(res["metadatas"] or []))
+        if restore is not None:
+            build.modify(configuration={"hnsw": {"sync_threshold": restore}})
         for c in self._client.list_collections():
             g = _generation(collection, c.name)
             if g is not None and g <= gen:  # the old one, and any a racing writer recreated

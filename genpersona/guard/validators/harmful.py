@@ -4,17 +4,22 @@ Two layers, because each misses what the other sees. A lexicon catches the plain
 words and stock phrases ("I hate humans", "kill yourself") exactly and explains
 itself with a span. A semantic check compares each sentence with a few
 prototype sentences per category in the shipped MiniLM space and catches the
-paraphrases a word list cannot ("people like you should disappear"). Its
-thresholds (0.62 for every category) were set by hand and are NOT yet calibrated on a
-labelled innocent set; the chat eval (``evals/chat``) and the fixed-line tests are what
-they were checked against so far (docs/experiments/chat.md).
+paraphrases a word list cannot ("people like you should disappear"). Its per-category
+thresholds are calibrated for the shipped MiniLM by ``python -m evals.chat.calibrate_harm``
+on a labelled dev set (``evals/chat/harm/dev.jsonl``: harmful paraphrases and innocent shop
+lines with risky words, "a killer gift", "prices to die for"), precision first: just above
+the highest score any innocent dev line gets. They ship in
+``semantic_models/harm_thresholds.json``; precision and recall on the held-out part are in
+docs/experiments/chat.md. Other embedders use the same numbers, uncalibrated.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -120,14 +125,21 @@ PROTOTYPES: dict[Category, list[str]] = {
         "I want to talk dirty with you.",
     ],
 }
-#: cosine similarity at or above which a sentence counts as the category (set by hand, not
-#: calibrated yet: see the module docstring)
-THRESHOLDS: dict[Category, float] = {
-    "hate": 0.62,
-    "violence": 0.62,
-    "harassment": 0.62,
-    "sexual": 0.62,
-}
+THRESHOLDS_PATH = Path(__file__).resolve().parents[1] / "semantic_models" / "harm_thresholds.json"
+#: before calibration every category used this (kept for a missing thresholds file)
+HAND_SET = 0.62
+
+
+def _load_thresholds() -> dict[Category, float]:
+    fitted = {}
+    if THRESHOLDS_PATH.exists():
+        fitted = json.loads(THRESHOLDS_PATH.read_text())["thresholds"]
+    return {cat: float(fitted.get(cat, HAND_SET)) for cat in PROTOTYPES}
+
+
+#: cosine similarity at or above which a sentence counts as its closest category
+#: (calibrated: see the module docstring)
+THRESHOLDS: dict[Category, float] = _load_thresholds()
 _SENTENCE_RE = re.compile(r"(?:[^.!?\n]|[.!?](?=\S))+[.!?]*")
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -166,15 +178,28 @@ def semantic_scores(texts: list[str], embed: Embed) -> list[dict[Category, float
     return [{cat: float(np.max(p @ v)) for cat, p in protos.items()} for v in vectors]
 
 
+def semantic_flags(
+    text: str, embed: Embed, thresholds: dict[Category, float] | None = None
+) -> list[tuple[int, int, Category, float]]:
+    """(start, end, category, score) of each sentence whose closest category reaches that
+    category's threshold (the calibration script passes candidate thresholds)."""
+    limits = thresholds or THRESHOLDS
+    spans = sentences(text) or [(0, len(text), text)]
+    out = []
+    for (s, e, _), scores in zip(
+        spans, semantic_scores([t for _, _, t in spans], embed), strict=True
+    ):
+        cat = max(scores, key=lambda c: scores[c])
+        if scores[cat] >= limits[cat]:
+            out.append((s, e, cat, scores[cat]))
+    return out
+
+
 def harmful_categories(text: str, embed: Embed | None = None) -> list[tuple[Category, str]]:
     """(category, evidence) for a text: used on customers' messages too (to decline abuse)."""
     found = [(cat, m.group()) for cat, rx in LEXICON_RE.items() for m in rx.finditer(text)]
     if embed is not None and not found:
-        parts = [s for _, _, s in sentences(text)] or [text]
-        for part, scores in zip(parts, semantic_scores(parts, embed), strict=True):
-            for cat, score in scores.items():
-                if score >= THRESHOLDS[cat]:
-                    found.append((cat, part))
+        found = [(cat, text[s:e]) for s, e, cat, _ in semantic_flags(text, embed)]
     return found
 
 
@@ -192,22 +217,17 @@ def harmful(f: FieldText, opts: CheckOptions) -> list[Violation]:
                     suggestion="answer helpfully and kindly, without that wording",
                 )
             )
-    if opts.embed is None or out:
+    if opts.embed is None or out or not sentences(f.text):
         return out
-    spans = sentences(f.text)
-    for (s, e, _), scores in zip(
-        spans, semantic_scores([t for _, _, t in spans], opts.embed), strict=True
-    ):
-        cat = max(scores, key=lambda c: scores[c])
-        if scores[cat] >= THRESHOLDS[cat]:
-            out.append(
-                f.violation(
-                    f"harmful.{cat}",
-                    "block",
-                    f"reads as {cat} content",
-                    s,
-                    e,
-                    suggestion="answer helpfully and kindly",
-                )
+    for s, e, cat, _ in semantic_flags(f.text, opts.embed):
+        out.append(
+            f.violation(
+                f"harmful.{cat}",
+                "block",
+                f"reads as {cat} content",
+                s,
+                e,
+                suggestion="answer helpfully and kindly",
             )
+        )
     return out

@@ -1,1 +1,0 @@
-"""The click model: features, on-disk embedding cache, ridge model, training."""
