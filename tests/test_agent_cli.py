@@ -124,3 +124,43 @@ def test_demo_runs_the_whole_path_on_a_small_file_and_then_serves_the_console(
     assert page.total >= 2 and {r.kind for r in page.rows} >= {"subject_line"}
     [cmd] = started
     assert "streamlit" in cmd and cmd[cmd.index("--server.port") + 1] == "8501"
+
+
+def test_demo_table_says_when_the_top_line_is_below_the_sendable_bar(
+    capsys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A negative total means the best line the model wrote failed the copy-quality bar;
+    the table says so instead of leaving a marketer to guess. Chat answers have no bar."""
+    from genpersona.agent.quality import SENDABLE_THRESHOLD
+    from genpersona.cli import demo
+
+    def row(kind: str, quality: float) -> dict:
+        scores = {
+            "brand_voice": 0.5,
+            "relevance": 0.1,
+            "specificity": 0.2,
+            "length_fit": 1.0,
+            "quality": quality,
+            "total": quality - 0.5,
+        }
+        return {
+            "customer": "1",
+            "kind": kind,
+            "top_variant": f"line for {kind} {quality}",
+            "because": "",
+            "scores": scores,
+            "candidates": 4,
+            "violations_caught": 0,
+            "repaired": 0,
+            "fallbacks": 0,
+            "seconds": 1.0,
+            "reused": False,
+        }
+
+    monkeypatch.setattr(demo.console, "width", 400)  # one line per cell, so phrases stay whole
+    low, high = SENDABLE_THRESHOLD - 0.1, SENDABLE_THRESHOLD + 0.1
+    demo.render([row("subject_line", low)], "fake")
+    assert "below the sendable bar" in capsys.readouterr().out
+    demo.render([row("subject_line", high), row("chat_answer", low)], "fake")
+    out = capsys.readouterr().out
+    assert "below the sendable bar" not in out and f"quality {high:.2f}" in out

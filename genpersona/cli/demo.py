@@ -16,7 +16,9 @@ from rich.table import Table
 from genpersona.accounts.console_accounts import any_accounts, create_account
 from genpersona.agent.deps import default_deps
 from genpersona.agent.pipeline import generate
+from genpersona.agent.quality import SENDABLE_THRESHOLD
 from genpersona.agent.sampling import customer_count, sample_customers
+from genpersona.agent.scoring import QUALITY_KINDS
 from genpersona.cli.common import JsonOpt, console, emit_json, err_console, handle_errors
 from genpersona.cli.console import console_cmd
 from genpersona.data.ingest_online_retail import ingest_online_retail
@@ -116,6 +118,12 @@ def _short(text: str, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def _below_bar(row: dict) -> bool:
+    """Only the kinds the copy-quality scorer ranks have a bar (chat answers are checked
+    for support instead)."""
+    return row["kind"] in QUALITY_KINDS and row["scores"]["quality"] < SENDABLE_THRESHOLD
+
+
 def render(rows: list[dict], model: str) -> None:
     """One row per draft; the copy gets the width and the per-score detail sits under it.
 
@@ -131,7 +139,11 @@ def render(rows: list[dict], model: str) -> None:
     table.add_column("time", no_wrap=True, justify="right", max_width=6)
     for r in rows:
         s = r["scores"]
+        # a top line under the scorer's bar is the best the model wrote, not one to send
+        # unread: say so, or a negative total reads like a bug
+        bar = " (below the sendable bar: edit before approving)" if _below_bar(r) else ""
         detail = (
+            f"quality {s['quality']:.2f}{bar} · "
             f"voice {s['brand_voice']:.2f} · relevance {s['relevance']:.2f} · "
             f"specificity {s['specificity']:.2f} · length {s['length_fit']:.2f} · "
             f"fallbacks {r['fallbacks']}/{r['candidates']}"
