@@ -12,8 +12,10 @@ guides' don't-examples. The labelled dev set (evals/copy/data) is added with a l
 weight, as it is the only in-domain labelled copy. Since copy-quality-2026.12.4 the dev set
 is evals/copy/data (the 200 written rows, 236 real model outputs of the session-6 eval and 85
 hero lines of a session-7 probe) plus held-out parts 1 and 2, moved into development after
-their figures had been reported (``DEV_SETS``). Held-out part 3 (evals/copy/heldout3) and
-any later part are never read here. The guides' and recipes' lines (shop copy, a few
+their figures had been reported (``DEV_SETS``), and since 2026.12.5 held-out part 3 too.
+Held-out part 4 (evals/copy/heldout4) and any later part are never read here. Since
+2026.12.5 the script also fits the skeleton model of ``quality_structure`` on the
+Upworthy headlines left over after the positives are drawn, before the features are read. The guides' and recipes' lines (shop copy, a few
 hundred among 2,500 Upworthy headlines) get their own weight, picked with the others.
 
 Two heads are written: the lexical one (23 features) and the semantic one (the same
