@@ -15,7 +15,10 @@ from genpersona.agent.scoring import build_scoring_context, score_variants, spec
 from genpersona.types.content import ContentRequest, Variant, VariantContent
 
 # the test customer buys "vintage tea sets" and "teapots"; the others below do not
-SPECIFIC = "A fresh pot for your afternoon tea"
+# (until copy-quality-2026.12.4 "A fresh pot for your afternoon tea"; the 2026.12.5 lexical
+# head reads that one at 0.54 against GENERIC's 0.73, a gap the credit does not cover, while
+# this line reads 0.65: still under GENERIC, as the test needs, and past SPECIFIC_FULL_AT)
+SPECIFIC = "Your afternoon tea deserves a vintage teapot"
 GENERIC = "A little something for the tree this year"  # fluent, higher quality, about anyone
 LIST = "Vintage tea sets, teapots"
 OTHERS = [

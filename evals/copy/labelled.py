@@ -6,8 +6,12 @@ is a training figure; since 2026.12.4 it holds real model outputs too), held-out
 2026.12.2): both moved into development for 2026.12.4 (``train.DEV_SETS``), so their
 figures from this version on are training figures too (their held-out figures are the
 ones reported for 2026.12.1-2026.12.3); held-out 3 (heldout3/, written after
-copy-quality-2026.12.4 was frozen, never used for fitting or tuning) is the held-out set.
-Figures per set are also split by source: real model outputs and written lines.
+copy-quality-2026.12.4 was frozen) moved into development for 2026.12.5 after its figure
+(75.4 %) was reported; held-out 4 (heldout4/, written after copy-quality-2026.12.5 was
+frozen, never used for fitting or tuning) is the held-out set. Figures per set are also
+split by source (real model outputs and written lines) and by kind, and every set is also
+read by the previous scorer (``quality.PREVIOUS_MODEL_PATH``, 2026.12.4's weights) in the
+same run, so the two versions are compared on the same rows.
 
 Lines are read with their MiniLM vectors (the classifier's semantic head), as ranking
 reads them when the shipped embedder is configured; ``--lexical`` reads them without;
@@ -29,17 +33,24 @@ from pathlib import Path
 
 import numpy as np
 
-from genpersona.agent.quality import SENDABLE_THRESHOLD, assess, load_model
+from genpersona.agent.quality import (
+    PREVIOUS_MODEL_PATH,
+    SENDABLE_THRESHOLD,
+    QualityModel,
+    assess,
+    load_model,
+)
 from genpersona.embeddings.base import Embedder
 
 HERE = Path(__file__).parent
-SETS = ("data", "heldout", "heldout2", "heldout3")
+SETS = ("data", "heldout", "heldout2", "heldout3", "heldout4")
 #: what each set is, for the printout
 ROLE = {
     "data": "dev (training)",
     "heldout": "dev since 2026.12.4 (was held-out 1)",
     "heldout2": "dev since 2026.12.4 (was held-out 2)",
-    "heldout3": "held-out (written after 2026.12.4 was frozen)",
+    "heldout3": "dev since 2026.12.5 (was held-out 3)",
+    "heldout4": "held-out (written after 2026.12.5 was frozen)",
 }
 
 
@@ -92,13 +103,19 @@ def vectors(rows: list[dict], embedder: Embedder | None = None) -> list[np.ndarr
 
 
 def metrics(
-    rows: list[dict], with_guard: bool, vecs: list | None = None, embedder: str | None = None
+    rows: list[dict],
+    with_guard: bool,
+    vecs: list | None = None,
+    embedder: str | None = None,
+    model: QualityModel | None = None,
 ) -> dict:
     tp = fp = fn = tn = 0
     misses: Counter[str] = Counter()
     vecs = vecs or [None] * len(rows)
     for r, vec in zip(rows, vecs, strict=True):
-        reading = assess(r["text"], r.get("context") or [], vector=vec, embedder=embedder)
+        reading = assess(
+            r["text"], r.get("context") or [], vector=vec, embedder=embedder, model=model
+        )
         pred = reading.quality >= SENDABLE_THRESHOLD
         if with_guard and pred:
             pred = guard_passes(r)
@@ -119,11 +136,16 @@ def metrics(
     }
 
 
-def report(lexical: bool = False, embedder: Embedder | None = None) -> dict:
-    """Per set, the scorer's and the full gate's figures."""
+def report(
+    lexical: bool = False, embedder: Embedder | None = None, sets: tuple[str, ...] = SETS
+) -> dict:
+    """Per set, the scorer's and the full gate's figures, split by source and kind, and
+    the previous scorer's on the same rows (MiniLM head only: the previous version has
+    no head for another embedder)."""
     out = {}
     name = embedder.name if embedder is not None else None
-    for folder in SETS:
+    previous = load_model(PREVIOUS_MODEL_PATH) if PREVIOUS_MODEL_PATH.exists() else None
+    for folder in sets:
         rows = load(folder)
         if rows:
             vecs = None if lexical else vectors(rows, embedder)
@@ -132,16 +154,24 @@ def report(lexical: bool = False, embedder: Embedder | None = None) -> dict:
                 "scorer": metrics(rows, False, vecs, name),
                 "scorer+guard": metrics(rows, True, vecs, name),
             }
+            if previous is not None and name is None:
+                out[folder][f"previous scorer ({previous.version})"] = metrics(
+                    rows, False, vecs, None, previous
+                )
             model = [i for i, r in enumerate(rows) if r["source"].startswith("model")]
             written = [i for i, r in enumerate(rows) if not r["source"].startswith("model")]
-            for part, idx in (("scorer, model outputs", model), ("scorer, written", written)):
+            parts = [("model outputs", model), ("written", written)]
+            parts += [(f"kind {k}", [i for i, r in enumerate(rows) if r["kind"] == k])
+                      for k in sorted({r["kind"] for r in rows})]  # fmt: skip
+            for part, idx in parts:
                 if idx and len(idx) < len(rows):
-                    out[folder][part] = metrics(
-                        [rows[i] for i in idx],
-                        False,
-                        [vecs[i] for i in idx] if vecs else None,
-                        name,
-                    )
+                    sub = [rows[i] for i in idx]
+                    sub_vecs = [vecs[i] for i in idx] if vecs else None
+                    out[folder][f"scorer, {part}"] = metrics(sub, False, sub_vecs, name)
+                    if previous is not None and name is None:
+                        out[folder][f"previous scorer, {part}"] = metrics(
+                            sub, False, sub_vecs, None, previous
+                        )
     return out
 
 
@@ -157,6 +187,9 @@ def main() -> None:
     ap.add_argument("--lexical", action="store_true", help="no vectors: the lexical head")
     ap.add_argument("--embedder", choices=["minilm", "static"], default="minilm")
     ap.add_argument("--static-dir", type=Path, default=None, help="default: the setting")
+    ap.add_argument("--sets", nargs="+", choices=SETS, default=list(SETS))
+    ap.add_argument("--errors", action="store_true",
+                    help="also list every row the scorer gets wrong (quality, source, reason)")  # fmt: skip
     args = ap.parse_args()
     embedder = None
     if args.embedder == "static":
@@ -172,9 +205,33 @@ def main() -> None:
     out = {
         "head": head_used(args.lexical, embedder),
         **({"minilm_runtime": runtime} if runtime and not args.lexical else {}),
-        **report(args.lexical, embedder),
+        **report(args.lexical, embedder, tuple(args.sets)),
     }
     print(json.dumps(out, indent=1))
+    if args.errors:
+        for folder in args.sets:
+            print_errors(folder, None if args.lexical else embedder, args.lexical)
+
+
+def print_errors(folder: str, embedder: Embedder | None, lexical: bool) -> None:
+    """Every row of ``folder`` the scorer gets wrong: quality (new, previous), source, kind,
+    gold reason, line."""
+    rows = load(folder)
+    if not rows:
+        return
+    vecs = [None] * len(rows) if lexical else vectors(rows, embedder)
+    name = embedder.name if embedder is not None else None
+    previous = load_model(PREVIOUS_MODEL_PATH) if PREVIOUS_MODEL_PATH.exists() else None
+    print(f"# {folder}: rows the scorer gets wrong (quality, previous quality, source, kind, "
+          "gold reason | line)")  # fmt: skip
+    for r, vec in zip(rows, vecs, strict=True):
+        ctx = r.get("context") or []
+        q = assess(r["text"], ctx, vector=vec, embedder=name).quality
+        if (q >= SENDABLE_THRESHOLD) == bool(r["sendable"]):
+            continue
+        old = assess(r["text"], ctx, vector=vec, model=previous).quality if previous else None
+        print(f"{q:.2f} {old if old is None else round(old, 2)} {r['source'][:5]} "
+              f"{r['kind'][:4]} {r['reason']} | {r['text']}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -37,9 +37,9 @@ from evals.copy.labelled import report as labelled_report
 SCORERS = {
     "shape": "shape-rules-2026.12.1 (keyword list: >=2 separators and no chunk with a function "
     "word, or no function word at all in 3+ words; fragment: <3 words or ends on a dangling word)",
-    "echo": "copy-quality-2026.12.3 echo >= 0.67 (verbatim context phrases or the prompt's framing)",
-    "copied": "copy-quality-2026.12.3 copied >= 0.9 (a few-shot line of the prompt, a near copy, or a clause of 4+ words lifted from one)",
-    "quality": "copy-quality-2026.12.3 (the ranking's own reading of the top variant)",
+    "echo": "copy-quality-2026.12.5 echo >= 0.67 (verbatim context phrases or the prompt's framing)",
+    "copied": "copy-quality-2026.12.5 copied >= 0.9 (a few-shot line of the prompt, a near copy, or a clause of 4+ words lifted from one)",
+    "quality": "copy-quality-2026.12.5 (the ranking's own reading of the top variant)",
     "specificity": "specificity-1of10-2026.11.1 (as evals/agent)",
 }
 FUNCTION = set(

@@ -13,6 +13,11 @@ reads the *form* of a line, which keyword stuffing cannot fake:
   fragments, repetitions, truncations) and the labelled development lines (written ones
   and real model outputs). The trained weights ship with the package
   (``quality_model.json``; retrain with ``python -m evals.copy.train``).
+- since 2026.12.5 ``sendable`` also reads how the line is *built* (``quality_structure``):
+  its function-word skeleton under a trigram model of human headlines, whether it speaks
+  to the reader, a closing full stop, a pile of content words, a ", for the ..." tail.
+  A model file names the features it was fitted on and is read with exactly those, so
+  the previous version's weights (``PREVIOUS_MODEL_PATH``) stay loadable for comparisons.
 - ``echo``: how much of the line is the prompt's context copied verbatim; a catalogue
   name written back with its end cut off (``cut_short``) keeps a fifth of its quality.
 - ``sendable`` also reads the line's *meaning* when a MiniLM vector of it is at hand (the
@@ -43,9 +48,13 @@ import numpy as np
 from pydantic import BaseModel, PrivateAttr
 
 from genpersona.agent.quality_examples import ExampleMatcher, copied_from, copy_penalty
+from genpersona.agent.quality_structure import STRUCTURE_FEATURES, structure_features
 
-QUALITY_VERSION = "copy-quality-2026.12.4"
+QUALITY_VERSION = "copy-quality-2026.12.5"
 MODEL_PATH = Path(__file__).with_name("quality_model.json")
+#: the previous scorer's weights (2026.12.4: lexical features only, no skeleton model),
+#: kept loadable so the eval can compare both on the same rows (``load_model(PREVIOUS_MODEL_PATH)``)
+PREVIOUS_MODEL_PATH = Path(__file__).with_name("quality_model_2026.12.4.json")
 #: below this, a line is treated as not sendable (a hard step in ranking)
 SENDABLE_THRESHOLD = 0.35
 ECHO_WEIGHT = 0.8
@@ -280,7 +289,7 @@ DETERMINERS = frozenset(["a", "an", "the", "your", "our", "my", "this", "that"])
 _AFTER_DET_OK = frozenset(
     ["little", "new", "more", "most", "very", "one", "next", "own", "first", "last", "best"]
 )
-FEATURES = [
+LEXICAL_FEATURES = [
     "bias",
     "n_words",
     "very_short",
@@ -305,6 +314,11 @@ FEATURES = [
     "person_guess",
     "statement_opener",
 ]
+#: the features of 2026.12.5: the lexical ones, then the skeleton and structure ones
+#: (``quality_structure``); a model file names the features it was trained on, and
+#: ``features`` computes those, so an older model file still reads lines as it was fitted
+FEATURES = LEXICAL_FEATURES + STRUCTURE_FEATURES
+KNOWN_FEATURES = frozenset(FEATURES)
 #: function words that make a chunk a phrase rather than a bare label ("new", "little",
 #: "one"... sit in labels too: "New season gifts and storage")
 _STRUCTURAL = FUNCTION_WORDS - frozenset(
@@ -373,8 +387,18 @@ def _opener(low: list[str]) -> float:
     return 1.0 if tuple(low[:1]) in _OPENERS or tuple(low[:2]) in _OPENERS else 0.0
 
 
-def features(text: str) -> list[float]:
-    """The lexical features of one line (order: ``FEATURES``)."""
+def features(text: str, names: Sequence[str] = FEATURES) -> list[float]:
+    """The features ``names`` of one line (default: ``FEATURES``, this version's)."""
+    values = dict(zip(LEXICAL_FEATURES, lexical_features(text), strict=True))
+    if any(n not in values for n in names):
+        values.update(
+            zip(STRUCTURE_FEATURES, structure_features(text, FUNCTION_WORDS), strict=True)
+        )
+    return [values[n] for n in names]
+
+
+def lexical_features(text: str) -> list[float]:
+    """The lexical features of one line (order: ``LEXICAL_FEATURES``)."""
     toks = tokens(text)
     low = [t.lower() for t in toks]
     n = len(toks)
@@ -479,7 +503,7 @@ class QualityModel(BaseModel):
     ) -> float:
         """P(sendable); with ``vector`` (a line's vector from ``embedder``, MiniLM when
         None) through that embedder's semantic head, else through the lexical head."""
-        x = features(text)
+        x = features(text, self.features)
         head = self.head(embedder) if vector is not None else None
         if head is not None and vector is not None and len(vector) == head.dim:
             z = head.z(x, vector)
@@ -496,7 +520,7 @@ def head_path(embedder_name: str, folder: Path | None = None) -> Path:
 @cache
 def load_model(path: Path = MODEL_PATH) -> QualityModel:
     model = QualityModel.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    if model.features != FEATURES:
+    if not set(model.features) <= KNOWN_FEATURES or len(model.features) != len(model.coef):
         # a feature list that drifted from the weights would score silently wrong
         raise ValueError(
             f"{path.name} was trained on other features; retrain: python -m evals.copy.train"
@@ -596,11 +620,13 @@ def assess(
     vector: np.ndarray | None = None,
     embedder: str | None = None,
     examples: Sequence[str] | ExampleMatcher = (),
+    model: QualityModel | None = None,
 ) -> QualityReading:
     """The copy-quality reading of one line against the context its prompt carried
     (``vector``: the line's embedding for the semantic head of ``embedder``, MiniLM when
-    None; ``examples``: the prompt's few-shot lines, which the line must not copy)."""
-    sendable = load_model().sendable(text, vector, embedder)
+    None; ``examples``: the prompt's few-shot lines, which the line must not copy;
+    ``model``: another classifier file, e.g. the previous version's, for comparisons)."""
+    sendable = (model or load_model()).sendable(text, vector, embedder)
     e = echo(text, context)
     copied = copied_from(text, examples)
     # a line that uses the customer's words is on topic; one made of nothing else (or of

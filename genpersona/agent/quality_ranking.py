@@ -18,8 +18,9 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from genpersona.agent.context_stage import AgentContext
-from genpersona.agent.quality import assess, load_model
+from genpersona.agent.quality import FUNCTION_WORDS, assess, load_model
 from genpersona.agent.quality_examples import ExampleMatcher, copy_penalty, recipe_example_lines
+from genpersona.agent.quality_structure import pair_repeat
 from genpersona.embeddings.base import Embedder
 from genpersona.types.content import Variant
 
@@ -33,6 +34,8 @@ class VariantQuality(BaseModel):
     fluency: float | None
     #: the larger closeness of its two lines to a few-shot line of the prompt
     copied: float
+    #: share of the second line's content words the main line already says (0: no second line)
+    repeat: float = 0.0
 
 
 def prompt_examples(actx: AgentContext, prompts_dir: Path) -> list[str]:
@@ -109,7 +112,10 @@ def copy_quality(
     """A variant's quality: its main line, with the second line counted in at a quarter.
     Either line copied from the prompt's examples costs the whole variant (the customer
     would read the recipe's line), so the copy penalty is the larger of the two. The
-    guide's own fallback lines are exempt: being the guide's line is their point."""
+    guide's own fallback lines are exempt: being the guide's line is their point.
+    A second line counts only for what it adds: its quality is scaled by the share of its
+    content words the main line does not already say (``pair_repeat``), so a preheader
+    that repeats its subject ranks under one that complements it."""
     vectors = vectors or LineVectors()
     shots: Sequence[str] | ExampleMatcher = () if v.is_fallback or examples is None else examples
     lines = _lines(v)
@@ -126,11 +132,13 @@ def copy_quality(
     ]
     main = readings[0]
     copied = max(r.copied for r in readings)
+    repeat = 0.0
     if len(readings) == 1:
         quality = main.quality
     else:
-        quality = (1 - SECOND_LINE_WEIGHT) * main.quality + SECOND_LINE_WEIGHT * readings[1].quality
+        repeat = pair_repeat(lines[0], lines[1], FUNCTION_WORDS)
+        second = readings[1].quality * (1.0 - repeat)
+        quality = (1 - SECOND_LINE_WEIGHT) * main.quality + SECOND_LINE_WEIGHT * second
         quality *= 1.0 - copy_penalty(readings[1].copied)  # a copied preheader sinks it too
-    return VariantQuality(
-        quality=round(quality, 4), echo=main.echo, fluency=main.fluency, copied=copied
-    )
+    return VariantQuality(quality=round(quality, 4), echo=main.echo, fluency=main.fluency,
+                          copied=copied, repeat=round(repeat, 4))  # fmt: skip
