@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from genpersona.embeddings.base import Embedder, normalize
+from genpersona.embeddings.batching import encode_by_length
 from genpersona.errors import EmbedderError, EmbedderModelMissing
 
 if TYPE_CHECKING:
@@ -149,14 +150,17 @@ class MiniLMEmbedder(Embedder):
         if self._onnx is not None:
             return normalize(self._onnx.encode(texts))
         with self._lock:
-            vectors = self._model.encode(
-                texts,
-                batch_size=self.batch_size,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-                show_progress_bar=False,
-            )
+            vectors = encode_by_length(texts, self.batch_size, self._encode)
         return normalize(vectors)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return self._model.encode(
+            texts,
+            batch_size=len(texts),
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
 
 
 def _dist_version(dist: str) -> str | None:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from genpersona.embeddings.batching import encode_by_length
 from genpersona.errors import EmbedderError, OptionalDependencyMissing
 
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -133,16 +134,7 @@ class OnnxMiniLM:
         self.version = f"onnxruntime {ort.__version__}"
 
     def encode(self, texts: list[str]) -> np.ndarray:
-        out = []
-        # shortest first, as sentence-transformers does: less padding per batch
-        order = np.argsort([len(t) for t in texts], kind="stable")
-        for start in range(0, len(texts), self.batch_size):
-            chunk = [texts[i] for i in order[start : start + self.batch_size]]
-            out.append(self._batch(chunk))
-        vectors = np.concatenate(out)
-        result = np.empty_like(vectors)
-        result[order] = vectors
-        return result
+        return encode_by_length(texts, self.batch_size, self._batch)
 
     def _batch(self, texts: list[str]) -> np.ndarray:
         encs = self.tokenizer.encode_batch(texts)
