@@ -6,11 +6,12 @@ import json
 
 import numpy as np
 import pytest
+from learning_support import saved_base_click_model
 
 from genpersona.clickmodel.embed_cache import EmbeddingCache, text_key
 from genpersona.clickmodel.features import CustomerFeatures, extra_terms, featurize
 from genpersona.clickmodel.gate import clicked_pairs, compare, decisions, group_pairs, rule
-from genpersona.clickmodel.model import ClickModel, loaded_model, relative_targets
+from genpersona.clickmodel.model import ClickModel, loaded_model
 from genpersona.clickmodel.train import (
     EXPOSURE_HOLDOUT,
     ExposureExample,
@@ -25,21 +26,6 @@ from genpersona.settings import get_settings
 
 LAPSED = CustomerFeatures(rfm_tier="at_risk", lifecycle="lapsed", orders=2)
 ACTIVE = CustomerFeatures(rfm_tier="loyal", lifecycle="active", orders=7)
-
-
-def _base() -> ClickModel:
-    settings = get_settings()
-    cache = embedding_cache(settings, FakeEmbedder())
-    texts = ["surprise gift ideas", "catalogue update", "a gift she will love", "our catalogue"]
-    target, w = relative_targets(
-        np.array([1000] * 4), np.array([60, 30, 60, 30]), np.array(["a", "a", "b", "b"])
-    )
-    model = ClickModel.fit(
-        featurize(texts, cache), target, w, alpha=1.0, base_rate=0.04, embedder="fake-384",
-        source="fixture",
-    )  # fmt: skip
-    model.save(model_root(settings))
-    return model
 
 
 def _exposures(rate, n: int = 900, seed: int = 0) -> list[ExposureExample]:  # type: ignore[no-untyped-def]
@@ -94,7 +80,7 @@ def test_working_response_is_relative_log_odds_in_inverse_variance_units() -> No
 
 def test_exposures_that_favour_a_recipe_are_promoted_and_move_latest() -> None:
     settings = get_settings()
-    base = _base()
+    base = saved_base_click_model()
     rows = _exposures(lambda r, c: 0.30 if r == "gift_idea" else 0.04)
     model, decision = update_on_exposures(settings, FakeEmbedder(), rows, source="brand")
     assert decision.promote and not decision.forced, decision
@@ -121,7 +107,7 @@ def test_exposures_that_favour_a_recipe_are_promoted_and_move_latest() -> None:
 
 def test_exposures_without_a_signal_are_not_promoted_unless_forced() -> None:
     settings = get_settings()
-    base = _base()
+    base = saved_base_click_model()
     rows = _exposures(lambda r, c: 0.08, seed=3)
     model, decision = update_on_exposures(settings, FakeEmbedder(), rows, source="brand")
     assert not decision.promote and decision.latest == base.meta.version, decision
@@ -136,7 +122,7 @@ def test_exposures_without_a_signal_are_not_promoted_unless_forced() -> None:
 
 def test_customer_features_let_a_recipe_win_for_some_customers_only() -> None:
     settings = get_settings()
-    _base()
+    saved_base_click_model()
 
     def rate(recipe: str, person: CustomerFeatures) -> float:
         if recipe == "win_back":
@@ -174,7 +160,7 @@ def test_recipe_prior_tilt_uses_the_audience_through_the_interactions() -> None:
     from genpersona.learning.update import recipe_lift
 
     settings = get_settings()
-    _base()
+    saved_base_click_model()
 
     def rate(recipe: str, person: CustomerFeatures) -> float:
         if recipe == "win_back":

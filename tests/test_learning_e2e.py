@@ -25,19 +25,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from delivery_support import build_draft, db, no_holdout  # noqa: F401 - fixtures
 from fastapi.testclient import TestClient
+from learning_support import saved_base_click_model
 from review_support import pg_database_url  # noqa: F401 - fixture
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from genpersona.api.app import create_app
 from genpersona.cli.main import app as cli_app
-from genpersona.clickmodel.features import featurize
-from genpersona.clickmodel.model import ClickModel, relative_targets
-from genpersona.clickmodel.train import embedding_cache, model_root
+from genpersona.clickmodel.train import model_root
 from genpersona.data.tables import Brand, Customer, CustomerProfile
 from genpersona.db.engine import session_scope
 from genpersona.delivery.tables import ExposureRow
-from genpersona.embeddings.fake import FakeEmbedder
 from genpersona.learning.policy import campaign_policy, forget_campaign_policies
 from genpersona.review.decisions import approve_set
 from genpersona.review.queue import submit_draft
@@ -157,21 +155,6 @@ def _cli_json(*args: str) -> Any:
     return json.loads(res.stdout)
 
 
-def _base_click_model() -> None:
-    """A text-only click model for the fake embedder, as `learn train` would leave it."""
-    settings = get_settings()
-    cache = embedding_cache(settings, FakeEmbedder())
-    texts = ["surprise gift ideas", "catalogue update", "a gift she will love", "our catalogue"]
-    target, w = relative_targets(
-        np.array([1000] * 4), np.array([60, 30, 60, 30]), np.array(["a", "a", "b", "b"])
-    )
-    model = ClickModel.fit(
-        featurize(texts, cache), target, w, alpha=1.0, base_rate=0.04, embedder="fake-384",
-        source="fixture",
-    )  # fmt: skip
-    model.save(model_root(settings))
-
-
 def test_three_recipes_webhook_clicks_update_evaluate_and_promotion_reach_delivery(
     db: str,  # noqa: F811
     no_holdout: None,  # noqa: F811
@@ -256,7 +239,7 @@ def test_three_recipes_webhook_clicks_update_evaluate_and_promotion_reach_delive
 
     # 8. the click model learns from the same log (copy, recipe, customer features) and
     #    goes through its own gate against the text-only model
-    _base_click_model()
+    saved_base_click_model()
     trained = _cli_json("learn", "train", "--from-exposures", "--campaign", CAMPAIGN)
     meta, decision = trained["model"], trained["decision"]
     assert meta["sources"][-1] == f"exposures:giftloft:{FIRST + SECOND + 1}"
