@@ -23,6 +23,14 @@ import sys
 from pathlib import Path
 
 from evals.copy.labelled import SETS, load
+from genpersona.agent.context_stage import build_context
+from genpersona.agent.deps import default_deps
+from genpersona.agent.pipeline import generate
+from genpersona.agent.sampling import sample_customers
+from genpersona.agent.scoring import context_terms
+from genpersona.cli.demo import ensure_demo_data
+from genpersona.settings import get_settings
+from genpersona.types.content import ContentRequest
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,17 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
 
-    from genpersona.agent.context_stage import build_context
-    from genpersona.agent.deps import default_deps
-    from genpersona.agent.pipeline import generate
-    from genpersona.agent.sampling import sample_customers
-    from genpersona.agent.scoring import context_terms
-    from genpersona.cli.demo import ensure_demo_data
-    from genpersona.settings import get_settings
-    from genpersona.types.content import ContentRequest
-
-    settings = get_settings().model_copy(update={"copy_candidates": args.n})
-    settings = settings.model_copy(update={"local_copy_candidates": args.n})
+    settings = get_settings().model_copy(
+        update={"copy_candidates": args.n, "local_copy_candidates": args.n}
+    )
     brand = settings.default_brand
     ensure_demo_data(brand, settings, quiet=True)
     seen = {str(r.get("customer")) for s in SETS for r in load(s) if r.get("customer")}

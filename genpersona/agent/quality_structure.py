@@ -174,13 +174,16 @@ def _stem(word: str) -> str:
     return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
+def _content_stems(text: str, function_words: frozenset[str]) -> list[str]:
+    low = [t.lower() for t in _TOKEN_RE.findall(text)]
+    return [_stem(w) for w in _content(low, function_words) if len(w) > 2]
+
+
 def pair_repeat(main: str, second: str, function_words: frozenset[str]) -> float:
     """Share of ``second``'s content words (stemmed, three letters or more) that ``main``
     already has, in [0, 1]; 0 when the second line has none."""
-    m = {_stem(w) for w in _content([t.lower() for t in _TOKEN_RE.findall(main)], function_words)
-         if len(w) > 2}  # fmt: skip
-    s = [_stem(w) for w in _content([t.lower() for t in _TOKEN_RE.findall(second)], function_words)
-         if len(w) > 2]  # fmt: skip
-    if not s:
+    said = set(_content_stems(main, function_words))
+    words = _content_stems(second, function_words)
+    if not words:
         return 0.0
-    return sum(w in m for w in s) / len(s)
+    return sum(w in said for w in words) / len(words)
