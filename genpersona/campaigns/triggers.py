@@ -25,8 +25,9 @@ Flows:
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -154,42 +155,34 @@ def install(settings: Settings | None = None) -> None:
     register_event_hook(HOOK_NAME, hook)
 
 
-def _bought_since(brand: str, customer_id: str, since: datetime, settings: Settings) -> bool:
-    with session_scope(settings) as session:
-        return (
-            session.scalar(
-                select(Event.id)
-                .join(Customer, Customer.id == Event.customer_id)
-                .join(Brand, Brand.id == Customer.brand_id)
-                .where(
-                    Brand.slug == brand,
-                    Customer.external_id == customer_id,
-                    Event.type == "purchase",
-                    Event.ts >= since,
-                )
-                .limit(1)
-            )
-            is not None
+def _purchases(column: Any, brand: str, customer_id: str) -> Select[Any]:
+    """``column`` of the customer's purchase events (the query both checks below refine)."""
+    return (
+        select(column)
+        .join(Customer, Customer.id == Event.customer_id)
+        .join(Brand, Brand.id == Customer.brand_id)
+        .where(
+            Brand.slug == brand,
+            Customer.external_id == customer_id,
+            Event.type == "purchase",
         )
+    )
+
+
+def _bought_since(brand: str, customer_id: str, since: datetime, settings: Settings) -> bool:
+    query = _purchases(Event.id, brand, customer_id).where(Event.ts >= since).limit(1)
+    with session_scope(settings) as session:
+        return session.scalar(query) is not None
 
 
 def _owned_codes(brand: str, customer_id: str, settings: Settings) -> set[str]:
+    query = (
+        _purchases(Event.stock_code, brand, customer_id)
+        .where(Event.stock_code.is_not(None))
+        .distinct()
+    )
     with session_scope(settings) as session:
-        return {
-            str(code).strip().upper()
-            for code in session.scalars(
-                select(Event.stock_code)
-                .join(Customer, Customer.id == Event.customer_id)
-                .join(Brand, Brand.id == Customer.brand_id)
-                .where(
-                    Brand.slug == brand,
-                    Customer.external_id == customer_id,
-                    Event.type == "purchase",
-                    Event.stock_code.is_not(None),
-                )
-                .distinct()
-            )
-        }
+        return {str(code).strip().upper() for code in session.scalars(query)}
 
 
 def cross_sell_pick(
