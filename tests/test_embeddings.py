@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -198,6 +200,82 @@ def test_caching_embedder_embeds_each_distinct_miss_once_in_one_batch() -> None:
         again, FakeEmbedder().embed(["a lantern", "tea towels", "a candle"])
     )
     assert (emb.hits, emb.misses) == (2, 4)
+
+
+class _GatedEmbedder(_CountingEmbedder):
+    """Holds every batch until ``release`` is set, so a test can line threads up on a miss."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.fail = False
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.batches.append(list(texts))
+        self.entered.set()
+        assert self.release.wait(10)
+        if self.fail:
+            raise EmbedderError("the model broke", fix="none: a test")
+        return FakeEmbedder.embed(self, texts)
+
+
+def _embed_in_threads(emb: object, texts: list[str], n: int) -> list[object]:
+    out: list[object] = [None] * n
+
+    def one(i: int) -> None:
+        try:
+            out[i] = emb.embed(texts)  # type: ignore[attr-defined]
+        except Exception as exc:
+            out[i] = exc
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    return [threads, out]
+
+
+def test_caching_embedder_embeds_a_text_missed_by_many_threads_at_once_once() -> None:
+    """A campaign's 64 pool threads all miss its brief at once: one embeds it, the rest
+    wait for that vector (each embedded it itself before)."""
+    from genpersona.embeddings.caching import CachingEmbedder
+
+    inner = _GatedEmbedder()
+    emb = CachingEmbedder(inner, maxsize=10)
+    first = threading.Thread(target=emb.embed, args=(["the brief"],))
+    first.start()
+    assert inner.entered.wait(10)  # the first thread holds the claim, inside the model
+    threads, out = _embed_in_threads(emb, ["the brief", "a lantern"], 4)
+    deadline = time.monotonic() + 10
+    while len(inner.batches) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)  # the later threads claim "a lantern" (one of them) and wait
+    inner.release.set()
+    first.join(10)
+    for t in threads:  # type: ignore[attr-defined]
+        t.join(10)
+    assert sorted(map(tuple, inner.batches)) == [("a lantern",), ("the brief",)]
+    expected = FakeEmbedder().embed(["the brief", "a lantern"])
+    for got in out:  # type: ignore[attr-defined]
+        np.testing.assert_allclose(got, expected)
+    assert emb._inflight == {}
+
+
+def test_caching_embedder_waiters_get_the_claimers_error_and_can_retry() -> None:
+    from genpersona.embeddings.caching import CachingEmbedder
+
+    inner = _GatedEmbedder()
+    inner.fail = True
+    emb = CachingEmbedder(inner, maxsize=10)
+    first = _embed_in_threads(emb, ["the brief"], 1)
+    assert inner.entered.wait(10)
+    threads, out = _embed_in_threads(emb, ["the brief"], 3)
+    inner.release.set()  # waiters get the claimer's error; a late one claims, and fails too
+    for t in [*first[0], *threads]:  # type: ignore[misc]
+        t.join(10)
+    assert all(isinstance(o, EmbedderError) for o in [*first[1], *out])  # type: ignore[misc]
+    assert emb._inflight == {} and len(emb) == 0  # no claim left behind, nothing cached
+    inner.fail = False
+    np.testing.assert_allclose(emb.embed(["the brief"]), FakeEmbedder().embed(["the brief"]))
 
 
 def test_caching_embedder_is_bounded_and_keeps_no_text() -> None:

@@ -107,6 +107,7 @@ class PromptLibrary:
         partials = sorted((prompts_dir / "partials").glob("*.j2"))
         self._partials_hash = hashlib.sha256(b"".join(p.read_bytes() for p in partials)).hexdigest()
         self._templates: dict[str, tuple[jinja2.Template, str]] = {}
+        self._static: dict[str, list[str]] = {}
         self._lock = threading.Lock()
 
     @staticmethod
@@ -146,8 +147,14 @@ class PromptLibrary:
 
     def static_text(self, kind: ContentKind, style: PromptStyle) -> list[str]:
         """The template's fixed sentences (Jinja stripped, with its partials): text the
-        guard's ``internal.prompt_text`` rule keeps out of what customers read."""
+        guard's ``internal.prompt_text`` rule keeps out of what customers read. Read once per
+        process, like the compiled template it belongs to (every draft asks for it: reading
+        the files each time cost a campaign more than rendering its prompts)."""
         name = self.template_name(kind, style)
+        with self._lock:
+            cached = self._static.get(name)
+        if cached is not None:
+            return cached
         files = [self.dir / name, *sorted((self.dir / "partials").glob(f"*.{style}.j2"))]
         out: list[str] = []
         for path in files:
@@ -158,6 +165,8 @@ class PromptLibrary:
                 line = line.strip(" -:")
                 if len(line.split()) >= 5 and not line.startswith("<<<"):
                     out.append(line)
+        with self._lock:
+            self._static[name] = out
         return out
 
     def render(
