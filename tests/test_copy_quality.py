@@ -8,7 +8,9 @@ from agent_support import World
 
 from genpersona.agent.context_stage import build_context
 from genpersona.agent.quality import SENDABLE_THRESHOLD, assess, echo, load_model
+from genpersona.agent.quality_ranking import line_embedder
 from genpersona.agent.scoring import build_scoring_context, context_terms, score_variants
+from genpersona.embeddings.fake import FakeEmbedder
 from genpersona.types.content import ContentRequest, Variant, VariantContent
 
 # not the recipes' own examples: a copy of one of those is penalised (see below)
@@ -207,3 +209,28 @@ def test_semantic_head_on_minilm_vectors_keeps_lists_below_and_sentences_above()
     assert sum(verdict[t] for t in FLUENT) >= 4, verdict
     # the vector changes the reading (it is not ignored)
     assert model.sendable(lines[0], vecs[0]) != model.sendable(lines[0])
+
+
+class _InSpace(FakeEmbedder):
+    """A fake reading lines in another model's space (as the int8 MiniLM reads MiniLM's)."""
+
+    def __init__(self, name: str, space: str) -> None:
+        super().__init__()
+        self.name, self._space = name, space
+
+    @property
+    def space(self) -> str:
+        return self._space
+
+
+def test_line_embedder_prefers_the_configured_reader_of_a_space_the_classifier_reads() -> None:
+    """``copy_quality_embedder``: the classifier reads candidate lines with the configured
+    reader when its head knows the reader's space (an int8 MiniLM in MiniLM's), else as
+    before: the scoring embedder, then the shipped one, else the lexical head."""
+    shipped, scoring_fake = _InSpace("minilm", "minilm"), FakeEmbedder()
+    reader = _InSpace("minilm-int8", "minilm")
+    assert line_embedder(scoring_fake, shipped, True, reader) is reader
+    assert line_embedder(scoring_fake, shipped, True, None) is shipped
+    assert line_embedder(scoring_fake, shipped, True, _InSpace("x", "fake")) is shipped
+    assert line_embedder(scoring_fake, shipped, False, reader) is None
+    assert line_embedder(scoring_fake, None, True, None) is None

@@ -173,6 +173,35 @@ def test_onnx_runtime_gives_the_torch_vectors_and_exports_once(
     assert np.allclose(again.embed(texts[:3]), want[:3], atol=2e-5)
 
 
+@pytest.mark.real_model
+@pytest.mark.slow
+def test_int8_minilm_reads_lines_in_minilms_space_and_the_classifier_agrees(
+    minilm: MiniLMEmbedder, tmp_path
+) -> None:
+    """``GENPERSONA_COPY_QUALITY_EMBEDDER=minilm-int8``: an embedder of its own name (its
+    vectors are close to MiniLM's, not equal, so no cache or store mixes them), in MiniLM's
+    space, quantised once beside the fp32 export; the classifier's head reads it and
+    judges candidate lines as it does with MiniLM's vectors."""
+    from genpersona.agent.quality import SENDABLE_THRESHOLD, assess
+
+    lines = ["Candles for the long winter evenings", "Bags, bags, jumbo bags, red, bag",
+             "A tea towel for the cook who has everything", "kitchen baking home decor gift",
+             "New stationery for the next birthday party."]  # fmt: skip
+    int8 = MiniLMEmbedder(runtime="onnx", onnx_dir=tmp_path, int8=True)
+    assert (int8.name, int8.space, minilm.space) == ("minilm-int8", "minilm", "minilm")
+    assert sorted(p.name.endswith("-int8.onnx") for p in tmp_path.glob("minilm-*.onnx")) == [
+        False, True]  # fmt: skip
+    got, want = int8.embed(lines), minilm.embed(lines)
+    cosines = np.sum(got * want, axis=1)
+    assert got.shape == want.shape and cosines.min() > 0.9 and not np.allclose(got, want)
+    for line, a, b in zip(lines, got, want, strict=True):
+        q8 = assess(line, [], vector=a, embedder=int8.space).quality
+        q32 = assess(line, [], vector=b, embedder=minilm.space).quality
+        assert (q8 >= SENDABLE_THRESHOLD) == (q32 >= SENDABLE_THRESHOLD), line
+    with pytest.raises(EmbedderError, match="ONNX Runtime only"):
+        MiniLMEmbedder(runtime="torch", int8=True)
+
+
 # --- caching wrapper ----------------------------------------------------------------------
 
 

@@ -74,6 +74,9 @@ class AgentDeps:
     #: scores candidates when set (a cheaper model, ``scoring_embedder``); retrieval and
     #: exemplars keep ``embedder``, whose vectors the stores hold
     scorer: Embedder | None = None
+    #: reads candidate lines for the copy-quality classifier when set (a cheaper model in
+    #: MiniLM's space, ``copy_quality_embedder``); otherwise the scoring or main embedder
+    line_reader: Embedder | None = None
 
     @property
     def scoring_embedder(self) -> Embedder:
@@ -92,6 +95,11 @@ def default_deps(llm: LLM | None = None, settings: Settings | None = None) -> Ag
         scorer=(
             timed(get_caching_embedder(settings.scoring_embedder, settings=settings))
             if settings.scoring_embedder and settings.scoring_embedder != settings.embedder
+            else None
+        ),
+        line_reader=(
+            timed(get_caching_embedder(settings.copy_quality_embedder, settings=settings))
+            if settings.copy_quality_embedder
             else None
         ),
     )

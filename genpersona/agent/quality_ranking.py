@@ -61,19 +61,22 @@ def variant_lines(variants: list[Variant]) -> list[str]:
 
 
 def line_embedder(
-    scoring: Embedder, shipped: Embedder | None, use_vectors: bool = True
+    scoring: Embedder,
+    shipped: Embedder | None,
+    use_vectors: bool = True,
+    reader: Embedder | None = None,
 ) -> Embedder | None:
-    """Whose vectors feed the classifier's semantic head: the scoring embedder's when the
-    model has a head for it (its vectors come from the scoring pass, nothing is embedded
-    twice), else the shipped embedder's when it has one, else nobody's (lexical head;
-    also with ``use_vectors`` false, the setting ``copy_quality_vectors``)."""
+    """Whose vectors feed the classifier's semantic head: the configured line ``reader``
+    (``copy_quality_embedder``) when the model has a head for its space; else the scoring
+    embedder's when it has one (its vectors come from the scoring pass, nothing is
+    embedded twice), else the shipped embedder's when it has one, else nobody's (lexical
+    head; also with ``use_vectors`` false, the setting ``copy_quality_vectors``)."""
     if not use_vectors:
         return None
     model = load_model()
-    if model.wants(scoring.name):
-        return scoring
-    if shipped is not None and model.wants(shipped.name):
-        return shipped
+    for emb in (reader, scoring, shipped):
+        if emb is not None and model.wants(emb.space):
+            return emb
     return None
 
 
@@ -83,6 +86,8 @@ class LineVectors(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     embedder: str | None = None
+    #: the vector space the semantic head reads them in (``Embedder.space``)
+    space: str | None = None
     vectors: dict[str, np.ndarray] = {}
 
 
@@ -92,14 +97,16 @@ def line_vectors(
     """Each distinct line's vector (``known`` ones reused; the rest in one embedder call)
     when the classifier has a semantic head for this embedder; otherwise none (the
     lexical head is used)."""
-    if embedder is None or not load_model().wants(embedder.name):
+    if embedder is None or not load_model().wants(embedder.space):
         return LineVectors()
     have = known.vectors if known is not None and known.embedder == embedder.name else {}
     texts = variant_lines(variants)
     missing = [t for t in texts if t not in have]
     fresh = dict(zip(missing, embedder.embed(missing), strict=True)) if missing else {}
     return LineVectors(
-        embedder=embedder.name, vectors={t: have[t] if t in have else fresh[t] for t in texts}
+        embedder=embedder.name,
+        space=embedder.space,
+        vectors={t: have[t] if t in have else fresh[t] for t in texts},
     )
 
 
@@ -125,7 +132,7 @@ def copy_quality(
             terms,
             v.lm_logprob if i == 0 else None,
             vector=vectors.vectors.get(t),
-            embedder=vectors.embedder,
+            embedder=vectors.space or vectors.embedder,
             examples=shots,
         )  # fmt: skip
         for i, t in enumerate(lines)

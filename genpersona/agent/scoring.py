@@ -251,7 +251,8 @@ def assemble_scoring_context(
 
 def _lines_in_pass(deps: AgentDeps) -> tuple[Embedder | None, bool]:
     """(whose vectors the classifier reads, whether the scoring pass embeds them)."""
-    emb = line_embedder(deps.scoring_embedder, deps.embedder, deps.settings.copy_quality_vectors)
+    emb = line_embedder(deps.scoring_embedder, deps.embedder, deps.settings.copy_quality_vectors,
+                        deps.line_reader)  # fmt: skip
     return emb, emb is not None and emb.name == deps.scoring_embedder.name
 
 
@@ -268,7 +269,8 @@ def build_scoring_context(
     vectors = _embed_once(deps.scoring_embedder, inputs.texts())
     got = None
     if lemb is not None and shared:
-        got = LineVectors(embedder=lemb.name, vectors={t: vectors[t] for t in inputs.lines})
+        got = LineVectors(embedder=lemb.name, space=lemb.space,
+                          vectors={t: vectors[t] for t in inputs.lines})  # fmt: skip
     return assemble_scoring_context(inputs, vectors, deps.scoring_embedder.dim, got)
 
 
@@ -291,7 +293,8 @@ def build_scoring_contexts(
     for inp, (_, _, lines) in zip(all_inputs, items, strict=True):
         got = None
         if lemb is not None:
-            got = LineVectors(embedder=lemb.name, vectors={t: vectors_of_lines[t] for t in lines})
+            got = LineVectors(embedder=lemb.name, space=lemb.space,
+                              vectors={t: vectors_of_lines[t] for t in lines})  # fmt: skip
         out.append(assemble_scoring_context(inp, vectors, deps.scoring_embedder.dim, got))
     return out
 
@@ -486,7 +489,7 @@ def score_batch_item(
     vecs = candidate_vectors(passed, sctx, emb)
     passed, vecs = semantic_gate(passed, vecs, actx, emb)  # the guard, by meaning
     # each line alone, for the quality classifier: from the scoring pass when it made them
-    lemb = line_embedder(emb, deps.embedder, deps.settings.copy_quality_vectors)
+    lemb = line_embedder(emb, deps.embedder, deps.settings.copy_quality_vectors, deps.line_reader)
     lines = line_vectors(passed, lemb, known=sctx.lines)
     kind = actx.request.kind
     weight = deps.settings.copy_quality_weight if kind in QUALITY_KINDS else 0.0

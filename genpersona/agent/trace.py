@@ -128,6 +128,10 @@ class TimedEmbedder(Embedder):
         self.name = inner.name
         self.dim = inner.dim
 
+    @property
+    def space(self) -> str:
+        return self.inner.space
+
     def embed(self, texts: list[str]) -> np.ndarray:
         started = time.perf_counter()
         vectors = self.inner.embed(texts)

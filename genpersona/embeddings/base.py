@@ -15,6 +15,14 @@ class Embedder(ABC):
     name: str = "abstract"
     dim: int = 384
 
+    @property
+    def space(self) -> str:
+        """Whose vector space this embedder's vectors are in: its own, or that of the model
+        it approximates (an int8 MiniLM reads lines in MiniLM's space). What was fitted on
+        one embedder's vectors (the copy-quality classifier's semantic head) reads any
+        embedder of its space; caches and stores keep to ``name``."""
+        return self.name
+
     @abstractmethod
     def embed(self, texts: list[str]) -> np.ndarray:
         """Return an array of shape (len(texts), dim), float32, unit-norm rows."""

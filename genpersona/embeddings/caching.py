@@ -48,6 +48,10 @@ class CachingEmbedder(Embedder):
         self.hits = 0
         self.misses = 0
 
+    @property
+    def space(self) -> str:
+        return self.inner.space
+
     def lookup(self, texts: Sequence[str]) -> dict[int, np.ndarray]:
         """Positions of ``texts`` already cached, with their vectors (no embedding)."""
         found: dict[int, np.ndarray] = {}

@@ -27,7 +27,7 @@ def get_embedder(name: str | None = None, settings: Settings | None = None) -> E
             fix="use FakeEmbedder, or mark the test with @pytest.mark.real_model",
         )
     # MiniLM's runtime is part of the key: a process that changes it gets the other one
-    key = name if name in ("fake", "static") else f"{name}:{settings.minilm_runtime}"
+    key = name if name in ("fake", "static", "minilm-int8") else f"{name}:{settings.minilm_runtime}"
     with _LOCK:
         if key not in _CACHE:
             if name == "fake":
@@ -35,6 +35,13 @@ def get_embedder(name: str | None = None, settings: Settings | None = None) -> E
             elif name == "static":
                 model_dir = settings.static_embedder_dir or settings.home / "models/static-minilm"
                 _CACHE[key] = StaticEmbedder(model_dir)
+            elif name == "minilm-int8":  # MiniLM's lines for the classifier, on ONNX Runtime
+                _CACHE[key] = MiniLMEmbedder(
+                    batch_size=settings.embed_batch_size,
+                    runtime="onnx",
+                    onnx_dir=settings.home / "models" / "minilm-onnx",
+                    int8=True,
+                )
             else:
                 _CACHE[key] = MiniLMEmbedder(
                     batch_size=settings.embed_batch_size,

@@ -74,10 +74,13 @@ class MiniLMEmbedder(Embedder):
         *,
         runtime: str = "torch",
         onnx_dir: Path | None = None,
+        int8: bool = False,
     ) -> None:
         """``runtime``: ``torch`` (sentence-transformers) or ``onnx`` (the same weights
         exported to ONNX under ``onnx_dir`` and run by ONNX Runtime: same vectors, less
-        CPU; ``embeddings.minilm_onnx``)."""
+        CPU; ``embeddings.minilm_onnx``). ``int8`` (ONNX only): that export quantised, an
+        embedder of its own (``minilm-int8``) in MiniLM's space, for reading candidate lines
+        cheaply (``GENPERSONA_COPY_QUALITY_EMBEDDER``), never for stored vectors."""
         if batch_size < 1:
             raise EmbedderError(
                 f"embedding batch size must be at least 1, got {batch_size}",
@@ -88,6 +91,13 @@ class MiniLMEmbedder(Embedder):
                 f"unknown MiniLM runtime {runtime!r}",
                 fix="set GENPERSONA_MINILM_RUNTIME to torch or onnx",
             )
+        if int8 and runtime != "onnx":
+            raise EmbedderError(
+                "the int8 MiniLM runs on ONNX Runtime only",
+                fix="construct it with runtime='onnx' (get_embedder('minilm-int8') does)",
+            )
+        if int8:
+            self.name = "minilm-int8"
         self.batch_size = batch_size
         self.runtime = runtime
         self.model_dir = check_model_dir(model_dir) if model_dir else packaged_model_dir()
@@ -98,7 +108,7 @@ class MiniLMEmbedder(Embedder):
             from genpersona.embeddings.minilm_onnx import OnnxMiniLM  # optional packages
 
             cache = onnx_dir or self.model_dir.parent / "onnx"
-            self._onnx = OnnxMiniLM(self.model_dir, cache, batch_size=batch_size)
+            self._onnx = OnnxMiniLM(self.model_dir, cache, batch_size=batch_size, int8=int8)
             self.load_s = time.perf_counter() - started
             return
         try:
@@ -131,6 +141,10 @@ class MiniLMEmbedder(Embedder):
             )
         # torch modules are not documented as thread-safe for concurrent forward passes
         self._lock = threading.Lock()
+
+    @property
+    def space(self) -> str:
+        return "minilm"
 
     def runtime_version(self) -> str | None:
         if self._onnx is not None:
