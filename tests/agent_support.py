@@ -164,6 +164,7 @@ class World:
                 ("c-other-2", "party bunting, paper decorations"),
                 ("c-other-3", "christmas baubles"),
             ],
+            "theme_shares": lambda brand, s: {},  # favourite order
             "remember": lambda brand, cid, text, s: self.remembered.append((cid, text)),
         }
         base.update(overrides)

@@ -60,9 +60,10 @@ def test_prompt_receives_the_customers_context_and_draft_is_queued() -> None:
         assert MEMORY_TEXT in p and "spring tea party" in p
         assert "c1" not in p  # the customer id is never shown to the model
     assert any("vintage tea sets" in p for p in prompts)
-    # 2026.12.4: each candidate is about one theme, then the two together; a catalogue
-    # item is named only for a customer without themes
-    assert any("buys teapots" in p for p in prompts)
+    # each candidate is about the rarest theme (without shares: the first favourite) or
+    # the two rarest together, never a more common one alone; a catalogue item is named
+    # only for a customer without themes
+    assert not any("buys teapots" in p for p in prompts)
     assert any("buys vintage tea sets and teapots" in p for p in prompts)
     assert len({p.split("Angle: ")[-1] for p in prompts}) == min(
         written, 7

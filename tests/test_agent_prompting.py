@@ -131,8 +131,8 @@ def test_chat_template_must_start_with_system_and_end_with_user() -> None:
 def test_no_context_line_the_model_could_copy_as_a_list(kind: str) -> None:
     """The customer's interests reach a completion prompt only as one background sentence
     naming the one interest the candidate is about (2026.12.4), never as a "likes: a, b, c"
-    line a base model copies back; the angle is about that interest, and between them the
-    candidates cover every theme and then the first two together."""
+    line a base model copies back; the angle is about that interest, and the candidates
+    take turns between the customer's rarest theme and their two rarest together."""
     from genpersona.agent.recipes import load_recipes
     from genpersona.agent.variables import candidate_variables, lead_of
 
@@ -155,12 +155,48 @@ def test_no_context_line_the_model_could_copy_as_a_list(kind: str) -> None:
         assert "," not in who  # one interest (or the two together), never a list
         assert f"Angle: {recipe.brief_for(lead)}" in text  # one angle per candidate
         assert lead in text.splitlines()[-2]
-    assert leads == [
-        themes[0],
-        themes[1],
-        f"{themes[0]} and {themes[1]}",
-        themes[0],
-    ]  # one-word labels
+    pair = f"{themes[0]} and {themes[1]}"  # without shares, in favourite order
+    assert leads == [themes[0], pair, themes[0], pair]
+
+
+def test_candidates_lead_with_the_customers_rarest_themes() -> None:
+    """A line about a theme most of the brand's customers share fits them all: the lead
+    interests are the customer's rarest favourite, then their two rarest together (by head
+    word), whatever their favourite order."""
+    from genpersona.agent.variables import lead_interests
+
+    world = World()
+    actx = build_context(_request("subject_line"), world.deps())
+    bundle = actx.bundle
+    profile = bundle.profile.model_copy(  # type: ignore[union-attr]
+        update={"favourite_themes": ["kitchen and baking", "candles and lanterns", "vintage"]}
+    )
+    actx = actx.model_copy(update={"bundle": bundle.model_copy(update={"profile": profile})})
+    shares = {"kitchen and baking": 0.64, "candles and lanterns": 0.25, "vintage": 0.07}
+    rare = actx.model_copy(update={"theme_shares": shares})
+    assert lead_interests(rare) == ["vintage", "vintage and candles"]
+    assert lead_interests(actx) == ["kitchen and baking", "kitchen and candles"]
+    # a theme the sample has not seen keeps its place after the counted ones
+    partial = actx.model_copy(update={"theme_shares": {"vintage": 0.07, "kitchen and baking": 0.6}})
+    assert lead_interests(partial) == ["vintage", "vintage and kitchen"]
+
+
+def test_theme_shares_count_each_customers_favourites_once() -> None:
+    """The shares come from the brand's consenting customers' profiles in the database:
+    of the five seeded customers, three favour christmas, one garden (a theme listed twice
+    by a customer counts once); an unknown brand has none."""
+    from campaign_support import seed_brand
+
+    from genpersona.agent.lookups import clear_theme_shares, theme_shares
+    from genpersona.settings import get_settings
+
+    seed_brand()
+    clear_theme_shares()
+    shares = theme_shares("giftloft", get_settings())
+    assert shares["christmas"] == pytest.approx(3 / 5)
+    assert shares["garden"] == pytest.approx(1 / 5)
+    assert shares["Christmas"] == pytest.approx(1 / 5)  # another label, counted apart
+    assert theme_shares("no-such-brand", get_settings()) == {}
 
 
 def test_every_recipe_example_names_its_interest_in_the_line() -> None:

@@ -50,6 +50,9 @@ class AgentContext(BaseModel):
     #: chat and hero: the copy this customer was recently sent (the delivery ledger), so the
     #: answer or the banner does not contradict the email's offer
     sent: list[str] = Field(default_factory=list)
+    #: subject lines and heroes for a known customer: theme label -> share of the brand's
+    #: customers who favour it, so the candidates lead with what sets this one apart
+    theme_shares: dict[str, float] = Field(default_factory=dict)
 
     @property
     def personalized(self) -> bool:
@@ -140,6 +143,8 @@ def choose_featured(
 #: the kinds that must agree with what the customer was sent, and how many lines they see
 SENT_KINDS = ("chat_answer", "hero")
 MAX_SENT = 3
+#: the kinds whose candidates each lead with one of the customer's themes (``lead_interests``)
+LEAD_KINDS = ("subject_line", "hero")
 
 
 def feature_first(request: ContentRequest, bundle: ContextBundle, deps: AgentDeps) -> ContextBundle:
@@ -198,8 +203,13 @@ def build_context(request: ContentRequest, deps: AgentDeps) -> AgentContext:
         with substage("context.ledger"):
             messages = deps.sent_messages(request.brand, request.customer_id, deps.settings)
             sent = list(dict.fromkeys(m.text for m in messages))[:MAX_SENT]
+    shares: dict[str, float] = {}
+    if request.kind in LEAD_KINDS and bundle.personalized:
+        with substage("context.themes"):
+            shares = deps.theme_shares(request.brand, deps.settings)
     return AgentContext(
         request=request,
+        theme_shares=shares,
         guide=guide,
         bundle=bundle,
         sent=sent,

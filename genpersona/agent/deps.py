@@ -12,7 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from genpersona.agent.lookups import catalog_items, find_pending, other_interest_texts, past_texts
+from genpersona.agent.lookups import (
+    catalog_items,
+    find_pending,
+    other_interest_texts,
+    past_texts,
+    theme_shares,
+)
 from genpersona.agent.trace import timed
 from genpersona.brands.guide import BrandGuide
 from genpersona.brands.loader import load_guide
@@ -66,6 +72,8 @@ class AgentDeps:
     catalog_items: Callable[[str, list[str], Settings], dict[str, FeaturedItem]] = catalog_items
     past_texts: Callable[[str, str, str, Settings], list[str]] = past_texts
     other_interests: Callable[[str, Settings], list[tuple[str, str]]] = other_interest_texts
+    #: theme label -> share of the brand's customers who favour it (leads with rare themes)
+    theme_shares: Callable[[str, Settings], dict[str, float]] = theme_shares
     find_pending: Callable[[str, Settings], Draft | None] = find_pending
     remember: Callable[[str, str, str, Settings], None] = remember_shared
     #: what the customer was recently sent (the delivery ledger), for chat and hero copy

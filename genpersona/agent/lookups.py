@@ -3,8 +3,10 @@ and a pending draft. Plain functions of (inputs, settings), so ``AgentDeps`` can
 
 from __future__ import annotations
 
+from collections import Counter
 from functools import cache
 
+from cachetools import TTLCache
 from sqlalchemy import Select, bindparam, select
 
 from genpersona.data.tables import Brand, CatalogItem, Customer, CustomerProfile, Theme
@@ -80,13 +82,8 @@ def _past_texts_sql() -> Select:
     )
 
 
-def other_interest_texts(brand: str, settings: Settings, limit: int = 60) -> list[tuple[str, str]]:
-    """(customer id, interest text) for a sample of the brand's consenting customers.
-
-    The specificity score compares a draft against these: a draft that fits
-    anyone equally well is not personal.
-    """
-
+def _favourite_labels(brand: str, settings: Settings, limit: int) -> list[tuple[str, list[str]]]:
+    """(customer id, favourite theme labels) for the first ``limit`` consenting customers."""
     with session_scope(settings) as session:
         brand_id = session.execute(select(Brand.id).where(Brand.slug == brand)).scalar()
         if brand_id is None:
@@ -101,12 +98,43 @@ def other_interest_texts(brand: str, settings: Settings, limit: int = 60) -> lis
             .order_by(Customer.id)
             .limit(limit)
         ).all()
-    out = []
-    for external_id, themes in rows:
-        names = [labels.get(t, t) for t in (themes or [])]
-        if names:
-            out.append((external_id, ", ".join(names)))
-    return out
+    return [(external_id, [labels.get(t, t) for t in (themes or [])]) for external_id, themes in rows]
+
+
+def other_interest_texts(brand: str, settings: Settings, limit: int = 60) -> list[tuple[str, str]]:
+    """(customer id, interest text) for a sample of the brand's consenting customers.
+
+    The specificity score compares a draft against these: a draft that fits
+    anyone equally well is not personal.
+    """
+    return [(cid, ", ".join(names)) for cid, names in _favourite_labels(brand, settings, limit) if names]
+
+
+#: theme shares are counted over at most this many customers: enough to tell a theme one
+#: customer in twenty has from one every other customer has, and one cheap read at any size
+THEME_SHARE_SAMPLE = 5000
+#: shares change only with a re-ingest; read once a minute per brand and database, not per draft
+_THEME_SHARES: TTLCache[tuple[str, str], dict[str, float]] = TTLCache(maxsize=64, ttl=60)
+
+
+def theme_shares(brand: str, settings: Settings) -> dict[str, float]:
+    """Theme label -> share of the brand's customers (a sample) who count it among their
+    favourites. A line about a theme most customers share tells no one apart: the prompt
+    leads with the customer's rarest themes (``variables.lead_interests``)."""
+    key = (brand, settings.sqlalchemy_url)
+    cached = _THEME_SHARES.get(key)
+    if cached is not None:
+        return cached
+    rows = _favourite_labels(brand, settings, THEME_SHARE_SAMPLE)
+    counts = Counter(label for _, names in rows for label in dict.fromkeys(names))
+    shares = {label: n / len(rows) for label, n in counts.items()} if rows else {}
+    _THEME_SHARES[key] = shares
+    return shares
+
+
+def clear_theme_shares() -> None:
+    """Forget the cached shares (tests; a re-ingest within the minute)."""
+    _THEME_SHARES.clear()
 
 
 def find_pending(key: str, settings: Settings) -> Draft | None:

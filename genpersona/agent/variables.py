@@ -168,25 +168,30 @@ def _label(theme: str) -> str:
 def lead_interests(actx: AgentContext) -> list[str]:
     """What the candidates of a draft are about, one each in turn (prompts 2026.12.4): the
     customer's favourite themes, the categories the specificity of a line is judged
-    against, then the first two together (by their head words); the top recommended item only for a customer
-    without themes. A catalogue
-    description ("assorted colour bird ornament") made lines about one item that read as
-    about anyone who buys home decor."""
+    against, rarest first, with the two rarest together (by their head words) second; the
+    top recommended item only for a customer without themes. A catalogue description
+    ("assorted colour bird ornament") made lines about one item that read as about anyone
+    who buys home decor."""
     block = customer_block(actx)
     if block is None:
         return []
-    themes = [t for t in dict.fromkeys(_label(t) for t in block["themes"]) if t]
+    share_of = {_label(t): actx.theme_shares.get(t, 2.0) for t in block["themes"]}
+    themes = [t for t in share_of if t]
     if not themes:
         return [t for t in (_plain(p) for p in block["products"][:1]) if t]
-    # then the first two together, each by its head word ("candles and kitchen" for
-    # "candles and lanterns" and "kitchen and baking"): a line about both fits this
-    # customer, where a line about their first theme alone fits everyone who buys it (on
-    # the eval's 100 demo customers, a sentence naming the two head words told the
-    # customer apart from 9 others 67 times in 100, one theme 40), and two whole labels
-    # in one line read as a list of them (the scorer's echo)
+    # rarest first: a line about a theme every other customer shares fits them as well as
+    # this one. On the copy eval's 100 demo customers against 9 random others, a sentence
+    # about the customer's first favourite told them apart 44 times in 100, about their
+    # rarest 63; about two head words together ("candles and bags"), 59 for the first two
+    # favourites and 77 for the two rarest (`python -m evals.copy.lead_phrases`). Themes
+    # missing from the shares keep their favourite order, after the counted ones. Only
+    # these two leads: a candidate about a common theme was a line about anyone.
+    themes = sorted(themes, key=lambda t: share_of[t])  # stable: ties keep favourite order
     if len(themes) > 1:
+        # each by its head word ("candles and kitchen" for "candles and lanterns" and
+        # "kitchen and baking"): two whole labels in one line read as a list of them
         pair = f"{_head(themes[0])} and {_head(themes[1])}"
-        themes = themes + ([pair] if pair not in themes else [])
+        return [themes[0], pair] if pair not in themes else themes[:2]
     return themes
 
 
