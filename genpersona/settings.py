@@ -143,6 +143,13 @@ class Settings(BaseSettings):
         "p50 3.4 s against 2.7 s; unset: GENPERSONA_COPY_CANDIDATES). Remote backends write "
         "GENPERSONA_COPY_CANDIDATES.",
     )
+    copy_ask_preheader: bool = Field(
+        default=False,
+        description="Ask the model for the preheader a subject-line candidate came without "
+        "(one more call, continuing the candidate's own record; completion prompts). On the "
+        "local model: top variants without a preheader 46% -> 11%, draft p50 3.4 -> 5.8 s "
+        "(docs/experiments/copy-quality.md, session 10); off by default for that wait.",
+    )
     copy_reask_all: bool = Field(
         default=False,
         description="Re-ask every copy candidate the guard sent back. false: once a draft has "

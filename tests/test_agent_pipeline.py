@@ -402,3 +402,48 @@ def test_scoring_embeds_references_and_candidates_in_one_call_beside_a_local_mod
     before = deps.embedder.calls
     generate(_req(n=2), deps=deps, submit=False)
     assert deps.embedder.calls - before == context_calls + 1
+
+
+def test_a_subject_without_a_preheader_is_continued_for_one_when_asked() -> None:
+    """GENPERSONA_COPY_ASK_PREHEADER: a candidate that came without a preheader is asked
+    for one by continuing its own record after its subject; the preheader is guarded with
+    it, and one that repeats the subject is still dropped. Off: no extra call."""
+    subject, preheader = "Rose teapots for your spring table", "Loose-leaf blends, packed by hand."
+
+    def reply(prompt: str, params) -> str:  # type: ignore[no-untyped-def]
+        return preheader if prompt.endswith("\nPreheader:") else subject
+
+    asked = _written(2).model_copy(update={"copy_ask_preheader": True})
+    world = World(FakeLLM(reply))
+    draft = generate(_req(n=2), deps=world.deps(settings=asked))
+    prompts = world.llm.prompts
+    assert len(prompts) == 4  # two candidates, each continued once
+    continued = [p for p in prompts if p.endswith("\nPreheader:")]
+    assert len(continued) == 2
+    assert all(p.endswith(f"Subject: {subject}\nPreheader:") for p in continued)
+    assert {v.content.preheader for v in draft.variants} == {preheader}
+    # the continuation's seed is its own, not the candidate's
+    seeds = [c["params"].seed for c in world.llm.calls]
+    assert len(set(seeds)) == 4
+
+    echo = World(FakeLLM([subject]))  # the model writes the subject again: dropped
+    draft = generate(_req(n=2), deps=echo.deps(settings=asked), submit=False)
+    assert len(echo.llm.prompts) == 4 and all(v.content.preheader is None for v in draft.variants)
+
+    off = World(FakeLLM(reply))
+    generate(_req(n=2), deps=off.deps(settings=_written(2)), submit=False)
+    assert len(off.llm.prompts) == 2
+
+
+def test_a_continued_preheader_that_breaks_a_rule_is_caught_by_the_guard() -> None:
+    subject = "Rose teapots for your spring table"
+
+    def reply(prompt: str, params) -> str:  # type: ignore[no-untyped-def]
+        return "Cheap teapots, 90% off today only!" if prompt.endswith("\nPreheader:") else subject
+
+    asked = _written(1).model_copy(update={"copy_ask_preheader": True})
+    world = World(FakeLLM(reply))
+    draft = generate(_req(n=1), deps=world.deps(settings=asked))
+    top = draft.variants[0]
+    assert top.content.preheader != "Cheap teapots, 90% off today only!"
+    assert top.violations or top.fixes_applied or top.is_fallback or top.attempts > 1

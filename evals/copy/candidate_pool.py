@@ -47,7 +47,9 @@ def collect(customers: int, seed: int) -> list[dict]:
     written = written_count("subject_line", 3, settings, deps.llm)
     rows = []
     for i, cid in enumerate(sample_customers(brand, customers, settings, seed=seed)):
-        req = ContentRequest(brand=brand, kind="subject_line", customer_id=cid, brief=BRIEF, n=written)
+        req = ContentRequest(
+            brand=brand, kind="subject_line", customer_id=cid, brief=BRIEF, n=written
+        )
         draft = generate(req, deps=deps, submit=False)
         hits: list[bool | None] = [None] * len(draft.variants)
         if cid in interests:

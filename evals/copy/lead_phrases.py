@@ -58,7 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     brand = settings.default_brand
     ensure_demo_data(brand, settings, quiet=True)
     interests = dict(other_interest_texts(brand, settings, limit=100_000))
-    ids = [c for c in sample_customers(brand, args.customers, settings, seed=args.seed) if c in interests]
+    ids = [
+        c
+        for c in sample_customers(brand, args.customers, settings, seed=args.seed)
+        if c in interests
+    ]
     emb = default_deps(settings=settings).embedder
     freq = Counter(t for v in interests.values() for t in v.split(", "))
     print(f"{len(interests)} customers with themes; favoured by: "

@@ -139,6 +139,30 @@ def _trim_sentence(text: str) -> str:
     return text[: cut + 1] if cut >= 10 else text
 
 
+#: the seed offset of the call that asks a subject line for its missing preheader
+PREHEADER_ATTEMPT = 100
+
+
+def wants_preheader(content: VariantContent, prompt: RenderedPrompt) -> bool:
+    """A completion-prompt subject line that came without a preheader (the demo's base
+    model ends almost half its records after the subject, or writes one that repeats it):
+    the customer's inbox would show the email's first body text in its place."""
+    return prompt.style == "completion" and bool(content.subject) and not content.preheader
+
+
+def preheader_prompt(prompt: RenderedPrompt, text: str) -> RenderedPrompt:
+    """The same record, continued after the model's own subject line with the open
+    preheader field."""
+    subject = text.split("\n", 1)[0].rstrip()
+    sep = "" if subject[:1].isspace() or prompt.text[-1:].isspace() else " "
+    return prompt.model_copy(update={"text": f"{prompt.text}{sep}{subject}\nPreheader:"})
+
+
+def _first_line(text: str) -> str | None:
+    line = _clean(text.strip().split("\n", 1)[0]) if text.strip() else ""
+    return line or None
+
+
 def seed_for(key: str, candidate: int, attempt: int) -> int:
     """Distinct, reproducible seeds per request, candidate and attempt."""
     return (int(key[:8], 16) + 7919 * candidate + 104_729 * attempt) % (2**31 - 1)
@@ -181,6 +205,7 @@ class CandidateRunner:
         self.fluency: dict[int, float | None] = {}
         self.base_prompt = self.prompts[0]
         self.static_text = library.static_text(actx.request.kind, style)
+        self.asks_preheader = settings is not None and settings.copy_ask_preheader
 
     def render(self, candidate: int, repair_note: str) -> RenderedPrompt:
         extra = candidate_variables(self.actx, self.book, self.recipes[candidate], candidate)
@@ -233,6 +258,13 @@ class CandidateRunner:
             text = yield prompt, seed
             content = parse_output(self.actx.request.kind, text, self.actx)
         self.fluency[candidate] = self.last_logprob.get(seed)
+        if self.asks_preheader and wants_preheader(content, prompt):
+            # the record goes on where the model ended it, its own subject, then the field
+            # it skipped (the cached prompt prefix is reused whole)
+            asked = preheader_prompt(prompt, text)
+            line = yield asked, seed_for(self.key, candidate, attempt + PREHEADER_ATTEMPT)
+            preheader = complementing(content.subject or "", _first_line(line))
+            content = content.model_copy(update={"preheader": preheader})
         return content.model_copy(update={"recipe_id": self.recipe_ids[candidate]})
 
 

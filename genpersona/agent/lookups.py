@@ -98,7 +98,9 @@ def _favourite_labels(brand: str, settings: Settings, limit: int) -> list[tuple[
             .order_by(Customer.id)
             .limit(limit)
         ).all()
-    return [(external_id, [labels.get(t, t) for t in (themes or [])]) for external_id, themes in rows]
+    return [
+        (external_id, [labels.get(t, t) for t in (themes or [])]) for external_id, themes in rows
+    ]
 
 
 def other_interest_texts(brand: str, settings: Settings, limit: int = 60) -> list[tuple[str, str]]:
@@ -107,7 +109,9 @@ def other_interest_texts(brand: str, settings: Settings, limit: int = 60) -> lis
     The specificity score compares a draft against these: a draft that fits
     anyone equally well is not personal.
     """
-    return [(cid, ", ".join(names)) for cid, names in _favourite_labels(brand, settings, limit) if names]
+    return [
+        (cid, ", ".join(names)) for cid, names in _favourite_labels(brand, settings, limit) if names
+    ]
 
 
 #: theme shares are counted over at most this many customers: enough to tell a theme one
