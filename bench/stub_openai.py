@@ -70,6 +70,47 @@ def line_for(seed: int, index: int, varied: bool = True) -> str:
     return f"{rng.choice(OPENERS[:k])} {rng.choice(MIDDLES[:k])} {rng.choice(CLOSERS[:k])}"
 
 
+#: preheaders under a subject line: neutral, fluent, mostly in other words than the subject
+#: vocabulary above, so ``complementing`` keeps them (900 distinct ones)
+PRE_OPENERS = ["Wrapped with care", "Chosen one by one", "Made for every day",
+               "Small batches, big smiles", "Soft colours, honest materials",
+               "Lovely to unwrap", "Crafted by makers", "Built to last",
+               "Light, pretty and practical", "Designed in our studio", "Picked by hand",
+               "Kind to the planet", "Simple shapes, warm tones", "Good looking and sturdy",
+               "Ready to gift", "A treat to unwrap", "Bright, useful and fun",
+               "Sturdy and charming", "Everyday magic", "Classic with a twist",
+               "Quietly beautiful", "Useful, not fussy", "Small but mighty",
+               "Gentle on the eye", "Playful and practical", "Made with love",
+               "Full of character", "Clever little helpers", "Elegant and easy",
+               "Colourful and calm"]  # fmt: skip
+PRE_CLOSERS = ["and packed by our team.", "with a note if you like.", "to keep or to give.",
+               "from our little workshop.", "in calm and cheerful shades.", "and sent out with care.",
+               "for every room.", "in a box made for gifting.", "to enjoy all year.",
+               "with stories behind them.", "for people you love.", "that feel like home.",
+               "in sizes for every shelf.", "with a smile.", "and easy on the wallet.",
+               "ready when you are.", "to make the day special.", "at a friendly price.",
+               "made the slow way.", "with a touch of whimsy.", "to mix and match.",
+               "in time for celebrations.", "for moments that matter.", "without the fuss.",
+               "with a little extra care.", "and good for years.", "to share at the table.",
+               "as gifts or just because.", "in lovely new finishes.", "from people we trust."]  # fmt: skip
+
+
+def preheader_for(seed: int, index: int) -> str:
+    """The preheader line a subject-line record gets (a pure function of seed and index)."""
+    rng = random.Random(seed * 7_000_003 + index)
+    return f"{rng.choice(PRE_OPENERS)} {rng.choice(PRE_CLOSERS)}"
+
+
+def reply_for(seed: int, index: int, prompt: str, varied: bool = True) -> str:
+    """What a fast model writes after ``prompt``: a line, and under an open subject-line
+    field its preheader too (as a real model finishes the record; without it the
+    benchmark would guard and score half the text a real campaign's drafts carry)."""
+    line = line_for(seed, index, varied)
+    if prompt.rstrip().endswith("Subject:"):
+        return f"{line}\nPreheader: {preheader_for(seed, index)}"
+    return line
+
+
 class Gate:
     """At most ``limit`` requests served at once; counts what it served."""
 
@@ -143,7 +184,8 @@ def create_app(latency_s: float, max_in_flight: int, varied: bool = True) -> Fas
         prompts = [json.dumps(body.get("messages"))] if chat else (
             [str(p) for p in raw] if isinstance(raw, list) else [str(raw)]
         )  # fmt: skip
-        texts = [_cut(line_for(seed, i, varied), stop) for i in range(n * len(prompts))]
+        texts = [_cut(reply_for(seed, i, prompts[i // n], varied), stop)
+                 for i in range(n * len(prompts))]  # fmt: skip
         prompt = "".join(prompts)
         await gate.serve()
         rid = f"{'chatcmpl' if chat else 'cmpl'}-{uuid.uuid4().hex[:12]}"

@@ -9,7 +9,7 @@ import httpx
 import openai
 import pytest
 
-from bench.stub_openai import StubServer, line_for
+from bench.stub_openai import StubServer, line_for, preheader_for, reply_for
 from genpersona.agent.generation import GenerationPlan, plan_for
 from genpersona.llm.base import GenerationParams
 from genpersona.llm.openai_backend import OpenAILLM
@@ -34,7 +34,12 @@ def test_completions_n_choices_vary_by_seed(stub: StubServer) -> None:
     assert len(texts) == 3 and len(set(texts)) > 1
     assert texts == [ch.text.strip() for ch in b.choices]  # reproducible per seed
     assert texts != [ch.text.strip() for ch in other.choices]
-    assert texts[0] == line_for(7, 0)
+    # under an open subject-line field the record goes on with its preheader
+    assert (
+        texts[0]
+        == f"{line_for(7, 0)}\nPreheader: {preheader_for(7, 0)}"
+        == reply_for(7, 0, "Subject:")
+    )
     assert a.usage is not None and a.usage.completion_tokens > 0
 
 
@@ -76,7 +81,7 @@ def test_in_flight_limit_is_never_exceeded(stub: StubServer) -> None:
 
 def test_genpersona_backend_talks_to_it(stub: StubServer) -> None:
     llm = OpenAILLM(base_url=stub.base_url, api_key="none", model="stub")
-    result = llm.complete("Subject:", GenerationParams(seed=11, max_tokens=20))
+    result = llm.complete("Headline:", GenerationParams(seed=11, max_tokens=20))
     assert result.text.strip() == line_for(11, 0)
 
 
@@ -111,6 +116,24 @@ def test_every_completion_plan_reaches_an_openai_server(stub: StubServer) -> Non
     for kind in ("subject_line", "hero", "chat_answer"):
         plan = plan_for(kind, "completion")
         params = GenerationParams(max_tokens=plan.max_tokens, stop=plan.stop, seed=9)
-        assert llm.complete("Subject:", params).text.strip() == line_for(9, 0)
+        assert llm.complete("Subject:", params).text.strip() == reply_for(9, 0, "Subject:")
     with pytest.raises(ValueError):
         GenerationPlan(max_tokens=4, stop=list("abcde"))
+
+
+def test_a_subject_line_record_parses_into_a_complementing_preheader() -> None:
+    """The stub finishes a subject-line record as a model does, and the pipeline's parser
+    keeps its preheader (no content word of the subject repeated)."""
+    from agent_support import World
+
+    from genpersona.agent.context_stage import build_context
+    from genpersona.agent.generation import parse_output
+    from genpersona.types.content import ContentRequest
+
+    actx = build_context(
+        ContentRequest(brand="teashop", kind="subject_line", customer_id="c1"), World().deps()
+    )
+    for seed in range(50):
+        content = parse_output("subject_line", " " + reply_for(seed, 0, "Subject:"), actx)
+        assert content.subject == line_for(seed, 0)
+        assert content.preheader == preheader_for(seed, 0)
