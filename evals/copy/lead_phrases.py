@@ -10,31 +10,28 @@ from __future__ import annotations
 
 import argparse
 import random
-from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
 
 from evals.agent.run import specificity_hit
 from genpersona.agent.deps import default_deps
-from genpersona.agent.lookups import other_interest_texts
+from genpersona.agent.lookups import other_interest_texts, theme_shares
 from genpersona.agent.sampling import sample_customers
+from genpersona.agent.variables import head_word
 from genpersona.cli.demo import ensure_demo_data
 from genpersona.settings import get_settings
 
 
-def _head(label: str) -> str:
-    return label.split(" and ")[0]
-
-
-def choices(freq: Counter[str]) -> dict[str, Callable[[list[str]], str]]:
-    """Lead phrases from a customer's favourite themes (favourite order)."""
+def choices(shares: dict[str, float]) -> dict[str, Callable[[list[str]], str]]:
+    """Lead phrases from a customer's favourite themes (favourite order); rarity and head
+    words as the prompts take them (``lookups.theme_shares``, ``variables.head_word``)."""
 
     def rare(t: list[str]) -> list[str]:
-        return sorted(t, key=lambda x: freq[x])
+        return sorted(t, key=lambda x: shares.get(x, 2.0))
 
     def pair(t: list[str]) -> str:
-        return f"{_head(t[0])} and {_head(t[1])}" if len(t) > 1 else t[0]
+        return f"{head_word(t[0])} and {head_word(t[1])}" if len(t) > 1 else t[0]
 
     return {
         "first favourite": lambda t: t[0],
@@ -64,12 +61,12 @@ def main(argv: list[str] | None = None) -> int:
         if c in interests
     ]
     emb = default_deps(settings=settings).embedder
-    freq = Counter(t for v in interests.values() for t in v.split(", "))
+    shares = theme_shares(brand, settings)
     print(f"{len(interests)} customers with themes; favoured by: "
-          + ", ".join(f"{t} {100 * n / len(interests):.0f}%" for t, n in freq.most_common()))  # fmt: skip
+          + ", ".join(f"{t} {100 * v:.0f}%" for t, v in sorted(shares.items(), key=lambda x: -x[1])))  # fmt: skip
     pool = sorted(interests)
     ivec = dict(zip(pool, emb.embed([interests[c] for c in pool]), strict=True))
-    for name, phrase in choices(freq).items():
+    for name, phrase in choices(shares).items():
         rng = random.Random(args.seed)
         texts = [phrase(interests[c].split(", ")) for c in ids]
         hits = 0

@@ -3,10 +3,12 @@ and a pending draft. Plain functions of (inputs, settings), so ``AgentDeps`` can
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from functools import cache
 
-from cachetools import TTLCache
+from cachetools import TTLCache, cached
+from cachetools.keys import hashkey
 from sqlalchemy import Select, bindparam, select
 
 from genpersona.data.tables import Brand, CatalogItem, Customer, CustomerProfile, Theme
@@ -117,28 +119,28 @@ def other_interest_texts(brand: str, settings: Settings, limit: int = 60) -> lis
 #: theme shares are counted over at most this many customers: enough to tell a theme one
 #: customer in twenty has from one every other customer has, and one cheap read at any size
 THEME_SHARE_SAMPLE = 5000
-#: shares change only with a re-ingest; read once a minute per brand and database, not per draft
-_THEME_SHARES: TTLCache[tuple[str, str], dict[str, float]] = TTLCache(maxsize=64, ttl=60)
 
 
+#: shares change only with a re-ingest: read once a minute per brand and database, not per
+#: draft; the lock because a campaign's pool threads ask at once (``cachetools`` caches are
+#: not thread-safe on their own)
+@cached(
+    TTLCache(maxsize=64, ttl=60),
+    key=lambda brand, settings: hashkey(brand, settings.sqlalchemy_url),
+    lock=threading.Lock(),
+)
 def theme_shares(brand: str, settings: Settings) -> dict[str, float]:
     """Theme label -> share of the brand's customers (a sample) who count it among their
     favourites. A line about a theme most customers share tells no one apart: the prompt
     leads with the customer's rarest themes (``variables.lead_interests``)."""
-    key = (brand, settings.sqlalchemy_url)
-    cached = _THEME_SHARES.get(key)
-    if cached is not None:
-        return cached
     rows = _favourite_labels(brand, settings, THEME_SHARE_SAMPLE)
     counts = Counter(label for _, names in rows for label in dict.fromkeys(names))
-    shares = {label: n / len(rows) for label, n in counts.items()} if rows else {}
-    _THEME_SHARES[key] = shares
-    return shares
+    return {label: n / len(rows) for label, n in counts.items()} if rows else {}
 
 
 def clear_theme_shares() -> None:
     """Forget the cached shares (tests; a re-ingest within the minute)."""
-    _THEME_SHARES.clear()
+    theme_shares.cache_clear()
 
 
 def find_pending(key: str, settings: Settings) -> Draft | None:

@@ -167,9 +167,9 @@ def _label(theme: str) -> str:
 
 def lead_interests(actx: AgentContext) -> list[str]:
     """What the candidates of a draft are about, one each in turn (prompts 2026.12.4): the
-    customer's favourite themes, the categories the specificity of a line is judged
-    against, rarest first, with the two rarest together (by their head words) second; the
-    top recommended item only for a customer without themes. A catalogue description
+    customer's rarest favourite theme (themes are the categories the specificity of a line
+    is judged against), then their two rarest together by their head words; the top
+    recommended item only for a customer without themes. A catalogue description
     ("assorted colour bird ornament") made lines about one item that read as about anyone
     who buys home decor."""
     block = customer_block(actx)
@@ -190,12 +190,12 @@ def lead_interests(actx: AgentContext) -> list[str]:
     if len(themes) > 1:
         # each by its head word ("candles and kitchen" for "candles and lanterns" and
         # "kitchen and baking"): two whole labels in one line read as a list of them
-        pair = f"{_head(themes[0])} and {_head(themes[1])}"
+        pair = f"{head_word(themes[0])} and {head_word(themes[1])}"
         return [themes[0], pair] if pair not in themes else themes[:2]
     return themes
 
 
-def _head(label: str) -> str:
+def head_word(label: str) -> str:
     """A theme label's head word: "candles and lanterns" -> "candles", "home decor" as is."""
     return label.split(" and ")[0].strip() or label
 
