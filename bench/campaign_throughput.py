@@ -14,7 +14,7 @@ run on ``--baseline-customers`` customers (it runs at a few drafts/s, so 2,000 o
 would take many minutes; its rate does not depend on the campaign's size). Then the
 CPU milliseconds per draft by stage (thread CPU time, summed over threads) and the
 whole process's CPU per draft, which is everything that is ours (the stub's own CPU
-is in its own process). The load average is printed at start and end: on a shared
+is in its own process; it is printed too, as it shares this machine's cores). The load average is printed at start and end: on a shared
 machine, figures move with it.
 """
 
@@ -59,6 +59,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def proc_cpu_s(pids: list[int]) -> float:
+    """User + system CPU seconds of processes (and their reaped children) so far (/proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+    return total / tick
+
+
 class Stub:
     """``bench/stub_openai.py`` in its own process (its CPU is not ours)."""
 
@@ -89,6 +99,11 @@ class Stub:
             except OSError:
                 time.sleep(0.1)
         raise SystemExit("the stub server did not start")
+
+    def cpu_s(self) -> float:
+        """User + system CPU seconds of the stub process so far (/proc): not ours, but on
+        this machine it shares the two cores with us, so the bench prints it per draft."""
+        return proc_cpu_s([self.proc.pid])
 
     def served(self) -> int:
         """Requests the stub has answered so far (its ``/stats``)."""
@@ -215,12 +230,7 @@ class Workers:
 
     def cpu_s(self) -> float:
         """User + system CPU seconds of the worker processes so far (/proc)."""
-        tick = os.sysconf("SC_CLK_TCK")
-        total = 0
-        for proc in self.procs:
-            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
-        return total / tick
+        return proc_cpu_s([proc.pid for proc in self.procs])
 
     def __exit__(self, *_: object) -> None:
         for proc in self.procs:
@@ -239,7 +249,7 @@ def run_distributed(workers: Workers, customers: int, name: str, stub: Stub) -> 
     from genpersona.settings import get_settings
 
     get_settings.cache_clear()
-    served0, wcpu0 = stub.served(), workers.cpu_s()
+    served0, wcpu0, scpu0 = stub.served(), workers.cpu_s(), stub.cpu_s()
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     report = run_campaign_batched("giftloft", "subject_line", Segment(limit=customers), BRIEF,
@@ -251,11 +261,22 @@ def run_distributed(workers: Workers, customers: int, name: str, stub: Stub) -> 
     return {
         "generated": report.generated,
         "failed": report.failed,
+        "why": failures(report),
         "wall": wall,
         "rate": report.generated / wall,
         "cpu_ms": (workers.cpu_s() - wcpu0 + own) / done * 1000,
         "requests_per_draft": (stub.served() - served0) / done,
+        "stub_cpu_ms": (stub.cpu_s() - scpu0) / done * 1000,
     }
+
+
+def failures(report: Any) -> str:
+    """Why customers failed, each distinct error once with its count (a failed customer is
+    a result, not an exception, so the rate alone would hide it)."""
+    from collections import Counter
+
+    seen = Counter(f"{r.error}: {r.message}"[:200] for r in report.results if r.status == "failed")
+    return "; ".join(f"{n} x {why}" for why, n in seen.most_common(3))
 
 
 def draft_quality(draft_ids: list[int]) -> dict[str, float]:
@@ -298,6 +319,7 @@ def run_once(
     clear_cached_vectors()  # each runner starts cold: no vectors left by the previous one
     segment = Segment(limit=customers)
     served0 = stub.served() if stub else 0
+    scpu0 = stub.cpu_s() if stub else 0.0
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     if runner == "batched":
@@ -312,10 +334,12 @@ def run_once(
     return {
         "generated": report.generated,
         "failed": report.failed,
+        "why": failures(report),
         "wall": wall,
         "rate": report.generated / wall,
         "cpu_ms": cpu_s / done * 1000,
         "requests_per_draft": requests,
+        "stub_cpu_ms": ((stub.cpu_s() - scpu0) / done * 1000) if stub else 0.0,
         **(draft_quality(report.draft_ids) if QUALITY[0] else {}),
     }
 
@@ -359,7 +383,10 @@ def with_env(assignments: list[str]) -> Callable[[], None]:
 def fmt(label: str, got: dict[str, float], ideal: float) -> str:
     line = (f"{label} {got['rate']:6.1f} drafts/s ({got['rate'] / ideal:5.1%} of ideal, "
             f"{got['generated']:.0f} drafts, {got['failed']:.0f} failed, "
-            f"CPU {got['cpu_ms']:.1f} ms/draft, {got['requests_per_draft']:.2f} requests/draft")  # fmt: skip
+            f"CPU {got['cpu_ms']:.1f} ms/draft, {got['requests_per_draft']:.2f} requests/draft, "
+            f"stub CPU {got['stub_cpu_ms']:.1f} ms/draft")  # fmt: skip
+    if got.get("why"):
+        line += f"; failed: {got['why']}"
     if "top_score" in got:
         line += (f"; top score {got['top_score']:.4f}, shown {got['shown_score']:.4f}, "
                  f"{got['shown']:.2f} shown, {got['not_reasked']:.2f} not re-asked; shown: "

@@ -21,7 +21,8 @@ from genpersona.settings import get_settings
 
 
 def _reference(text: str, examples: list[str]) -> float:
-    """``copied_from`` as it was written first: one SequenceMatcher per pair."""
+    """``copied_from`` written plainly: one SequenceMatcher per pair, and a run of four or
+    more words found inside an example is a lift (1.0)."""
     words = _words(text)
     if not words or not examples:
         return 0.0
@@ -30,7 +31,9 @@ def _reference(text: str, examples: list[str]) -> float:
         other = _words(example)
         if not other:
             continue
-        if other == words:
+        n = len(words)
+        lifted = n >= 4 and any(other[i : i + n] == words for i in range(len(other) - n + 1))
+        if other == words or lifted:
             return 1.0
         best = max(best, SequenceMatcher(None, words, other, autojunk=False).ratio())
     return round(best, 4)
@@ -57,10 +60,16 @@ def test_example_matcher_gives_the_reference_closeness_exactly() -> None:
     ]
     examples = [" ".join(rng.choices(vocab, k=rng.randint(2, 9))) for _ in range(40)] + [""]
     matcher = ExampleMatcher(examples)
-    for _ in range(400):
-        line = " ".join(rng.choices(vocab, k=rng.randint(1, 10)))
+    lifts = []
+    for example in examples[:40:4]:  # runs of 3-6 words from inside the examples
+        w = example.split()
+        i = rng.randint(0, max(0, len(w) - 3))
+        lifts.append(" ".join(w[i : i + rng.randint(3, 6)]))
+    lines = [" ".join(rng.choices(vocab, k=rng.randint(1, 10))) for _ in range(400)]
+    for line in lines + lifts + ["zebra crossing", "the the the the"]:
         assert matcher.closeness(line) == _reference(line, examples), line
         assert copied_from(line, examples) == _reference(line, examples)
+    assert any(_reference(line, examples) == 1.0 for line in lifts)  # the lift rule is hit
     assert matcher.closeness(examples[3].upper() + "!") == 1.0
     assert ExampleMatcher([]).closeness("anything") == 0.0
 

@@ -12,6 +12,7 @@ an edited template is covered without editing this list.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from genpersona.guard.validators.base import CheckOptions, FieldText
 from genpersona.guard.validators.injection import words
@@ -43,6 +44,13 @@ def _shingles(tokens: list[str], n: int) -> set[tuple[str, ...]]:
     return {tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)}
 
 
+@lru_cache(maxsize=64)
+def _static_shingles(lines: tuple[str, ...]) -> frozenset[tuple[str, ...]]:
+    """Every shingle of the template's fixed sentences, made once per template (a
+    campaign checks thousands of fields against the same few sentences)."""
+    return frozenset(s for line in lines for s in _shingles(words(line), SHINGLE))
+
+
 def internals(f: FieldText, opts: CheckOptions) -> list[Violation]:
     out: list[Violation] = []
     for m in RULE_ID_RE.finditer(f.text):
@@ -67,17 +75,14 @@ def internals(f: FieldText, opts: CheckOptions) -> list[Violation]:
                 suggestion="write only what the customer should read",
             )  # fmt: skip
         )
-    if opts.prompt_static:
-        said = _shingles(words(f.text), SHINGLE)
-        for line in opts.prompt_static:
-            if said & _shingles(words(line), SHINGLE):
-                out.append(
-                    f.violation(
-                        "internal.prompt_text",
-                        "block",
-                        "repeats the instructions it was given",
-                        suggestion="write only what the customer should read",
-                    )
-                )
-                break
+    said = _shingles(words(f.text), SHINGLE) if opts.prompt_static else set()
+    if said & _static_shingles(tuple(opts.prompt_static)):
+        out.append(
+            f.violation(
+                "internal.prompt_text",
+                "block",
+                "repeats the instructions it was given",
+                suggestion="write only what the customer should read",
+            )
+        )
     return out
