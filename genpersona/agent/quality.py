@@ -41,7 +41,7 @@ import json
 import math
 import re
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -535,6 +535,13 @@ def load_model(path: Path = MODEL_PATH) -> QualityModel:
 
 
 def _phrases(context: list[str]) -> list[list[str]]:
+    return _context_phrases(tuple(context))
+
+
+@lru_cache(maxsize=256)
+def _context_phrases(context: tuple[str, ...]) -> list[list[str]]:
+    """The context's phrases as lower-case words, once per draft's context (every line of
+    a draft, and every check of a line, reads the same context). Callers must not mutate."""
     return [p for p in ([w.lower() for w in tokens(c)] for c in context) if p]
 
 
