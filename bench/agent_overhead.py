@@ -90,6 +90,7 @@ def main() -> int:
         similar_exemplars=lambda *a: [],
         catalog_items=lambda brand, codes, s: {c: FeaturedItem(stock_code=c, description=ITEMS[c]) for c in codes if c in ITEMS},
         past_texts=lambda *a: [], other_interests=lambda *a: [(str(j), t) for j, t in enumerate(THEMES)],
+        read_ahead=None,
     )  # fmt: skip
     agent_ms, total_ms = [], []
     for i in range(args.drafts):

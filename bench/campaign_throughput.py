@@ -241,7 +241,7 @@ class Workers:
         os.environ.pop("GENPERSONA_CELERY_QUEUE", None)
 
 
-def run_distributed(workers: Workers, customers: int, name: str, stub: Stub) -> dict[str, float]:
+def run_distributed(workers: Workers, customers: int, name: str, stub: Stub) -> dict[str, Any]:
     """The Celery path (``campaign run --distributed``): drafts/s from dispatch to the last
     result, CPU per draft of the workers plus this dispatching process."""
     from genpersona.campaigns.batch_runner import run_campaign_batched
@@ -310,7 +310,7 @@ def draft_quality(draft_ids: list[int]) -> dict[str, float]:
 
 def run_once(
     runner: str, customers: int, name: str, cpu: Any, stub: Stub | None = None
-) -> dict[str, float]:
+) -> dict[str, Any]:
     from genpersona.campaigns.batch_runner import run_campaign_batched
     from genpersona.campaigns.runner import run_campaign
     from genpersona.campaigns.segments import Segment
@@ -380,7 +380,7 @@ def with_env(assignments: list[str]) -> Callable[[], None]:
     return undo
 
 
-def fmt(label: str, got: dict[str, float], ideal: float) -> str:
+def fmt(label: str, got: dict[str, Any], ideal: float) -> str:
     line = (f"{label} {got['rate']:6.1f} drafts/s ({got['rate'] / ideal:5.1%} of ideal, "
             f"{got['generated']:.0f} drafts, {got['failed']:.0f} failed, "
             f"CPU {got['cpu_ms']:.1f} ms/draft, {got['requests_per_draft']:.2f} requests/draft, "

@@ -156,6 +156,7 @@ class World:
             "store": store,
             "load_guide": lambda name: self.guide,
             "context_for": self.context_for,
+            "read_ahead": None,  # this context_for reads no prefetched rows
             "similar_exemplars": lambda brand, kind, text, k, deps: [],
             "catalog_items": lambda brand, codes, s: {c: CATALOG[c] for c in codes if c in CATALOG},
             "past_texts": lambda brand, cid, kind, s: [],

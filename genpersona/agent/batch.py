@@ -17,6 +17,7 @@ stage functions, so a draft is the same either way (for the same seeds).
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -38,10 +39,13 @@ from genpersona.agent.generation import (
 from genpersona.agent.prompting import RenderedPrompt, prepare_prompt
 from genpersona.agent.quality_ranking import variant_lines
 from genpersona.agent.rationale import build_rationale
+from genpersona.agent.read_ahead import ReadAhead
 from genpersona.agent.scoring import build_scoring_contexts, score_batch_item, variant_texts
 from genpersona.agent.trace import StageTimer, running
 from genpersona.llm.base import GenerationParams
 from genpersona.types.content import ContentRequest, Draft
+
+log = logging.getLogger(__name__)
 
 
 class StageCpu:
@@ -115,12 +119,15 @@ class LockstepRunner(CandidateRunner):
         return run_rounds(self, self.call_many, reask_limit(self))
 
 
-def prepare(request: ContentRequest, deps: AgentDeps, cpu: StageCpu) -> Prepared:
-    """The model-bound half of one draft (runs on a pool thread); raises like ``generate``."""
+def prepare(
+    request: ContentRequest, deps: AgentDeps, cpu: StageCpu, ahead: ReadAhead | None = None
+) -> Prepared:
+    """The model-bound half of one draft (runs on a pool thread); raises like ``generate``.
+    ``ahead``: the batch's rows, read ahead (``read_batch``)."""
     timer = StageTimer()
     with running(timer):
         with cpu.measure("context"), timer.stage("context"):
-            actx = build_context(request, deps)
+            actx = build_context(request, deps, ahead)
         with cpu.measure("prompt"), timer.stage("prompt"):
             library, style = prepare_prompt(request.kind, deps.llm, deps.settings)
             runner = LockstepRunner(actx, deps.llm, library, style, timer, deps.settings)
@@ -134,6 +141,22 @@ def prepare(request: ContentRequest, deps: AgentDeps, cpu: StageCpu) -> Prepared
         prompt=runner.base_prompt,
         timer=timer,
     )
+
+
+def read_batch(requests: list[ContentRequest], deps: AgentDeps) -> ReadAhead | None:
+    """The batch's customer rows and past drafts in a few queries, when the deps read ahead
+    and the batch is one brand and kind (a campaign's); else None (each reads its own).
+    A failed read-ahead is not the batch's failure: each customer then reads, and reports,
+    on its own."""
+    ids = [r.customer_id for r in requests if r.customer_id]
+    if deps.read_ahead is None or not ids or len({(r.brand, r.kind) for r in requests}) != 1:
+        return None
+    try:
+        return deps.read_ahead(requests[0].brand, requests[0].kind, ids, deps.settings)
+    except Exception:
+        log.warning("read-ahead of %d customers failed; reading them one by one", len(ids),
+                    exc_info=True)  # fmt: skip
+        return None
 
 
 def finish(batch: list[Prepared], deps: AgentDeps, cpu: StageCpu) -> list[Draft | Exception]:

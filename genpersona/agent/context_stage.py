@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from genpersona.agent.deps import AgentDeps
 from genpersona.agent.grounding import Grounding, ground
 from genpersona.agent.prompting import canary_for
+from genpersona.agent.read_ahead import ReadAhead
 from genpersona.agent.trace import substage
 from genpersona.brands.guide import BrandGuide, KnowledgeEntry
 from genpersona.context.models import ContextBundle, Evidence, RecommendedItem
@@ -53,6 +54,9 @@ class AgentContext(BaseModel):
     #: subject lines and heroes for a known customer: theme label -> share of the brand's
     #: customers who favour it, so the candidates lead with what sets this one apart
     theme_shares: dict[str, float] = Field(default_factory=dict)
+    #: the texts already drafted for this customer, when the batch path read them ahead;
+    #: None: scoring reads them itself
+    past: list[str] | None = None
 
     @property
     def personalized(self) -> bool:
@@ -174,10 +178,13 @@ def feature_first(request: ContentRequest, bundle: ContextBundle, deps: AgentDep
     return bundle.model_copy(update={"recommendations": lead + rest})
 
 
-def build_context(request: ContentRequest, deps: AgentDeps) -> AgentContext:
+def build_context(
+    request: ContentRequest, deps: AgentDeps, ahead: ReadAhead | None = None
+) -> AgentContext:
+    """``ahead``: the batch's rows read ahead (the throughput path); none are queried again."""
     guide = deps.load_guide(request.brand)
     with substage("context.retrieval"):
-        bundle = feature_first(request, _bundle(request, deps), deps)
+        bundle = feature_first(request, _bundle(request, deps, ahead), deps)
     query = request.brief or request.kind.replace("_", " ")
     if request.kind == "chat_answer":
         query = " ".join(t.text for t in request.conversation[-3:] if t.role == "customer")
@@ -219,10 +226,13 @@ def build_context(request: ContentRequest, deps: AgentDeps) -> AgentContext:
         canary=canary_for(request.brand),
         grounding=grounding,
         embed=deps.embedder.embed,
+        past=ahead.past_of(request.customer_id) if ahead and request.customer_id else None,
     )
 
 
-def _bundle(request: ContentRequest, deps: AgentDeps) -> ContextBundle:
+def _bundle(
+    request: ContentRequest, deps: AgentDeps, ahead: ReadAhead | None = None
+) -> ContextBundle:
     if request.customer_id is None and request.anonymous is None:
         if request.kind != "hero":
             return _empty_bundle(request)
@@ -231,11 +241,13 @@ def _bundle(request: ContentRequest, deps: AgentDeps) -> ContextBundle:
             request.brand, None, request.brief, anonymous=AnonymousContext(), settings=deps.settings
         )
     else:
+        rows = {"prefetched": ahead.rows} if ahead is not None else {}
         bundle = deps.context_for(
             request.brand,
             request.customer_id,
             request.brief,
             anonymous=request.anonymous,
             settings=deps.settings,
+            **rows,
         )
     return _strip_personal(bundle)

@@ -19,6 +19,7 @@ from genpersona.agent.lookups import (
     past_texts,
     theme_shares,
 )
+from genpersona.agent.read_ahead import ReadAhead, read_ahead
 from genpersona.agent.trace import timed
 from genpersona.brands.guide import BrandGuide
 from genpersona.brands.loader import load_guide
@@ -78,6 +79,10 @@ class AgentDeps:
     remember: Callable[[str, str, str, Settings], None] = remember_shared
     #: what the customer was recently sent (the delivery ledger), for chat and hero copy
     sent_messages: Callable[[str, str, Settings], list[SentMessage]] = sent_messages
+    #: the batch path's reads for many customers at once (``agent.read_ahead``); its rows
+    #: go to ``context_for`` as ``prefetched=``, so set it to None when ``context_for``
+    #: is one that takes no such rows (a fake): each customer is then read on its own
+    read_ahead: Callable[[str, str, list[str], Settings], ReadAhead] | None = read_ahead
     extra: dict[str, Any] = field(default_factory=dict)
     #: scores candidates when set (a cheaper model, ``scoring_embedder``); retrieval and
     #: exemplars keep ``embedder``, whose vectors the stores hold

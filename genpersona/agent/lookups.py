@@ -9,7 +9,7 @@ from functools import cache
 
 from cachetools import TTLCache, cached
 from cachetools.keys import hashkey
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, func, select
 
 from genpersona.data.tables import Brand, CatalogItem, Customer, CustomerProfile, Theme
 from genpersona.db.engine import get_engine, session_scope
@@ -65,6 +65,42 @@ def past_texts(
     params = {"brand": brand, "customer_id": customer_id, "kind": kind, "limit": limit}
     rows = FAST_READER.all(get_engine(settings), _past_texts_sql(), params)
     return [r[0] for r in rows if r[0]]
+
+
+def past_texts_many(
+    brand: str, customer_ids: list[str], kind: str, settings: Settings, limit: int = 50
+) -> dict[str, list[str]]:
+    """``past_texts`` for a batch of customers in one query (every id is a key, with an
+    empty list when nothing was drafted for them yet)."""
+    out: dict[str, list[str]] = {cid: [] for cid in customer_ids}
+    if not customer_ids:
+        return out
+    recent = (
+        select(
+            DraftRow.customer_id,
+            DraftRow.top_text,
+            func.row_number()
+            .over(partition_by=DraftRow.customer_id, order_by=DraftRow.id.desc())
+            .label("nth"),
+        )
+        .where(
+            DraftRow.brand == brand,
+            DraftRow.kind == kind,
+            DraftRow.status != "rejected",
+            DraftRow.customer_id.in_(sorted(set(customer_ids))),
+        )
+        .subquery()
+    )
+    query = (
+        select(recent.c.customer_id, recent.c.top_text)
+        .where(recent.c.nth <= limit)
+        .order_by(recent.c.customer_id, recent.c.nth)
+    )
+    with get_engine(settings).connect() as conn:
+        for cid, text in conn.execute(query):
+            if text:
+                out[cid].append(text)
+    return out
 
 
 @cache

@@ -212,7 +212,12 @@ def scoring_inputs(
         others = vecs[keep] if len(keep) else others
     past: list[str] = []
     if actx.personalized and actx.request.customer_id:
-        past = deps.past_texts(actx.request.brand, actx.request.customer_id, kind, deps.settings)
+        if actx.past is not None:  # read ahead for the batch
+            past = actx.past
+        else:
+            past = deps.past_texts(
+                actx.request.brand, actx.request.customer_id, kind, deps.settings
+            )
     return ScoringInputs(
         good=(list(examples.do) if examples else []) + [e.text for e in actx.exemplars],
         bad=list(examples.dont) if examples else [],

@@ -10,7 +10,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from genpersona.agent.batch import Prepared, StageCpu, finish, prepare
+from genpersona.agent.batch import Prepared, StageCpu, finish, prepare, read_batch
 from genpersona.agent.deps import AgentDeps
 from genpersona.agent.drafting import request_key
 from genpersona.campaigns import store
@@ -78,9 +78,11 @@ def _stream(
                     if request_key(r) in pending
                 ]
                 record(skipped)
-                for r in chunk:
-                    if request_key(r) not in pending:
-                        window.append((r, pool.submit(prepare, r, deps, cpu)))
+                todo = [r for r in chunk if request_key(r) not in pending]
+                with cpu.measure("context"):
+                    ahead = read_batch(todo, deps)
+                for r in todo:
+                    window.append((r, pool.submit(prepare, r, deps, cpu, ahead)))
                 while len(window) >= workers + size:
                     yield _take(window, size)
             while window:

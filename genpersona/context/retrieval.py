@@ -38,6 +38,12 @@ from genpersona.context.models import (
     ProfileSummary,
     RecommendedItem,
 )
+from genpersona.context.prefetch import (
+    CUSTOMER_COLUMNS,
+    FACT_COLUMNS,
+    CustomerRows,
+    read_customers,
+)
 from genpersona.data.repo import get_brand, memory_vector_id
 from genpersona.data.tables import Customer, CustomerProfile, MemoryFact
 from genpersona.data.themes import LABELS
@@ -72,40 +78,19 @@ def clear_context_caches() -> None:
 
 
 _CUSTOMER_SQL = (
-    select(
-        Customer.id,
-        Customer.external_id,
-        Customer.country,
-        Customer.locale,
-        Customer.timezone,
-        Customer.consent_personalization,
-        Customer.consent_email,
-        Customer.consent_chat_memory,
-        Customer.learning_since,
-        CustomerProfile.customer_id.label("profile_id"),
-        CustomerProfile.recency_days,
-        CustomerProfile.frequency,
-        CustomerProfile.monetary,
-        CustomerProfile.favourite_themes,
-        CustomerProfile.typical_order_weekday,
-        CustomerProfile.typical_order_hour,
-        CustomerProfile.price_band,
-    )
+    select(*CUSTOMER_COLUMNS)
     .outerjoin(CustomerProfile, CustomerProfile.customer_id == Customer.id)
     .where(
         Customer.brand_id == bindparam("brand_id"),
         Customer.external_id == bindparam("external_id"),
     )
 )
-_FACTS_SQL = select(
-    MemoryFact.id,
-    MemoryFact.text,
-    MemoryFact.kind,
-    MemoryFact.source,
-    MemoryFact.knowingly_shared,
-    MemoryFact.provenance,
-    MemoryFact.expires_at,
-).where(MemoryFact.customer_id == bindparam("customer_id"))
+_FACTS_SQL = select(*FACT_COLUMNS).where(MemoryFact.customer_id == bindparam("customer_id"))
+
+
+def read_ahead(brand: str, customer_ids: list[str], settings: Settings) -> CustomerRows:
+    """What ``context_for`` will read for these customers, in two queries (``prefetch``)."""
+    return read_customers(_brand_id(brand, settings), customer_ids, settings)
 
 
 def _brand_id(slug: str, settings: Settings) -> int:
@@ -255,8 +240,12 @@ def context_for(
     anonymous: AnonymousContext | None = None,
     settings: Settings | None = None,
     memory_strategy: MemoryStrategy = "by_id",
+    prefetched: CustomerRows | None = None,
 ) -> ContextBundle:
-    """Profile, consent, the top-k memories for ``brief`` and recommended items, with evidence."""
+    """Profile, consent, the top-k memories for ``brief`` and recommended items, with evidence.
+
+    ``prefetched``: the batch's rows read ahead (``read_ahead``); a customer among them is
+    not queried again."""
     settings = settings or get_settings()
     if k_memories < 0 or k_items < 0:
         raise InputError(
@@ -269,9 +258,12 @@ def context_for(
     brand_id = _brand_id(brand, settings)
     if customer_id is None:
         return _non_personal(brand, None, brief, Consent(), anonymous, k_items, settings)
-    row = FAST_READER.first(
-        engine, _CUSTOMER_SQL, {"brand_id": brand_id, "external_id": customer_id}
-    )
+    ahead = prefetched.row(brand_id, customer_id, settings) if prefetched else None
+    row = ahead
+    if row is None:
+        row = FAST_READER.first(
+            engine, _CUSTOMER_SQL, {"brand_id": brand_id, "external_id": customer_id}
+        )
     if row is None:
         raise CustomerNotFound(
             f"customer {customer_id!r} does not exist for brand {brand!r}",
@@ -288,9 +280,14 @@ def context_for(
     if not consent.personalization:
         return _non_personal(brand, customer_id, brief, consent, anonymous, k_items, settings)
     now = datetime.now()
+    stored = (
+        prefetched.facts_of(row)
+        if prefetched is not None and ahead is not None
+        else FAST_READER.all(engine, _FACTS_SQL, {"customer_id": row.id})
+    )
     facts = [
         f
-        for f in FAST_READER.all(engine, _FACTS_SQL, {"customer_id": row.id})
+        for f in stored
         if (f.expires_at is None or f.expires_at > now)
         and (consent.chat_memory or f.source != "chat")
     ]
