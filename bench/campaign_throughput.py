@@ -107,9 +107,19 @@ class Stub:
 
     def served(self) -> int:
         """Requests the stub has answered so far (its ``/stats``)."""
+        return int(self.stats()["served"])
+
+    def stats(self) -> dict[str, Any]:
         import httpx
 
-        return int(httpx.get(f"http://127.0.0.1:{self.port}/stats").json()["served"])
+        return dict(httpx.get(f"http://127.0.0.1:{self.port}/stats").json())
+
+    def slot_s(self, since: dict[str, Any]) -> float:
+        """Mean seconds a slot was held per request since ``since`` (a ``stats()``): the
+        latency, plus however late the stub's event loop woke up."""
+        now = self.stats()
+        served = now["served"] - since["served"]
+        return (now["held_s"] - since["held_s"]) / served if served else 0.0
 
     def __exit__(self, *_: object) -> None:
         self.proc.terminate()
@@ -249,7 +259,8 @@ def run_distributed(workers: Workers, customers: int, name: str, stub: Stub) -> 
     from genpersona.settings import get_settings
 
     get_settings.cache_clear()
-    served0, wcpu0, scpu0 = stub.served(), workers.cpu_s(), stub.cpu_s()
+    stats0, wcpu0, scpu0 = stub.stats(), workers.cpu_s(), stub.cpu_s()
+    served0 = stats0["served"]
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
     report = run_campaign_batched("giftloft", "subject_line", Segment(limit=customers), BRIEF,
@@ -267,6 +278,7 @@ def run_distributed(workers: Workers, customers: int, name: str, stub: Stub) -> 
         "cpu_ms": (workers.cpu_s() - wcpu0 + own) / done * 1000,
         "requests_per_draft": (stub.served() - served0) / done,
         "stub_cpu_ms": (stub.cpu_s() - scpu0) / done * 1000,
+        "slot_ms": stub.slot_s(stats0) * 1000,
     }
 
 
@@ -318,7 +330,8 @@ def run_once(
 
     clear_cached_vectors()  # each runner starts cold: no vectors left by the previous one
     segment = Segment(limit=customers)
-    served0 = stub.served() if stub else 0
+    stats0 = stub.stats() if stub else {"served": 0}
+    served0 = stats0["served"]
     scpu0 = stub.cpu_s() if stub else 0.0
     usage0 = resource.getrusage(resource.RUSAGE_SELF)
     t0 = time.perf_counter()
@@ -340,6 +353,7 @@ def run_once(
         "cpu_ms": cpu_s / done * 1000,
         "requests_per_draft": requests,
         "stub_cpu_ms": ((stub.cpu_s() - scpu0) / done * 1000) if stub else 0.0,
+        "slot_ms": stub.slot_s(stats0) * 1000 if stub else 0.0,
         **(draft_quality(report.draft_ids) if QUALITY[0] else {}),
     }
 
@@ -384,7 +398,7 @@ def fmt(label: str, got: dict[str, Any], ideal: float) -> str:
     line = (f"{label} {got['rate']:6.1f} drafts/s ({got['rate'] / ideal:5.1%} of ideal, "
             f"{got['generated']:.0f} drafts, {got['failed']:.0f} failed, "
             f"CPU {got['cpu_ms']:.1f} ms/draft, {got['requests_per_draft']:.2f} requests/draft, "
-            f"stub CPU {got['stub_cpu_ms']:.1f} ms/draft")  # fmt: skip
+            f"stub CPU {got['stub_cpu_ms']:.1f} ms/draft, slot held {got['slot_ms']:.0f} ms")  # fmt: skip
     if got.get("why"):
         line += f"; failed: {got['why']}"
     if "top_score" in got:

@@ -119,6 +119,9 @@ class Gate:
         self.latency_s = latency_s
         self.served = 0
         self.peak = 0
+        #: seconds slots were held in all: above ``served x latency`` when the stub's own
+        #: event loop wakes late (its cores busy), which lowers what it can really serve
+        self.held_s = 0.0
         self._active = 0
         self._sem: asyncio.Semaphore | None = None
 
@@ -128,11 +131,13 @@ class Gate:
         async with self._sem:
             self._active += 1
             self.peak = max(self.peak, self._active)
+            start = time.perf_counter()
             try:
                 await asyncio.sleep(self.latency_s)
             finally:
                 self._active -= 1
                 self.served += 1
+                self.held_s += time.perf_counter() - start
 
 
 #: stop sequences OpenAI accepts per request
@@ -166,7 +171,8 @@ def create_app(latency_s: float, max_in_flight: int, varied: bool = True) -> Fas
 
     @app.get("/stats")
     async def stats() -> dict[str, Any]:
-        return {"served": gate.served, "peak_in_flight": gate.peak, "limit": gate.limit}
+        return {"served": gate.served, "peak_in_flight": gate.peak, "limit": gate.limit,
+                "held_s": round(gate.held_s, 3)}  # fmt: skip
 
     async def answer(request: Request, chat: bool) -> Any:
         body = await request.json()
