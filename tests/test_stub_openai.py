@@ -77,6 +77,8 @@ def test_in_flight_limit_is_never_exceeded(stub: StubServer) -> None:
     assert stats["peak_in_flight"] <= 2
     assert stats["served"] >= 8
     assert stub.ideal_rps == pytest.approx(40.0)
+    # every served request held its slot for at least the latency (2 slots, 40/s: 50 ms)
+    assert stats["held_s"] >= stats["served"] * 0.05 * 0.99
 
 
 def test_genpersona_backend_talks_to_it(stub: StubServer) -> None:
