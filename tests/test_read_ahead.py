@@ -21,7 +21,7 @@ from genpersona.agent.lookups import past_texts, past_texts_many
 from genpersona.campaigns.batch_runner import run_campaign_batched
 from genpersona.campaigns.segments import Segment
 from genpersona.context import retrieval
-from genpersona.context.retrieval import clear_context_caches, context_for, read_ahead
+from genpersona.context.retrieval import clear_context_caches, context_for, read_customer_rows
 from genpersona.customers.records import add_memory_fact
 from genpersona.data.tables import Brand, Customer
 from genpersona.db.engine import session_scope
@@ -74,7 +74,7 @@ def _set(brand: str, customers: tuple[str, ...], **values: bool) -> None:
 
 def test_context_from_rows_read_ahead_is_the_per_customer_context(shop: str) -> None:
     settings = get_settings()
-    rows = read_ahead(shop, [*CUSTOMERS, "nobody"], settings)
+    rows = read_customer_rows(shop, [*CUSTOMERS, "nobody"], settings)
     assert set(rows.customers) == set(CUSTOMERS)  # unknown ids are simply absent
     for cid in CUSTOMERS:
         alone = context_for(shop, cid, "tea and cake", settings=settings)
@@ -93,7 +93,7 @@ def test_rows_read_ahead_are_not_used_for_another_brand(shop: str) -> None:
     settings = get_settings()
     other = f"shop-{uuid.uuid4().hex[:8]}"
     seed_brand(slug=other)
-    rows = read_ahead(other, ["c1"], settings)
+    rows = read_customer_rows(other, ["c1"], settings)
     calls = {"n": 0}
     real = retrieval.FAST_READER.first
 

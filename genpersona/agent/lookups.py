@@ -6,10 +6,11 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from functools import cache
+from typing import Any
 
 from cachetools import TTLCache, cached
 from cachetools.keys import hashkey
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, select
 
 from genpersona.data.tables import Brand, CatalogItem, Customer, CustomerProfile, Theme
 from genpersona.db.engine import get_engine, session_scope
@@ -83,12 +84,7 @@ def past_texts_many(
             .over(partition_by=DraftRow.customer_id, order_by=DraftRow.id.desc())
             .label("nth"),
         )
-        .where(
-            DraftRow.brand == brand,
-            DraftRow.kind == kind,
-            DraftRow.status != "rejected",
-            DraftRow.customer_id.in_(sorted(set(customer_ids))),
-        )
+        .where(*_past_filter(brand, kind), DraftRow.customer_id.in_(sorted(set(customer_ids))))
         .subquery()
     )
     query = (
@@ -103,6 +99,11 @@ def past_texts_many(
     return out
 
 
+def _past_filter(brand: Any, kind: Any) -> list[ColumnElement[bool]]:
+    """Which drafts are a customer's novelty baseline (values or bound parameters)."""
+    return [DraftRow.brand == brand, DraftRow.kind == kind, DraftRow.status != "rejected"]
+
+
 @cache
 def _past_texts_sql() -> Select:
     """Built once (per-request statement building cost more than the query itself)."""
@@ -110,10 +111,8 @@ def _past_texts_sql() -> Select:
     return (
         select(DraftRow.top_text)
         .where(
-            DraftRow.brand == bindparam("brand"),
+            *_past_filter(bindparam("brand"), bindparam("kind")),
             DraftRow.customer_id == bindparam("customer_id"),
-            DraftRow.kind == bindparam("kind"),
-            DraftRow.status != "rejected",
         )
         .order_by(DraftRow.id.desc())
         .limit(bindparam("limit"))

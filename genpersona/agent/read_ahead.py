@@ -6,7 +6,7 @@ Why: the throughput path runs these stages for 64 customers at once on a thread 
 one by one that is three small queries per customer, and on PostgreSQL each is a round
 trip with its own pool checkout. The single-request path (the API) keeps its
 per-customer reads: it has one customer. The stages read the same rows either way, so
-the drafts are the same (``tests/test_campaign_batch.py``).
+the drafts are the same (``tests/test_read_ahead.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from genpersona.agent.lookups import past_texts_many
 from genpersona.context.prefetch import CustomerRows
-from genpersona.context.retrieval import read_ahead as read_customer_rows
+from genpersona.context.retrieval import read_customer_rows
 from genpersona.settings import Settings
 
 

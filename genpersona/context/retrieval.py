@@ -88,7 +88,7 @@ _CUSTOMER_SQL = (
 _FACTS_SQL = select(*FACT_COLUMNS).where(MemoryFact.customer_id == bindparam("customer_id"))
 
 
-def read_ahead(brand: str, customer_ids: list[str], settings: Settings) -> CustomerRows:
+def read_customer_rows(brand: str, customer_ids: list[str], settings: Settings) -> CustomerRows:
     """What ``context_for`` will read for these customers, in two queries (``prefetch``)."""
     return read_customers(_brand_id(brand, settings), customer_ids, settings)
 
@@ -244,7 +244,7 @@ def context_for(
 ) -> ContextBundle:
     """Profile, consent, the top-k memories for ``brief`` and recommended items, with evidence.
 
-    ``prefetched``: the batch's rows read ahead (``read_ahead``); a customer among them is
+    ``prefetched``: the batch's rows read ahead (``read_customer_rows``); a customer among them is
     not queried again."""
     settings = settings or get_settings()
     if k_memories < 0 or k_items < 0:
@@ -259,11 +259,9 @@ def context_for(
     if customer_id is None:
         return _non_personal(brand, None, brief, Consent(), anonymous, k_items, settings)
     ahead = prefetched.row(brand_id, customer_id, settings) if prefetched else None
-    row = ahead
-    if row is None:
-        row = FAST_READER.first(
-            engine, _CUSTOMER_SQL, {"brand_id": brand_id, "external_id": customer_id}
-        )
+    row = ahead or FAST_READER.first(
+        engine, _CUSTOMER_SQL, {"brand_id": brand_id, "external_id": customer_id}
+    )
     if row is None:
         raise CustomerNotFound(
             f"customer {customer_id!r} does not exist for brand {brand!r}",
@@ -282,7 +280,7 @@ def context_for(
     now = datetime.now()
     stored = (
         prefetched.facts_of(row)
-        if prefetched is not None and ahead is not None
+        if prefetched and ahead
         else FAST_READER.all(engine, _FACTS_SQL, {"customer_id": row.id})
     )
     facts = [
